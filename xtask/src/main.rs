@@ -1,1 +1,145 @@
-fn main() {}
+//! Project tasks: `cargo xtask test` and `cargo xtask demo`.
+//!
+//! These are the only two commands a newcomer needs, so each installs what it is missing
+//! (Debian packages when run as root, the wasm32 target, cargo tools) before doing its work,
+//! and says exactly what it runs.
+
+mod install;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+/// Packages the integration tests and the test-guest build need on Debian.
+const APT_PACKAGES: &[(&str, &str)] = &[
+    ("qemu-system-x86_64", "qemu-system-x86"),
+    ("cpio", "cpio"),
+    ("depmod", "kmod"),
+    ("gcc", "gcc"),
+];
+
+/// The core crates must stay sans-IO and build for the browser.
+const WASM_CRATES: &[&str] = &["spice-proto", "spice-codecs", "spice-client"];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    std::env::set_current_dir(&root).context("entering the workspace root")?;
+    match args.first().map(String::as_str) {
+        Some("test") => test(&root, &args[1..]),
+        Some("demo") => demo(&root),
+        Some("guest") => build_guest(&root).map(|_| ()),
+        _ => {
+            eprintln!("usage: cargo xtask <test|demo|guest>");
+            eprintln!("  test   format check, clippy, unit tests, wasm32 build, integration tests");
+            eprintln!("  demo   bring up Olive with a demo collection on http://127.0.0.1:8080");
+            eprintln!("  guest  build (or reuse) the test guest kernel and initramfs");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Runs every check CI runs, in the order that fails fastest.
+fn test(root: &Path, rest: &[String]) -> Result<()> {
+    let quick = rest.iter().any(|a| a == "--quick");
+    install::apt_packages(APT_PACKAGES)?;
+    install::rustup_target("wasm32-unknown-unknown")?;
+    install::rustup_component("rustfmt")?;
+    install::rustup_component("clippy")?;
+
+    step("format", || run(cargo().args(["fmt", "--all", "--check"])))?;
+    step("clippy", || {
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    step("wasm32 build of the core crates", || {
+        let mut cmd = cargo();
+        cmd.args(["build", "--target", "wasm32-unknown-unknown"]);
+        for krate in WASM_CRATES {
+            cmd.args(["-p", krate]);
+        }
+        run(&mut cmd)
+    })?;
+    if !quick {
+        step("test guest", || build_guest(root).map(|_| ()))?;
+    }
+    step("tests", || {
+        let mut cmd = cargo();
+        cmd.args(["test", "--workspace"]);
+        if quick {
+            cmd.args(["--lib", "--bins"]);
+        }
+        run(&mut cmd)
+    })?;
+    Ok(())
+}
+
+/// The demo needs the gateway and the web app, which do not exist yet; say so plainly
+/// instead of pretending.
+fn demo(root: &Path) -> Result<()> {
+    let guest = build_guest(root)?;
+    bail!(
+        "the demo needs olive-gateway and the web app, which are not built yet; \
+         the test guest is ready in {}",
+        guest.display()
+    )
+}
+
+fn build_guest(root: &Path) -> Result<PathBuf> {
+    install::apt_packages(APT_PACKAGES)?;
+    let out = root.join("target/olive-guest");
+    run(Command::new("bash")
+        .arg(root.join("tests/guest/build.sh"))
+        .arg(&out))?;
+    Ok(out)
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    eprintln!("==> {name}");
+    let started = Instant::now();
+    let result = f().with_context(|| format!("step '{name}' failed"));
+    eprintln!(
+        "==> {name}: {} in {:.1} s",
+        if result.is_ok() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    result
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {}", describe(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {}", describe(cmd)))?;
+    if !status.success() {
+        bail!("{} exited with {status}", describe(cmd));
+    }
+    Ok(())
+}
+
+fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

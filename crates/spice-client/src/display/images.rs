@@ -1,0 +1,156 @@
+//! Turning wire images into pixels, through the server-driven caches.
+//!
+//! The server keeps the books for both caches: it decides what the client stores (CACHE_ME,
+//! PAL_CACHE_ME) and what it drops (INVAL_* messages). We never evict on our own, so a
+//! FROM_CACHE reference that misses means the stream is corrupt, not that we ran short.
+//! Every image is decoded when it arrives, even if its draw ends up clipped away, because
+//! decoding is what fills the caches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use spice_codecs::{decode_bitmap, decode_lz, Palette as CodecPalette, Rgba};
+use spice_proto::messages::display::image::{bitmap_flags, image_flags, ImageData, PaletteSource};
+use spice_proto::messages::display::Image;
+
+use crate::error::DisplayError;
+use crate::stats::Stats;
+
+/// Palette cache size fixed by the server (it never sends more live ids than this).
+const MAX_PALETTES: usize = 128;
+
+#[derive(Debug, Default)]
+pub struct ImageCaches {
+    pixmaps: HashMap<u64, Arc<Rgba>>,
+    palettes: HashMap<u64, CodecPalette>,
+}
+
+impl ImageCaches {
+    pub fn invalidate_pixmap(&mut self, id: u64) {
+        self.pixmaps.remove(&id);
+    }
+
+    pub fn invalidate_all_pixmaps(&mut self) {
+        self.pixmaps.clear();
+    }
+
+    pub fn invalidate_palette(&mut self, id: u64) {
+        self.palettes.remove(&id);
+    }
+
+    pub fn invalidate_all_palettes(&mut self) {
+        self.palettes.clear();
+    }
+
+    pub fn cached_pixmaps(&self) -> usize {
+        self.pixmaps.len()
+    }
+
+    /// Decodes `image` (or finds it in the cache) and applies its cache instructions.
+    ///
+    /// `surface` resolves SURFACE images (an off-screen surface used as a source).
+    pub fn resolve(
+        &mut self,
+        image: &Image<'_>,
+        surface: impl FnOnce(u32) -> Option<Rgba>,
+        stats: &mut Stats,
+    ) -> Result<Arc<Rgba>, DisplayError> {
+        let d = &image.descriptor;
+        stats.count_image(spice_proto::messages::display::image::image_type_name(
+            d.kind.to_u8(),
+        ));
+        let decoded = match &image.data {
+            ImageData::FromCache | ImageData::FromCacheLossless => {
+                return self
+                    .pixmaps
+                    .get(&d.id)
+                    .cloned()
+                    .ok_or(DisplayError::NotInCache(d.id));
+            }
+            ImageData::Bitmap(b) => {
+                let palette = match &b.palette {
+                    Some(src) => {
+                        Some(self.palette(src, b.flags & bitmap_flags::PAL_CACHE_ME != 0)?)
+                    }
+                    None => None,
+                };
+                let format =
+                    spice_codecs::BitmapFormat::try_from(b.format.to_u8()).map_err(codec_error)?;
+                decode_bitmap(
+                    format,
+                    b.width,
+                    b.height,
+                    b.stride,
+                    b.flags & bitmap_flags::TOP_DOWN != 0,
+                    b.data,
+                    palette.as_ref(),
+                )
+                .map_err(codec_error)?
+            }
+            ImageData::LzRgb { data } => decode_lz(data, None).map_err(codec_error)?,
+            ImageData::LzPlt {
+                flags,
+                palette,
+                data,
+            } => {
+                let palette = self.palette(palette, flags & bitmap_flags::PAL_CACHE_ME != 0)?;
+                decode_lz(data, Some(&palette)).map_err(codec_error)?
+            }
+            ImageData::Surface { surface_id } => {
+                surface(*surface_id).ok_or(DisplayError::NoSuchSurface(*surface_id))?
+            }
+            ImageData::Quic { .. } => return Err(DisplayError::UnsupportedImage("QUIC")),
+            ImageData::GlzRgb { .. } => return Err(DisplayError::UnsupportedImage("GLZ_RGB")),
+            ImageData::Jpeg { .. } => return Err(DisplayError::UnsupportedImage("JPEG")),
+            ImageData::ZlibGlzRgb { .. } => {
+                return Err(DisplayError::UnsupportedImage("ZLIB_GLZ_RGB"))
+            }
+            ImageData::JpegAlpha { .. } => {
+                return Err(DisplayError::UnsupportedImage("JPEG_ALPHA"))
+            }
+            ImageData::Lz4 { .. } => return Err(DisplayError::UnsupportedImage("LZ4")),
+        };
+        if decoded.width != d.width || decoded.height != d.height {
+            return Err(DisplayError::Codec(format!(
+                "image {:#x} decoded to {}x{} but its descriptor says {}x{}",
+                d.id, decoded.width, decoded.height, d.width, d.height
+            )));
+        }
+        let decoded = Arc::new(decoded);
+        if d.flags & (image_flags::CACHE_ME | image_flags::CACHE_REPLACE_ME) != 0 {
+            self.pixmaps.insert(d.id, decoded.clone());
+        }
+        Ok(decoded)
+    }
+
+    fn palette(
+        &mut self,
+        src: &PaletteSource,
+        cache_me: bool,
+    ) -> Result<CodecPalette, DisplayError> {
+        match src {
+            PaletteSource::FromCache(id) => self
+                .palettes
+                .get(id)
+                .cloned()
+                .ok_or(DisplayError::PaletteNotInCache(*id)),
+            PaletteSource::Inline(p) => {
+                let palette = CodecPalette::new(p.unique, p.entries.clone());
+                if cache_me {
+                    if self.palettes.len() >= MAX_PALETTES && !self.palettes.contains_key(&p.unique)
+                    {
+                        return Err(DisplayError::Codec(format!(
+                            "server asked to cache more than {MAX_PALETTES} palettes"
+                        )));
+                    }
+                    self.palettes.insert(p.unique, palette.clone());
+                }
+                Ok(palette)
+            }
+        }
+    }
+}
+
+fn codec_error(e: spice_codecs::CodecError) -> DisplayError {
+    DisplayError::Codec(e.to_string())
+}

@@ -1,0 +1,369 @@
+//! The display channel: surfaces, caches and drawing.
+
+pub mod geom;
+pub mod images;
+pub mod rop;
+pub mod surface;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use spice_codecs::Rgba;
+use spice_proto::messages::display::{
+    surface_flags, Brush, Clip, DisplayBase, DisplayMsg, Image, MonitorsConfig, QMask,
+    Rect as WireRect,
+};
+
+pub use geom::Rect;
+pub use surface::{ImageRef, Surface, SurfaceFormat};
+
+use crate::error::DisplayError;
+use crate::stats::Stats;
+use images::ImageCaches;
+use rop::Ropd;
+
+/// What a display message changed, for the presenter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DisplayEvent {
+    SurfaceCreated {
+        surface_id: u32,
+        width: u32,
+        height: u32,
+        primary: bool,
+    },
+    SurfaceDestroyed {
+        surface_id: u32,
+    },
+    /// Pixels of `rect` on `surface_id` changed.
+    Invalidate {
+        surface_id: u32,
+        rect: Rect,
+    },
+    /// The server finished sending the initial screen.
+    Mark,
+    MonitorsConfig(MonitorsConfig),
+}
+
+type Outcome = Result<DisplayEvent, DisplayError>;
+
+#[derive(Debug, Default)]
+pub struct DisplayState {
+    surfaces: HashMap<u32, Surface>,
+    primary: Option<u32>,
+    caches: ImageCaches,
+}
+
+impl DisplayState {
+    pub fn primary(&self) -> Option<&Surface> {
+        self.primary.and_then(|id| self.surfaces.get(&id))
+    }
+
+    pub fn surface(&self, id: u32) -> Option<&Surface> {
+        self.surfaces.get(&id)
+    }
+
+    pub fn caches(&self) -> &ImageCaches {
+        &self.caches
+    }
+
+    /// Applies one display message. Each result is an event or a non-fatal error (a draw
+    /// that could not be performed); the channel stays up either way.
+    pub fn handle(&mut self, msg: &DisplayMsg<'_>, stats: &mut Stats) -> Vec<Outcome> {
+        let mut out = Vec::new();
+        match msg {
+            DisplayMsg::SurfaceCreate(c) => {
+                out.push(self.create_surface(c.surface_id, c.width, c.height, c.format, c.flags))
+            }
+            DisplayMsg::SurfaceDestroy { surface_id } => {
+                self.surfaces.remove(surface_id);
+                if self.primary == Some(*surface_id) {
+                    self.primary = None;
+                }
+                out.push(Ok(DisplayEvent::SurfaceDestroyed {
+                    surface_id: *surface_id,
+                }));
+            }
+            DisplayMsg::Mark => out.push(Ok(DisplayEvent::Mark)),
+            DisplayMsg::Reset => {
+                self.surfaces.clear();
+                self.primary = None;
+                self.caches.invalidate_all_palettes();
+            }
+            DisplayMsg::MonitorsConfig(m) => out.push(Ok(DisplayEvent::MonitorsConfig(m.clone()))),
+            DisplayMsg::InvalList(list) => {
+                for r in list {
+                    self.caches.invalidate_pixmap(r.id);
+                }
+            }
+            DisplayMsg::InvalAllPixmaps(_) => self.caches.invalidate_all_pixmaps(),
+            DisplayMsg::InvalPalette { id } => self.caches.invalidate_palette(*id),
+            DisplayMsg::InvalAllPalettes => self.caches.invalidate_all_palettes(),
+            DisplayMsg::CopyBits(c) => {
+                out.extend(self.copy_bits(&c.base, c.src_pos.x, c.src_pos.y))
+            }
+            DisplayMsg::DrawCopy(d) => out.extend(self.draw_image(
+                &d.base,
+                &d.src,
+                &d.src_area,
+                Ropd(d.rop),
+                &d.mask,
+                stats,
+            )),
+            DisplayMsg::DrawFill(d) => {
+                out.extend(self.draw_fill(&d.base, &d.brush, Ropd(d.rop), &d.mask, stats))
+            }
+            DisplayMsg::DrawBlackness(d) => {
+                out.extend(self.fill_rop(&d.base, Ropd(Ropd::OP_BLACKNESS), &d.mask, stats))
+            }
+            DisplayMsg::DrawWhiteness(d) => {
+                out.extend(self.fill_rop(&d.base, Ropd(Ropd::OP_WHITENESS), &d.mask, stats))
+            }
+            DisplayMsg::DrawInvers(d) => {
+                out.extend(self.fill_rop(&d.base, Ropd(Ropd::OP_INVERS), &d.mask, stats))
+            }
+            // Ops we do not render yet still get their images decoded, so the caches stay
+            // in step with the server's.
+            DisplayMsg::DrawOpaque(d) => out.push(self.unsupported(
+                "DRAW_OPAQUE",
+                [Some(&d.src), brush_image(&d.brush), d.mask.bitmap.as_ref()],
+                stats,
+            )),
+            DisplayMsg::DrawBlend(d) => out.push(self.unsupported(
+                "DRAW_BLEND",
+                [Some(&d.src), d.mask.bitmap.as_ref(), None],
+                stats,
+            )),
+            DisplayMsg::DrawRop3(d) => out.push(self.unsupported(
+                "DRAW_ROP3",
+                [Some(&d.src), brush_image(&d.brush), d.mask.bitmap.as_ref()],
+                stats,
+            )),
+            DisplayMsg::DrawStroke(d) => out.push(self.unsupported(
+                "DRAW_STROKE",
+                [brush_image(&d.brush), None, None],
+                stats,
+            )),
+            DisplayMsg::DrawText(d) => out.push(self.unsupported(
+                "DRAW_TEXT",
+                [brush_image(&d.fore_brush), brush_image(&d.back_brush), None],
+                stats,
+            )),
+            DisplayMsg::DrawTransparent(d) => {
+                out.push(self.unsupported("DRAW_TRANSPARENT", [Some(&d.src), None, None], stats))
+            }
+            DisplayMsg::DrawAlphaBlend(d) => {
+                out.push(self.unsupported("DRAW_ALPHA_BLEND", [Some(&d.src), None, None], stats))
+            }
+            DisplayMsg::DrawComposite(d) => out.push(self.unsupported(
+                "DRAW_COMPOSITE",
+                [Some(&d.src), d.mask.as_ref(), None],
+                stats,
+            )),
+            // No codec is advertised, so the server creates no streams; nothing to do.
+            DisplayMsg::StreamCreate(_)
+            | DisplayMsg::StreamData(_)
+            | DisplayMsg::StreamDataSized(_)
+            | DisplayMsg::StreamClip { .. }
+            | DisplayMsg::StreamDestroy { .. }
+            | DisplayMsg::StreamDestroyAll
+            | DisplayMsg::StreamActivateReport(_) => {}
+            _ => {}
+        }
+        out
+    }
+
+    fn create_surface(
+        &mut self,
+        id: u32,
+        width: u32,
+        height: u32,
+        format: u32,
+        flags: u32,
+    ) -> Outcome {
+        let fmt = SurfaceFormat::from_wire(format)
+            .ok_or(DisplayError::UnsupportedSurfaceFormat(format))?;
+        let surface = Surface::new(width, height, fmt)?;
+        let primary = flags & surface_flags::PRIMARY != 0;
+        if primary {
+            self.primary = Some(id);
+        }
+        self.surfaces.insert(id, surface);
+        Ok(DisplayEvent::SurfaceCreated {
+            surface_id: id,
+            width,
+            height,
+            primary,
+        })
+    }
+
+    fn resolve(&mut self, image: &Image<'_>, stats: &mut Stats) -> Result<Arc<Rgba>, DisplayError> {
+        let surfaces = &self.surfaces;
+        self.caches
+            .resolve(image, |id| surfaces.get(&id).map(surface_to_rgba), stats)
+    }
+
+    /// Where a draw lands: the box within the surface, cut by the clip rects.
+    fn regions(&self, base: &DisplayBase) -> Result<(Rect, Vec<Rect>), DisplayError> {
+        let surface = self
+            .surfaces
+            .get(&base.surface_id)
+            .ok_or(DisplayError::NoSuchSurface(base.surface_id))?;
+        let box_ = to_rect(&base.bbox);
+        let regions = match &base.clip {
+            Clip::None => surface.clip_regions(box_, None),
+            Clip::Rects(rects) => {
+                let rects: Vec<Rect> = rects.iter().map(to_rect).collect();
+                surface.clip_regions(box_, Some(&rects))
+            }
+        };
+        Ok((box_, regions))
+    }
+
+    fn mask_check(&mut self, mask: &QMask<'_>, stats: &mut Stats) -> Option<Outcome> {
+        let image = mask.bitmap.as_ref()?;
+        // Masks are not rendered yet; the image still goes through the caches.
+        let _ = self.resolve(image, stats);
+        Some(Err(DisplayError::UnsupportedImage("draw mask")))
+    }
+
+    fn draw_image(
+        &mut self,
+        base: &DisplayBase,
+        src: &Image<'_>,
+        src_area: &WireRect,
+        rop: Ropd,
+        mask: &QMask<'_>,
+        stats: &mut Stats,
+    ) -> Vec<Outcome> {
+        let mut out = Vec::new();
+        let image = match self.resolve(src, stats) {
+            Ok(i) => i,
+            Err(e) => return vec![Err(e)],
+        };
+        out.extend(self.mask_check(mask, stats));
+        let (box_, regions) = match self.regions(base) {
+            Ok(r) => r,
+            Err(e) => return vec![Err(e)],
+        };
+        let Some(surface) = self.surfaces.get_mut(&base.surface_id) else {
+            return out;
+        };
+        let src = ImageRef {
+            width: image.width,
+            height: image.height,
+            pixels: &image.pixels,
+        };
+        let src_area = to_rect(src_area);
+        for r in &regions {
+            surface.blit(*r, box_, src, src_area, rop);
+        }
+        out.extend(invalidate(base.surface_id, &regions));
+        out
+    }
+
+    fn draw_fill(
+        &mut self,
+        base: &DisplayBase,
+        brush: &Brush<'_>,
+        rop: Ropd,
+        mask: &QMask<'_>,
+        stats: &mut Stats,
+    ) -> Vec<Outcome> {
+        match brush {
+            Brush::None => Vec::new(),
+            Brush::Solid(color) => {
+                let rgb = [(color >> 16) as u8, (color >> 8) as u8, *color as u8];
+                self.fill_color(base, rgb, rop, mask, stats)
+            }
+            Brush::Pattern { image, .. } => {
+                let _ = self.resolve(image, stats);
+                vec![Err(DisplayError::UnsupportedImage("pattern brush"))]
+            }
+        }
+    }
+
+    fn fill_rop(
+        &mut self,
+        base: &DisplayBase,
+        rop: Ropd,
+        mask: &QMask<'_>,
+        stats: &mut Stats,
+    ) -> Vec<Outcome> {
+        self.fill_color(base, [0, 0, 0], rop, mask, stats)
+    }
+
+    fn fill_color(
+        &mut self,
+        base: &DisplayBase,
+        rgb: [u8; 3],
+        rop: Ropd,
+        mask: &QMask<'_>,
+        stats: &mut Stats,
+    ) -> Vec<Outcome> {
+        let mut out: Vec<Outcome> = self.mask_check(mask, stats).into_iter().collect();
+        let regions = match self.regions(base) {
+            Ok((_, r)) => r,
+            Err(e) => return vec![Err(e)],
+        };
+        if let Some(surface) = self.surfaces.get_mut(&base.surface_id) {
+            for r in &regions {
+                surface.fill(*r, rgb, rop);
+            }
+        }
+        out.extend(invalidate(base.surface_id, &regions));
+        out
+    }
+
+    fn copy_bits(&mut self, base: &DisplayBase, src_x: i32, src_y: i32) -> Vec<Outcome> {
+        let (box_, regions) = match self.regions(base) {
+            Ok(r) => r,
+            Err(e) => return vec![Err(e)],
+        };
+        if let Some(surface) = self.surfaces.get_mut(&base.surface_id) {
+            for r in &regions {
+                surface.copy_bits(*r, box_, src_x, src_y);
+            }
+        }
+        invalidate(base.surface_id, &regions)
+    }
+
+    fn unsupported<const N: usize>(
+        &mut self,
+        op: &'static str,
+        images: [Option<&Image<'_>>; N],
+        stats: &mut Stats,
+    ) -> Outcome {
+        for image in images.into_iter().flatten() {
+            let _ = self.resolve(image, stats);
+        }
+        Err(DisplayError::UnsupportedImage(op))
+    }
+}
+
+fn brush_image<'b, 'a>(brush: &'b Brush<'a>) -> Option<&'b Image<'a>> {
+    match brush {
+        Brush::Pattern { image, .. } => Some(image),
+        _ => None,
+    }
+}
+
+fn invalidate(surface_id: u32, regions: &[Rect]) -> Vec<Outcome> {
+    let rect = regions.iter().fold(Rect::default(), |acc, r| acc.union(r));
+    if rect.is_empty() {
+        Vec::new()
+    } else {
+        vec![Ok(DisplayEvent::Invalidate { surface_id, rect })]
+    }
+}
+
+fn to_rect(r: &WireRect) -> Rect {
+    Rect::new(r.left, r.top, r.right, r.bottom)
+}
+
+fn surface_to_rgba(s: &Surface) -> Rgba {
+    Rgba {
+        width: s.width(),
+        height: s.height(),
+        pixels: s.pixels().to_vec(),
+    }
+}

@@ -1,0 +1,667 @@
+//! The session: the main channel and every channel it lists, as one sans-IO state machine.
+//!
+//! The platform opens a transport when asked ([`Output::Connect`]), feeds what each
+//! transport receives into [`Session::receive`], writes [`Output::Send`] bytes, and shows
+//! [`Event`]s. A failure on any channel becomes [`Event::ChannelFailed`]: the caller decides
+//! what to tell the user, but it always learns that something died.
+
+use std::collections::{HashMap, VecDeque};
+
+use rand_core::{CryptoRngCore, OsRng};
+use spice_proto::caps::{self, Caps};
+use spice_proto::messages::base::BaseMsg;
+use spice_proto::messages::main::{mouse_mode, MainMsg};
+use spice_proto::messages::{
+    decode_server, message_name, BaseClientMsg, ClientMessage, CursorMsg, DisplayClientMsg,
+    InputsClientMsg, InputsMsg, MainClientMsg, ServerMsg,
+};
+use spice_proto::{framing::RawMessage, ChannelType, ProtoError};
+
+use crate::cursor::{CursorEvent, CursorState};
+use crate::display::{DisplayEvent, DisplayState, Surface};
+use crate::error::ChannelError;
+use crate::inputs::keymap::{scancode_for_code, Scancode};
+use crate::inputs::{Button, InputsState};
+use crate::link::Link;
+use crate::stats::Stats;
+
+/// A channel of the session: its type and its id (several displays have ids 0, 1, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChannelKey {
+    pub channel_type: ChannelType,
+    pub id: u8,
+}
+
+impl ChannelKey {
+    pub const MAIN: ChannelKey = ChannelKey {
+        channel_type: ChannelType::Main,
+        id: 0,
+    };
+
+    pub fn new(channel_type: ChannelType, id: u8) -> Self {
+        ChannelKey { channel_type, id }
+    }
+}
+
+impl std::fmt::Display for ChannelKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.channel_type.name(), self.id)
+    }
+}
+
+/// Image compression the client asks the server to prefer (PREFERRED_COMPRESSION).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    Off,
+    AutoGlz,
+    AutoLz,
+    Quic,
+    Glz,
+    Lz,
+    Lz4,
+}
+
+impl Compression {
+    pub fn wire(self) -> u8 {
+        match self {
+            Compression::Off => 1,
+            Compression::AutoGlz => 2,
+            Compression::AutoLz => 3,
+            Compression::Quic => 4,
+            Compression::Glz => 5,
+            Compression::Lz => 6,
+            Compression::Lz4 => 7,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "off" => Compression::Off,
+            "auto_glz" => Compression::AutoGlz,
+            "auto_lz" => Compression::AutoLz,
+            "quic" => Compression::Quic,
+            "glz" => Compression::Glz,
+            "lz" => Compression::Lz,
+            "lz4" => Compression::Lz4,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    pub password: String,
+    /// Sent right after the display channel links. Until every codec is implemented the
+    /// default asks for LZ, which only produces BITMAP, LZ_RGB and LZ_PLT.
+    pub compression: Option<Compression>,
+    /// Pixmap cache size offered in DISPLAY_INIT, in pixels.
+    pub pixmap_cache_pixels: i64,
+    /// GLZ dictionary window offered in DISPLAY_INIT, in pixels; 0 disables GLZ.
+    pub glz_window_pixels: i32,
+    /// Channel types to open when the server lists them.
+    pub channels: Vec<ChannelType>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            password: String::new(),
+            compression: Some(Compression::Lz),
+            pixmap_cache_pixels: 20 * 1024 * 1024,
+            glz_window_pixels: 0,
+            channels: vec![
+                ChannelType::Display,
+                ChannelType::Inputs,
+                ChannelType::Cursor,
+            ],
+        }
+    }
+}
+
+/// What the platform must do next.
+#[derive(Debug)]
+pub enum Output {
+    /// Open a transport for this channel, then call [`Session::connected`].
+    Connect(ChannelKey),
+    /// Write these bytes to the channel's transport.
+    Send(ChannelKey, Vec<u8>),
+    /// Close the channel's transport.
+    Close(ChannelKey),
+    Event(Event),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The channel linked and is carrying messages.
+    ChannelReady(ChannelKey),
+    /// The channel is gone; `error` says why in words fit for a user.
+    ChannelFailed {
+        channel: ChannelKey,
+        error: ChannelError,
+    },
+    /// Something went wrong that did not cost the channel (an undecodable image, say).
+    Warning {
+        channel: ChannelKey,
+        message: String,
+    },
+    /// The server's mouse mode; true = client (absolute) mode.
+    MouseMode {
+        client: bool,
+    },
+    Display(DisplayEvent),
+    Cursor(CursorEvent),
+    /// The guest's lock-key LEDs (KEY_MODIFIERS bits).
+    KeyboardLeds(u16),
+    Notify {
+        severity: u32,
+        message: String,
+    },
+    AgentConnected(bool),
+    Name(String),
+}
+
+#[derive(Debug)]
+struct Channel {
+    link: Link,
+    ack_window: u32,
+    unacked: u32,
+    /// Serial of the last message received (mini-header serials are implicit).
+    serial: u64,
+}
+
+pub struct Session {
+    config: SessionConfig,
+    rng: Box<dyn CryptoRngCore + Send>,
+    channels: HashMap<ChannelKey, Channel>,
+    pending: HashMap<ChannelKey, ()>,
+    out: VecDeque<Output>,
+    session_id: Option<u32>,
+    mouse_client: bool,
+    agent_connected: bool,
+    mm_time: Option<u32>,
+    display: DisplayState,
+    cursor: CursorState,
+    inputs: InputsState,
+    stats: Stats,
+}
+
+impl Session {
+    /// Starts a session; the first output asks for the main channel's transport.
+    pub fn new(config: SessionConfig) -> Self {
+        Self::with_rng(config, Box::new(OsRng))
+    }
+
+    pub fn with_rng(config: SessionConfig, rng: Box<dyn CryptoRngCore + Send>) -> Self {
+        let mut s = Session {
+            config,
+            rng,
+            channels: HashMap::new(),
+            pending: HashMap::new(),
+            out: VecDeque::new(),
+            session_id: None,
+            mouse_client: false,
+            agent_connected: false,
+            mm_time: None,
+            display: DisplayState::default(),
+            cursor: CursorState::default(),
+            inputs: InputsState::default(),
+            stats: Stats::default(),
+        };
+        s.pending.insert(ChannelKey::MAIN, ());
+        s.out.push_back(Output::Connect(ChannelKey::MAIN));
+        s
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn session_id(&self) -> Option<u32> {
+        self.session_id
+    }
+
+    pub fn mouse_client_mode(&self) -> bool {
+        self.mouse_client
+    }
+
+    pub fn multimedia_time(&self) -> Option<u32> {
+        self.mm_time
+    }
+
+    pub fn primary_surface(&self) -> Option<&Surface> {
+        self.display.primary()
+    }
+
+    pub fn surface(&self, id: u32) -> Option<&Surface> {
+        self.display.surface(id)
+    }
+
+    pub fn cursor(&self) -> &CursorState {
+        &self.cursor
+    }
+
+    pub fn is_ready(&self, key: ChannelKey) -> bool {
+        self.channels.get(&key).is_some_and(|c| c.link.is_linked())
+    }
+
+    /// The transport for `key` is open: start the link.
+    pub fn connected(&mut self, key: ChannelKey) {
+        if self.pending.remove(&key).is_none() {
+            return;
+        }
+        let connection_id = if key == ChannelKey::MAIN {
+            0
+        } else {
+            self.session_id.unwrap_or(0)
+        };
+        let (link, bytes) = Link::start(
+            key.channel_type,
+            key.id,
+            connection_id,
+            &self.config.password,
+            channel_caps(key.channel_type),
+        );
+        self.channels.insert(
+            key,
+            Channel {
+                link,
+                ack_window: 0,
+                unacked: 0,
+                serial: 0,
+            },
+        );
+        self.send_raw(key, bytes);
+    }
+
+    /// The transport for `key` closed (or failed to open).
+    pub fn transport_closed(&mut self, key: ChannelKey, reason: &str) {
+        let known = self.pending.remove(&key).is_some() | self.channels.remove(&key).is_some();
+        if known {
+            self.event(Event::ChannelFailed {
+                channel: key,
+                error: ChannelError::TransportClosed(reason.to_owned()),
+            });
+        }
+    }
+
+    /// Bytes arrived on `key`'s transport.
+    pub fn receive(&mut self, key: ChannelKey, data: &[u8]) {
+        self.stats.bytes_received += data.len() as u64;
+        let Some(channel) = self.channels.get_mut(&key) else {
+            return;
+        };
+        let step = match channel.link.receive(data, &mut *self.rng) {
+            Ok(step) => step,
+            Err(e) => return self.fail(key, e),
+        };
+        for bytes in step.send {
+            self.send_raw(key, bytes);
+        }
+        if step.linked {
+            self.on_linked(key);
+        }
+        for msg in step.messages {
+            if let Err(e) = self.on_message(key, msg) {
+                return self.fail(key, e);
+            }
+            if !self.channels.contains_key(&key) {
+                return;
+            }
+        }
+    }
+
+    fn fail(&mut self, key: ChannelKey, error: ChannelError) {
+        if let Some(mut c) = self.channels.remove(&key) {
+            c.link.close();
+        }
+        self.out.push_back(Output::Close(key));
+        self.event(Event::ChannelFailed {
+            channel: key,
+            error,
+        });
+    }
+
+    fn event(&mut self, e: Event) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn send_raw(&mut self, key: ChannelKey, bytes: Vec<u8>) {
+        self.stats.bytes_sent += bytes.len() as u64;
+        self.out.push_back(Output::Send(key, bytes));
+    }
+
+    fn send(&mut self, key: ChannelKey, msg: &impl ClientMessage) {
+        self.send_raw(key, msg.to_frame());
+    }
+
+    fn on_linked(&mut self, key: ChannelKey) {
+        self.event(Event::ChannelReady(key));
+        if key.channel_type == ChannelType::Display {
+            let init = DisplayClientMsg::Init {
+                pixmap_cache_id: 1,
+                pixmap_cache_size: self.config.pixmap_cache_pixels,
+                glz_dictionary_id: 0,
+                glz_dictionary_window_size: self.config.glz_window_pixels,
+            };
+            self.send(key, &init);
+            if let Some(c) = self.config.compression {
+                self.send(key, &DisplayClientMsg::PreferredCompression(c.wire()));
+            }
+        }
+    }
+
+    fn on_message(&mut self, key: ChannelKey, msg: RawMessage) -> Result<(), ChannelError> {
+        if let Some(c) = self.channels.get_mut(&key) {
+            c.serial += 1;
+        }
+        self.count_ack(key);
+        self.dispatch(key, msg.ty, &msg.body)
+    }
+
+    /// Display and cursor channels stop sending when unacknowledged messages pile up.
+    fn count_ack(&mut self, key: ChannelKey) {
+        let Some(c) = self.channels.get_mut(&key) else {
+            return;
+        };
+        if c.ack_window == 0 {
+            return;
+        }
+        c.unacked += 1;
+        if c.unacked >= c.ack_window {
+            c.unacked = 0;
+            self.send(key, &BaseClientMsg::Ack);
+        }
+    }
+
+    fn dispatch(&mut self, key: ChannelKey, ty: u16, body: &[u8]) -> Result<(), ChannelError> {
+        let name = message_name(key.channel_type, ty);
+        self.stats.count_message(key.channel_type.name(), name);
+        let msg = match decode_server(key.channel_type, ty, body) {
+            Ok(m) => m,
+            Err(ProtoError::UnknownMessage { .. }) => {
+                // Channels we open only for their side effects (or newer servers) may send
+                // messages we do not model; skipping them loses nothing we would show.
+                self.event(Event::Warning {
+                    channel: key,
+                    message: format!("ignored unknown message type {ty}"),
+                });
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match msg {
+            ServerMsg::Base(b) => self.on_base(key, b),
+            ServerMsg::Main(MainMsg::Base(b)) => self.on_base(key, b),
+            ServerMsg::Main(m) => self.on_main(m),
+            ServerMsg::Display(spice_proto::messages::DisplayMsg::Base(b)) => self.on_base(key, b),
+            ServerMsg::Display(m) => {
+                let events = self.display.handle(&m, &mut self.stats);
+                for e in events {
+                    match e {
+                        Ok(ev) => self.event(Event::Display(ev)),
+                        Err(err) => self.event(Event::Warning {
+                            channel: key,
+                            message: err.to_string(),
+                        }),
+                    }
+                }
+                Ok(())
+            }
+            ServerMsg::Inputs(InputsMsg::Base(b)) => self.on_base(key, b),
+            ServerMsg::Inputs(m) => {
+                self.on_inputs(key, m);
+                Ok(())
+            }
+            ServerMsg::Cursor(CursorMsg::Base(b)) => self.on_base(key, b),
+            ServerMsg::Cursor(m) => {
+                if let Some(e) = self.cursor.handle(&m)? {
+                    self.event(Event::Cursor(e));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn on_base(&mut self, key: ChannelKey, msg: BaseMsg<'_>) -> Result<(), ChannelError> {
+        match msg {
+            BaseMsg::SetAck { generation, window } => {
+                if let Some(c) = self.channels.get_mut(&key) {
+                    c.ack_window = window;
+                    c.unacked = 0;
+                }
+                self.send(key, &BaseClientMsg::AckSync { generation });
+            }
+            BaseMsg::Ping { id, timestamp, .. } => {
+                self.send(key, &BaseClientMsg::Pong { id, timestamp });
+            }
+            BaseMsg::Notify(n) => self.event(Event::Notify {
+                severity: n.severity,
+                message: n.message,
+            }),
+            BaseMsg::Disconnecting { reason, .. } => {
+                return Err(ChannelError::Disconnected(
+                    spice_proto::link::LinkError::from_u32(reason).to_string(),
+                ));
+            }
+            BaseMsg::List(subs) => {
+                for sub in subs {
+                    self.dispatch(key, sub.ty, sub.body)?;
+                }
+            }
+            // With a single display channel there is nothing to wait for: messages on one
+            // channel are already processed in order.
+            BaseMsg::WaitForChannels(_) => {}
+            // We advertise no migration capability, so the server does not migrate us.
+            BaseMsg::Migrate { .. } | BaseMsg::MigrateData(_) => {}
+        }
+        Ok(())
+    }
+
+    fn on_main(&mut self, msg: MainMsg<'_>) -> Result<(), ChannelError> {
+        let key = ChannelKey::MAIN;
+        match msg {
+            MainMsg::Init(init) => {
+                self.session_id = Some(init.session_id);
+                self.mm_time = Some(init.multi_media_time);
+                self.agent_connected = init.agent_connected != 0;
+                if self.agent_connected {
+                    self.send(
+                        key,
+                        &MainClientMsg::AgentStart {
+                            num_tokens: u32::MAX,
+                        },
+                    );
+                }
+                self.set_mouse_modes(init.supported_mouse_modes, init.current_mouse_mode);
+                self.send(key, &MainClientMsg::AttachChannels);
+            }
+            MainMsg::ChannelsList(list) => {
+                for ch in list {
+                    let k = ChannelKey::new(ch.channel_type, ch.id);
+                    let wanted = self.config.channels.contains(&ch.channel_type);
+                    if wanted && !self.channels.contains_key(&k) && !self.pending.contains_key(&k) {
+                        self.pending.insert(k, ());
+                        self.out.push_back(Output::Connect(k));
+                    }
+                }
+            }
+            MainMsg::MouseMode { supported, current } => {
+                self.set_mouse_modes(supported.into(), current.into());
+            }
+            MainMsg::MultiMediaTime(t) => self.mm_time = Some(t),
+            MainMsg::AgentConnected | MainMsg::AgentConnectedTokens(_) => {
+                if !self.agent_connected {
+                    self.agent_connected = true;
+                    self.send(
+                        key,
+                        &MainClientMsg::AgentStart {
+                            num_tokens: u32::MAX,
+                        },
+                    );
+                    self.event(Event::AgentConnected(true));
+                }
+            }
+            MainMsg::AgentDisconnected { .. } => {
+                self.agent_connected = false;
+                self.event(Event::AgentConnected(false));
+            }
+            MainMsg::Name(name) => self.event(Event::Name(name)),
+            MainMsg::AgentData(_)
+            | MainMsg::AgentToken(_)
+            | MainMsg::Uuid(_)
+            | MainMsg::Migration { .. }
+            | MainMsg::Base(_) => {}
+        }
+        Ok(())
+    }
+
+    fn set_mouse_modes(&mut self, supported: u32, current: u32) {
+        let client_supported = supported & u32::from(mouse_mode::CLIENT) != 0;
+        let client = current & u32::from(mouse_mode::CLIENT) != 0;
+        if client_supported && !client {
+            self.send(
+                ChannelKey::MAIN,
+                &MainClientMsg::MouseModeRequest {
+                    mode: mouse_mode::CLIENT,
+                },
+            );
+        }
+        if client != self.mouse_client {
+            self.mouse_client = client;
+            self.event(Event::MouseMode { client });
+        }
+    }
+
+    fn on_inputs(&mut self, key: ChannelKey, msg: InputsMsg<'_>) {
+        match msg {
+            InputsMsg::Init { modifiers } | InputsMsg::KeyModifiers { modifiers } => {
+                self.inputs.guest_leds = modifiers;
+                self.event(Event::KeyboardLeds(modifiers));
+            }
+            InputsMsg::MouseMotionAck => {
+                if let Some(m) = self.inputs.motion_ack() {
+                    self.send(key, &m);
+                }
+            }
+            InputsMsg::Base(_) => {}
+        }
+    }
+
+    fn inputs_key(&self) -> Option<ChannelKey> {
+        let key = ChannelKey::new(ChannelType::Inputs, 0);
+        self.is_ready(key).then_some(key)
+    }
+
+    fn send_inputs(&mut self, msgs: impl IntoIterator<Item = InputsClientMsg>) -> bool {
+        let Some(key) = self.inputs_key() else {
+            return false;
+        };
+        for m in msgs {
+            self.send(key, &m);
+        }
+        true
+    }
+
+    /// A key went down, named by `KeyboardEvent.code`. False if the key is unknown or
+    /// the inputs channel is not up.
+    pub fn key_down(&mut self, code: &str) -> bool {
+        match scancode_for_code(code) {
+            Some(sc) => self.scancode_down(sc),
+            None => false,
+        }
+    }
+
+    pub fn key_up(&mut self, code: &str) -> bool {
+        match scancode_for_code(code) {
+            Some(sc) => self.scancode_up(sc),
+            None => false,
+        }
+    }
+
+    pub fn scancode_down(&mut self, sc: Scancode) -> bool {
+        if self.inputs_key().is_none() {
+            return false;
+        }
+        let m = self.inputs.key_down(sc);
+        self.send_inputs([m])
+    }
+
+    pub fn scancode_up(&mut self, sc: Scancode) -> bool {
+        if self.inputs_key().is_none() {
+            return false;
+        }
+        let m = self.inputs.key_up(sc);
+        self.send_inputs([m])
+    }
+
+    /// Raw scancode bytes, for sequences a u32 cannot hold (Pause).
+    pub fn scancode_bytes(&mut self, bytes: &[u8]) -> bool {
+        self.send_inputs([InputsClientMsg::KeyScancode(bytes.to_vec())])
+    }
+
+    /// Tells the server which lock keys should be on (LED_* bits); it toggles the guest's.
+    pub fn set_lock_keys(&mut self, leds: u16) -> bool {
+        self.send_inputs([InputsClientMsg::KeyModifiers { modifiers: leds }])
+    }
+
+    /// Releases all held keys and buttons (focus lost).
+    pub fn release_all(&mut self) -> bool {
+        let msgs = self.inputs.release_all();
+        self.send_inputs(msgs)
+    }
+
+    /// Client mouse mode: the pointer is at (x, y) in primary-surface pixels.
+    pub fn mouse_position(&mut self, x: u32, y: u32) -> bool {
+        if self.inputs_key().is_none() {
+            return false;
+        }
+        let m = self.inputs.position(x, y);
+        self.send_inputs(m)
+    }
+
+    /// Server mouse mode: the pointer moved by (dx, dy).
+    pub fn mouse_motion(&mut self, dx: i32, dy: i32) -> bool {
+        if self.inputs_key().is_none() {
+            return false;
+        }
+        let m = self.inputs.motion(dx, dy);
+        self.send_inputs(m)
+    }
+
+    pub fn mouse_button(&mut self, button: Button, pressed: bool) -> bool {
+        if self.inputs_key().is_none() {
+            return false;
+        }
+        let m = self.inputs.button(button, pressed);
+        self.send_inputs(m)
+    }
+
+    pub fn mouse_wheel(&mut self, up: bool) -> bool {
+        if self.inputs_key().is_none() {
+            return false;
+        }
+        let m = self.inputs.wheel(up);
+        self.send_inputs(m)
+    }
+}
+
+fn channel_caps(t: ChannelType) -> Caps {
+    match t {
+        ChannelType::Main => Caps::from_bits(&[
+            caps::main::AGENT_CONNECTED_TOKENS,
+            caps::main::NAME_AND_UUID,
+        ]),
+        // Only what the renderer handles: no COMPOSITE/A8_SURFACE (the guest driver would
+        // start emitting them), MULTI_CODEC with no codec bits so nothing is streamed.
+        ChannelType::Display => Caps::from_bits(&[
+            caps::display::SIZED_STREAM,
+            caps::display::MONITORS_CONFIG,
+            caps::display::MULTI_CODEC,
+        ]),
+        _ => Caps::new(),
+    }
+}
