@@ -1,1 +1,40 @@
-//! Placeholder.
+//! SPICE wire protocol for the Olive browser client: link handshake, ticket encryption,
+//! mini-header framing and typed channel messages.
+//!
+//! The crate is sans-IO: it never touches sockets, clocks or threads, so the same code runs
+//! natively and in `wasm32-unknown-unknown`. All decoders treat input as hostile: malformed
+//! bytes yield [`ProtoError`], never a panic, and allocations are bounded by the bytes
+//! actually received.
+//!
+//! Map of the crate:
+//! - [`link`]: `REDQ` link header/message/reply, link errors, auth mechanism.
+//! - [`ticket`]: RSA-OAEP password ticket.
+//! - [`framing`]: mini-header [`framing::Deframer`], [`framing::encode_message`],
+//!   [`framing::split_list`].
+//! - [`messages`]: per-channel decoders (`decode_main`, `decode_display`, `decode_inputs`,
+//!   `decode_cursor`) and client message encoders ([`messages::ClientMessage`]).
+//! - [`caps`]: capability bit numbers.
+
+pub mod caps;
+pub mod channel;
+pub mod error;
+pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod link;
+pub mod messages;
+pub mod reader;
+pub mod ticket;
+mod writer;
+
+pub use caps::Caps;
+pub use channel::ChannelType;
+pub use error::{ProtoError, Result};
+pub use framing::{encode_message, split_list, Deframer, RawMessage, SubMessage};
+pub use link::{AuthMechanism, LinkError, LinkHeader, LinkMess, LinkReply};
+pub use messages::{
+    decode_cursor, decode_display, decode_inputs, decode_main, decode_server, message_name,
+    BaseClientMsg, BaseMsg, ClientMessage, CursorMsg, DisplayClientMsg, DisplayMsg,
+    InputsClientMsg, InputsMsg, MainClientMsg, MainMsg, ServerMsg,
+};
+pub use ticket::encrypt_ticket;
