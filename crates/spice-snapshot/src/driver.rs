@@ -66,6 +66,8 @@ pub struct Driver {
     rx: mpsc::UnboundedReceiver<Io>,
     writers: HashMap<ChannelKey, Writer>,
     pub observed: Observed,
+    /// Raw bytes received on the recorded channel, link phase included, for replay.
+    recording: Option<(ChannelKey, Vec<u8>)>,
 }
 
 impl Driver {
@@ -78,7 +80,17 @@ impl Driver {
             rx,
             writers: HashMap::new(),
             observed: Observed::default(),
+            recording: None,
         }
+    }
+
+    /// Keeps every byte the server sends on `key` (see `spice_client::replay`).
+    pub fn record(&mut self, key: ChannelKey) {
+        self.recording = Some((key, Vec::new()));
+    }
+
+    pub fn recording(&self) -> Option<&[u8]> {
+        self.recording.as_ref().map(|(_, b)| b.as_slice())
     }
 
     pub fn session(&self) -> &Session {
@@ -209,7 +221,14 @@ impl Driver {
                 self.writers.insert(key, w);
                 self.session.connected(key);
             }
-            Io::Data(key, bytes) => self.session.receive(key, &bytes),
+            Io::Data(key, bytes) => {
+                if let Some((k, buf)) = &mut self.recording {
+                    if *k == key {
+                        buf.extend_from_slice(&bytes);
+                    }
+                }
+                self.session.receive(key, &bytes)
+            }
             Io::Closed(key, reason) => {
                 self.writers.remove(&key);
                 self.session.transport_closed(key, &reason);

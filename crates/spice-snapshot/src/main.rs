@@ -39,6 +39,9 @@ struct Args {
     /// Where to write the PNG
     #[arg(long)]
     out: PathBuf,
+    /// Also save every byte of the display channel here, for replay and benchmarks
+    #[arg(long)]
+    record: Option<PathBuf>,
 }
 
 fn parse_point(s: &str) -> Result<(u32, u32), String> {
@@ -86,6 +89,9 @@ async fn run(args: Args) -> Result<()> {
     };
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
     let mut driver = Driver::new(target, config);
+    if args.record.is_some() {
+        driver.record(spice_client::ChannelKey::new(spice_client::ChannelType::Display, 0));
+    }
     driver.wait_for_display(deadline).await?;
     if args.type_text.is_some() || args.click.is_some() {
         driver
@@ -116,6 +122,9 @@ async fn run(args: Args) -> Result<()> {
         .primary_surface()
         .context("the server has no primary surface")?;
     png_out::write_png(surface, &args.out)?;
+    if let (Some(path), Some(bytes)) = (&args.record, driver.recording()) {
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     print_summary(&driver, &args.out);
     Ok(())
 }
