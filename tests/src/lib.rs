@@ -1,1 +1,19 @@
-//! Placeholder.
+//! End-to-end harness for Olive: builds the test guest (`tests/guest/`), boots it under QEMU
+//! (TCG) with SPICE on a UNIX socket, talks to it over two serial ports and QMP, and compares
+//! screendumps.
+//!
+//! QEMU-backed tests must run one at a time: take [`lock::qemu_lock`] first (or use
+//! [`qemu::Qemu::launch_locked`]).
+
+pub mod evdev;
+pub mod guest;
+pub mod lock;
+pub mod ppm;
+pub mod qemu;
+pub mod qmp;
+
+pub use guest::{ensure_guest, GuestImages};
+pub use lock::{qemu_lock, QemuLock};
+pub use ppm::{compare, compare_with_tolerance, Diff, Rgba};
+pub use qemu::{Qemu, QemuConfig, Ready, SerialMark, Vga};
+pub use qmp::Qmp;

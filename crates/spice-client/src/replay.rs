@@ -16,9 +16,9 @@ use crate::stats::Stats;
 pub fn display_messages(recording: &[u8]) -> Result<Vec<RawMessage>, ChannelError> {
     let header = LinkHeader::decode(recording)?;
     let start = LINK_HEADER_SIZE + header.size as usize + LINK_RESULT_SIZE;
-    let body = recording.get(start..).ok_or_else(|| {
-        ChannelError::Unexpected("recording ends inside the link phase".into())
-    })?;
+    let body = recording
+        .get(start..)
+        .ok_or_else(|| ChannelError::Unexpected("recording ends inside the link phase".into()))?;
     let mut deframer = Deframer::new();
     deframer.push(body);
     let mut out = Vec::new();
@@ -70,7 +70,11 @@ fn apply(
         }
         return Ok(());
     }
-    *failed += state.handle(&msg, stats).iter().filter(|r| r.is_err()).count();
+    *failed += state
+        .handle(&msg, stats)
+        .iter()
+        .filter(|r| r.is_err())
+        .count();
     Ok(())
 }
 
@@ -111,7 +115,11 @@ mod tests {
         stream.extend(fill(0, [10, 10, 5, 5], 0x00ff00));
         stream.extend(fill(7, [0, 0, 1, 1], 0x0000ff));
         stream.extend(surface_create(1, u32::MAX, u32::MAX));
-        assert_eq!(render_frames(&stream), 2, "unknown surface and oversized surface fail");
+        assert_eq!(
+            render_frames(&stream),
+            2,
+            "unknown surface and oversized surface fail"
+        );
     }
 
     #[test]

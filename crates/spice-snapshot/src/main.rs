@@ -90,7 +90,10 @@ async fn run(args: Args) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
     let mut driver = Driver::new(target, config);
     if args.record.is_some() {
-        driver.record(spice_client::ChannelKey::new(spice_client::ChannelType::Display, 0));
+        driver.record(spice_client::ChannelKey::new(
+            spice_client::ChannelType::Display,
+            0,
+        ));
     }
     driver.wait_for_display(deadline).await?;
     if args.type_text.is_some() || args.click.is_some() {
