@@ -1,0 +1,3 @@
+//! olive-gateway: the server half of Olive.
+
+pub mod control;
