@@ -84,9 +84,54 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
         if quick {
             cmd.args(["--lib", "--bins"]);
         }
-        run(&mut cmd)
+        run_tests(&mut cmd)
     })?;
     Ok(())
+}
+
+/// Runs a `cargo test` command, echoing its output, and ends with one line totalling
+/// every test binary's result, so a reader (or CI) sees the whole count at a glance.
+fn run_tests(cmd: &mut Command) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("$ {}", describe(cmd));
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start {}", describe(cmd)))?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let line = line.context("reading test output")?;
+            println!("{line}");
+            if let Some((p, f)) = parse_result_line(&line) {
+                passed += p;
+                failed += f;
+            }
+        }
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    println!("tests: {passed} passed, {failed} failed");
+    if !status.success() {
+        bail!("{} exited with {status}", describe(cmd));
+    }
+    Ok(())
+}
+
+/// Parses libtest's `test result: ok. 3 passed; 0 failed; ...` line.
+fn parse_result_line(line: &str) -> Option<(u64, u64)> {
+    let rest = line.strip_prefix("test result: ")?;
+    let count = |word: &str| -> Option<u64> {
+        rest.split(';').find_map(|part| {
+            part.trim()
+                .strip_suffix(word)?
+                .trim()
+                .rsplit(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+    };
+    Some((count("passed")?, count("failed")?))
 }
 
 /// The demo needs the gateway and the web app, which do not exist yet; say so plainly
@@ -142,4 +187,18 @@ fn describe(cmd: &Command) -> String {
         .map(|s| s.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn result_lines_are_totalled() {
+        assert_eq!(
+            super::parse_result_line(
+                "test result: ok. 30 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out"
+            ),
+            Some((30, 2))
+        );
+        assert_eq!(super::parse_result_line("running 3 tests"), None);
+    }
 }
