@@ -1,0 +1,299 @@
+//! The session state machine against a scripted server: the link and ticket, the main
+//! channel's start-up, channel opening, acks and pings, and — above all — that a channel
+//! that fails is reported, never swallowed. (The real server is exercised by the QEMU
+//! integration tests; this pins down the sequencing rules one message at a time.)
+
+use rand_core::OsRng;
+use rsa::pkcs8::EncodePublicKey;
+use rsa::{Oaep, RsaPrivateKey};
+use sha1::Sha1;
+use spice_client::{ChannelError, ChannelKey, ChannelType, Event, Output, Session, SessionConfig};
+use spice_proto::framing::{encode_message, Deframer};
+use spice_proto::link::{LinkError, LinkHeader, LinkMess, LinkReply, LINK_HEADER_SIZE};
+use spice_proto::messages::{BaseClientMsg, DisplayClientMsg, InputsClientMsg, MainClientMsg};
+
+const PASSWORD: &str = "s3cret";
+
+struct Server {
+    key: RsaPrivateKey,
+}
+
+impl Server {
+    fn new() -> Self {
+        Server {
+            key: RsaPrivateKey::new(&mut OsRng, 1024).expect("key"),
+        }
+    }
+
+    fn reply(&self, error: LinkError) -> Vec<u8> {
+        LinkReply {
+            error,
+            pub_key_der: self
+                .key
+                .to_public_key()
+                .to_public_key_der()
+                .unwrap()
+                .as_bytes()
+                .to_vec(),
+            common_caps: vec![(1 << 0) | (1 << 1) | (1 << 3)],
+            channel_caps: vec![],
+        }
+        .encode()
+    }
+
+    /// Checks the 4-byte auth mechanism + 128-byte ticket and returns the password.
+    fn password(&self, bytes: &[u8]) -> String {
+        assert_eq!(bytes.len(), 4 + 128);
+        assert_eq!(&bytes[..4], &1u32.to_le_bytes(), "SPICE auth mechanism");
+        let plain = self
+            .key
+            .decrypt(Oaep::new::<Sha1>(), &bytes[4..])
+            .expect("decrypt");
+        assert_eq!(plain.last(), Some(&0), "password is NUL-terminated");
+        String::from_utf8(plain[..plain.len() - 1].to_vec()).unwrap()
+    }
+}
+
+fn drain(s: &mut Session) -> Vec<Output> {
+    std::iter::from_fn(|| s.poll_output()).collect()
+}
+
+fn sent(outputs: &[Output], key: ChannelKey) -> Vec<Vec<u8>> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send(k, b) if *k == key => Some(b.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn events(outputs: &[Output]) -> Vec<Event> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Event(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Client messages (type, body) in the framed bytes sent on a linked channel.
+fn messages(chunks: &[Vec<u8>]) -> Vec<(u16, Vec<u8>)> {
+    let mut d = Deframer::new();
+    for c in chunks {
+        d.push(c);
+    }
+    std::iter::from_fn(|| d.next_message().unwrap().map(|m| (m.ty, m.body))).collect()
+}
+
+fn frame<M: spice_proto::messages::ClientMessage>(m: &M) -> (u16, Vec<u8>) {
+    m.encode()
+}
+
+/// Links `key` and returns what the client sent after the link completed.
+fn link(
+    s: &mut Session,
+    server: &Server,
+    key: ChannelKey,
+    expect_conn_id: u32,
+    after: &[u8],
+) -> Vec<Output> {
+    s.connected(key);
+    let out = drain(s);
+    let link_bytes = &sent(&out, key)[0];
+    let header = LinkHeader::decode(link_bytes).unwrap();
+    let mess =
+        LinkMess::decode(&link_bytes[LINK_HEADER_SIZE..LINK_HEADER_SIZE + header.size as usize])
+            .unwrap();
+    assert_eq!(mess.connection_id, expect_conn_id, "{key}");
+    assert_eq!(mess.channel_type, key.channel_type);
+    assert_eq!(
+        mess.common_caps[0] & 0b1001,
+        0b1001,
+        "AUTH_SELECTION and MINI_HEADER"
+    );
+    s.receive(key, &server.reply(LinkError::Ok));
+    let out = drain(s);
+    assert_eq!(server.password(&sent(&out, key)[0]), PASSWORD);
+    let mut result = 0u32.to_le_bytes().to_vec();
+    result.extend_from_slice(after);
+    s.receive(key, &result);
+    drain(s)
+}
+
+fn main_init(session_id: u32, supported_modes: u32, current_mode: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    for v in [session_id, 1, supported_modes, current_mode, 0, 10, 1000, 0] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    encode_message(103, &b)
+}
+
+fn channels_list(list: &[(u8, u8)]) -> Vec<u8> {
+    let mut b = (list.len() as u32).to_le_bytes().to_vec();
+    for (t, id) in list {
+        b.extend_from_slice(&[*t, *id]);
+    }
+    encode_message(104, &b)
+}
+
+#[test]
+fn session_start_up_follows_the_protocol() {
+    let server = Server::new();
+    let mut s = Session::new(SessionConfig {
+        password: PASSWORD.into(),
+        ..SessionConfig::default()
+    });
+    let out = drain(&mut s);
+    assert!(matches!(out[..], [Output::Connect(ChannelKey::MAIN)]));
+
+    // Link result and MAIN_INIT arrive in one read.
+    let out = link(
+        &mut s,
+        &server,
+        ChannelKey::MAIN,
+        0,
+        &main_init(0x1234, 3, 1),
+    );
+    assert!(events(&out).contains(&Event::ChannelReady(ChannelKey::MAIN)));
+    let main_msgs = messages(&sent(&out, ChannelKey::MAIN));
+    assert_eq!(
+        main_msgs,
+        vec![
+            frame(&MainClientMsg::MouseModeRequest { mode: 2 }),
+            frame(&MainClientMsg::AttachChannels),
+        ],
+        "ask for client mouse mode, then attach"
+    );
+    assert_eq!(s.session_id(), Some(0x1234));
+
+    // Only the channels the session renders are opened.
+    s.receive(
+        ChannelKey::MAIN,
+        &channels_list(&[(2, 0), (3, 0), (4, 0), (5, 0), (9, 0)]),
+    );
+    let connects: Vec<ChannelKey> = drain(&mut s)
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Connect(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    let display = ChannelKey::new(ChannelType::Display, 0);
+    let inputs = ChannelKey::new(ChannelType::Inputs, 0);
+    let cursor = ChannelKey::new(ChannelType::Cursor, 0);
+    assert_eq!(connects, vec![display, inputs, cursor]);
+
+    // The display channel sends DISPLAY_INIT at once, then its compression preference.
+    let out = link(&mut s, &server, display, 0x1234, &[]);
+    let msgs = messages(&sent(&out, display));
+    assert_eq!(
+        msgs[0],
+        frame(&DisplayClientMsg::Init {
+            pixmap_cache_id: 1,
+            pixmap_cache_size: 20 * 1024 * 1024,
+            glz_dictionary_id: 0,
+            glz_dictionary_window_size: 0,
+        })
+    );
+    assert_eq!(msgs[1], frame(&DisplayClientMsg::PreferredCompression(6)));
+
+    // SET_ACK is answered with ACK_SYNC; then one ACK per `window` messages.
+    let mut set_ack = 7u32.to_le_bytes().to_vec();
+    set_ack.extend_from_slice(&2u32.to_le_bytes());
+    s.receive(display, &encode_message(3, &set_ack));
+    assert_eq!(
+        messages(&sent(&drain(&mut s), display)),
+        vec![frame(&BaseClientMsg::AckSync { generation: 7 })]
+    );
+    let mark = encode_message(102, &[]);
+    s.receive(display, &mark);
+    assert!(sent(&drain(&mut s), display).is_empty());
+    s.receive(display, &mark);
+    assert_eq!(
+        messages(&sent(&drain(&mut s), display)),
+        vec![frame(&BaseClientMsg::Ack)]
+    );
+
+    // PING is answered with PONG carrying id and timestamp.
+    let mut ping = 42u32.to_le_bytes().to_vec();
+    ping.extend_from_slice(&99u64.to_le_bytes());
+    ping.extend_from_slice(&[0; 100]);
+    s.receive(ChannelKey::MAIN, &encode_message(4, &ping));
+    assert_eq!(
+        messages(&sent(&drain(&mut s), ChannelKey::MAIN)),
+        vec![frame(&BaseClientMsg::Pong {
+            id: 42,
+            timestamp: 99
+        })]
+    );
+
+    // Keys go out on the inputs channel once it is linked, with set-1 codes.
+    assert!(!s.key_down("KeyA"), "not linked yet");
+    link(&mut s, &server, inputs, 0x1234, &[]);
+    assert!(s.key_down("ArrowUp"));
+    assert!(s.key_up("ArrowUp"));
+    assert!(!s.key_down("NoSuchKey"));
+    assert_eq!(
+        messages(&sent(&drain(&mut s), inputs)),
+        vec![
+            frame(&InputsClientMsg::KeyDown { code: 0x48E0 }),
+            frame(&InputsClientMsg::KeyUp { code: 0xC8E0 }),
+        ]
+    );
+
+    // A channel whose transport dies is reported, not forgotten.
+    s.transport_closed(cursor, "connection reset");
+    let evs = events(&drain(&mut s));
+    assert!(
+        evs.iter().any(|e| matches!(e, Event::ChannelFailed { channel, error: ChannelError::TransportClosed(_) } if *channel == cursor)),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn refused_links_and_protocol_violations_are_reported() {
+    let server = Server::new();
+    let mut s = Session::new(SessionConfig {
+        password: "wrong".into(),
+        ..SessionConfig::default()
+    });
+    drain(&mut s);
+    s.connected(ChannelKey::MAIN);
+    drain(&mut s);
+    s.receive(ChannelKey::MAIN, &server.reply(LinkError::Ok));
+    drain(&mut s);
+    s.receive(ChannelKey::MAIN, &7u32.to_le_bytes());
+    let out = drain(&mut s);
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Close(ChannelKey::MAIN))));
+    let failure = events(&out).into_iter().find_map(|e| match e {
+        Event::ChannelFailed { error, .. } => Some(error),
+        _ => None,
+    });
+    assert_eq!(
+        failure,
+        Some(ChannelError::LinkRefused(LinkError::PermissionDenied))
+    );
+    assert!(failure.unwrap().to_string().contains("wrong password"));
+
+    // Garbage instead of a link reply is a protocol error, also reported.
+    let mut s = Session::new(SessionConfig::default());
+    drain(&mut s);
+    s.connected(ChannelKey::MAIN);
+    drain(&mut s);
+    s.receive(ChannelKey::MAIN, b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    let evs = events(&drain(&mut s));
+    assert!(
+        evs.iter().any(|e| matches!(
+            e,
+            Event::ChannelFailed {
+                error: ChannelError::Protocol(_),
+                ..
+            }
+        )),
+        "{evs:?}"
+    );
+}
