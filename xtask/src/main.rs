@@ -31,11 +31,15 @@ fn main() -> Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo(&root),
         Some("guest") => build_guest(&root).map(|_| ()),
+        Some("fuzz") => fuzz(&root, &args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test|demo|guest>");
             eprintln!("  test   format check, clippy, unit tests, wasm32 build, integration tests");
             eprintln!("  demo   bring up Olive with a demo collection on http://127.0.0.1:8080");
             eprintln!("  guest  build (or reuse) the test guest kernel and initramfs");
+            eprintln!(
+                "  fuzz [SECONDS]  run every cargo-fuzz target for SECONDS (default 30) each"
+            );
             std::process::exit(2);
         }
     }
@@ -143,6 +147,48 @@ fn demo(root: &Path) -> Result<()> {
          the test guest is ready in {}",
         guest.display()
     )
+}
+
+/// Crates with cargo-fuzz targets (each has a standalone `fuzz/` package).
+const FUZZ_CRATES: &[&str] = &[
+    "crates/spice-proto",
+    "crates/spice-codecs",
+    "crates/spice-client",
+    "crates/netx-proto",
+];
+
+/// Runs every fuzz target for a while. cargo-fuzz needs nightly features; this toolchain
+/// is stable, so RUSTC_BOOTSTRAP unlocks them for these builds only.
+fn fuzz(root: &Path, rest: &[String]) -> Result<()> {
+    let seconds: u64 = match rest.first() {
+        Some(s) => s.parse().context("fuzz takes a number of seconds")?,
+        None => 30,
+    };
+    if !install::on_path("cargo-fuzz") {
+        run(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    for krate in FUZZ_CRATES {
+        let dir = root.join(krate).join("fuzz");
+        if !dir.exists() {
+            continue;
+        }
+        let list =
+            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["fuzz", "list"])
+                .current_dir(root.join(krate))
+                .output()
+                .context("cargo fuzz list")?;
+        for target in String::from_utf8_lossy(&list.stdout).lines() {
+            step(&format!("fuzz {krate} {target} for {seconds} s"), || {
+                run(cargo()
+                    .args(["fuzz", "run", target, "--"])
+                    .arg(format!("-max_total_time={seconds}"))
+                    .current_dir(root.join(krate))
+                    .env("RUSTC_BOOTSTRAP", "1"))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn build_guest(root: &Path) -> Result<PathBuf> {

@@ -3,22 +3,24 @@
 //! The operations are bitwise, so applying them per byte to R, G and B gives the same
 //! result as applying them to the packed xRGB word the guest driver thinks in.
 
+use spice_proto::messages::display::ropd;
+
 /// A raw `ropd` value as sent by the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ropd(pub u16);
 
 impl Ropd {
-    pub const INVERS_SRC: u16 = 1;
-    pub const INVERS_BRUSH: u16 = 2;
-    pub const INVERS_DEST: u16 = 4;
-    pub const OP_PUT: u16 = 8;
-    pub const OP_OR: u16 = 16;
-    pub const OP_AND: u16 = 32;
-    pub const OP_XOR: u16 = 64;
-    pub const OP_BLACKNESS: u16 = 128;
-    pub const OP_WHITENESS: u16 = 256;
-    pub const OP_INVERS: u16 = 512;
-    pub const INVERS_RES: u16 = 1024;
+    pub const INVERS_SRC: u16 = ropd::INVERS_SRC;
+    pub const INVERS_BRUSH: u16 = ropd::INVERS_BRUSH;
+    pub const INVERS_DEST: u16 = ropd::INVERS_DEST;
+    pub const OP_PUT: u16 = ropd::OP_PUT;
+    pub const OP_OR: u16 = ropd::OP_OR;
+    pub const OP_AND: u16 = ropd::OP_AND;
+    pub const OP_XOR: u16 = ropd::OP_XOR;
+    pub const OP_BLACKNESS: u16 = ropd::OP_BLACKNESS;
+    pub const OP_WHITENESS: u16 = ropd::OP_WHITENESS;
+    pub const OP_INVERS: u16 = ropd::OP_INVERS;
+    pub const INVERS_RES: u16 = ropd::INVERS_RES;
 
     pub const PUT: Ropd = Ropd(Self::OP_PUT);
 
