@@ -16,6 +16,8 @@ pub enum DisplayError {
     PaletteNotInCache(u64),
     #[error("image type {0} is not supported yet")]
     UnsupportedImage(&'static str),
+    #[error("the server overfilled the image cache ({needed} pixels, {budget} offered)")]
+    CacheOverflow { needed: u64, budget: u64 },
     #[error("image decoding failed: {0}")]
     Codec(String),
 }

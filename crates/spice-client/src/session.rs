@@ -107,7 +107,7 @@ impl Default for SessionConfig {
         SessionConfig {
             password: String::new(),
             compression: Some(Compression::Lz),
-            pixmap_cache_pixels: 20 * 1024 * 1024,
+            pixmap_cache_pixels: crate::display::images::DEFAULT_PIXMAP_CACHE_PIXELS as i64,
             glz_window_pixels: 0,
             channels: vec![
                 ChannelType::Display,
@@ -192,6 +192,7 @@ impl Session {
     }
 
     pub fn with_rng(config: SessionConfig, rng: Box<dyn CryptoRngCore + Send>) -> Self {
+        let cache_pixels = u64::try_from(config.pixmap_cache_pixels).unwrap_or(0);
         let mut s = Session {
             config,
             rng,
@@ -202,7 +203,7 @@ impl Session {
             mouse_client: false,
             agent_connected: false,
             mm_time: None,
-            display: DisplayState::default(),
+            display: DisplayState::with_cache_budget(cache_pixels),
             cursor: CursorState::default(),
             inputs: InputsState::default(),
             stats: Stats::default(),

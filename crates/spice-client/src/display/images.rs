@@ -19,19 +19,52 @@ use crate::stats::Stats;
 /// Palette cache size fixed by the server (it never sends more live ids than this).
 const MAX_PALETTES: usize = 128;
 
-#[derive(Debug, Default)]
+/// The pixmap cache size we offer in DISPLAY_INIT when nobody says otherwise, in pixels.
+pub const DEFAULT_PIXMAP_CACHE_PIXELS: u64 = 20 * 1024 * 1024;
+
+#[derive(Debug)]
 pub struct ImageCaches {
     pixmaps: HashMap<u64, Arc<Rgba>>,
     palettes: HashMap<u64, CodecPalette>,
+    /// The size we offered; the server must keep its cache within it. We hold it to that
+    /// so a misbehaving server cannot make the client cache without bound.
+    budget_pixels: u64,
+    used_pixels: u64,
+}
+
+impl Default for ImageCaches {
+    fn default() -> Self {
+        Self::with_budget(DEFAULT_PIXMAP_CACHE_PIXELS)
+    }
+}
+
+fn cost(image: &Rgba) -> u64 {
+    u64::from(image.width) * u64::from(image.height)
 }
 
 impl ImageCaches {
+    pub fn with_budget(budget_pixels: u64) -> Self {
+        ImageCaches {
+            pixmaps: HashMap::new(),
+            palettes: HashMap::new(),
+            budget_pixels,
+            used_pixels: 0,
+        }
+    }
+
     pub fn invalidate_pixmap(&mut self, id: u64) {
-        self.pixmaps.remove(&id);
+        if let Some(old) = self.pixmaps.remove(&id) {
+            self.used_pixels -= cost(&old);
+        }
     }
 
     pub fn invalidate_all_pixmaps(&mut self) {
         self.pixmaps.clear();
+        self.used_pixels = 0;
+    }
+
+    pub fn cached_pixels(&self) -> u64 {
+        self.used_pixels
     }
 
     pub fn invalidate_palette(&mut self, id: u64) {
@@ -118,6 +151,15 @@ impl ImageCaches {
         }
         let decoded = Arc::new(decoded);
         if d.flags & (image_flags::CACHE_ME | image_flags::CACHE_REPLACE_ME) != 0 {
+            self.invalidate_pixmap(d.id);
+            let needed = self.used_pixels + cost(&decoded);
+            if needed > self.budget_pixels {
+                return Err(DisplayError::CacheOverflow {
+                    needed,
+                    budget: self.budget_pixels,
+                });
+            }
+            self.used_pixels = needed;
             self.pixmaps.insert(d.id, decoded.clone());
         }
         Ok(decoded)
@@ -153,4 +195,67 @@ impl ImageCaches {
 
 fn codec_error(e: spice_codecs::CodecError) -> DisplayError {
     DisplayError::Codec(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spice_proto::messages::display::{Image, ImageDescriptor, ImageType};
+
+    fn lz_image(id: u64, flags: u8, w: u32, h: u32) -> (Vec<u8>, ImageDescriptor) {
+        let pixels = vec![7u8; (w * h * 4) as usize];
+        let data =
+            spice_codecs::lz_encode::encode_lz(spice_codecs::LzType::Rgb32, w, h, true, &pixels)
+                .unwrap();
+        (
+            data,
+            ImageDescriptor {
+                id,
+                kind: ImageType::from_u8(101),
+                flags,
+                width: w,
+                height: h,
+            },
+        )
+    }
+
+    #[test]
+    fn cache_follows_the_server_and_holds_it_to_the_budget() {
+        let mut caches = ImageCaches::with_budget(100);
+        let mut stats = Stats::default();
+        let (data, d) = lz_image(1, image_flags::CACHE_ME, 8, 8);
+        let img = Image {
+            descriptor: d,
+            data: ImageData::LzRgb { data: &data },
+        };
+        caches.resolve(&img, |_| None, &mut stats).unwrap();
+        assert_eq!(caches.cached_pixels(), 64);
+        let hit = Image {
+            descriptor: ImageDescriptor {
+                kind: ImageType::from_u8(103),
+                ..d
+            },
+            data: ImageData::FromCache,
+        };
+        assert_eq!(caches.resolve(&hit, |_| None, &mut stats).unwrap().width, 8);
+        // A second 64-pixel image would exceed the 100 pixels offered.
+        let (data2, d2) = lz_image(2, image_flags::CACHE_ME, 8, 8);
+        let img2 = Image {
+            descriptor: d2,
+            data: ImageData::LzRgb { data: &data2 },
+        };
+        assert!(matches!(
+            caches.resolve(&img2, |_| None, &mut stats),
+            Err(DisplayError::CacheOverflow { .. })
+        ));
+        // Once the server invalidates the first, the second fits.
+        caches.invalidate_pixmap(1);
+        caches.resolve(&img2, |_| None, &mut stats).unwrap();
+        assert_eq!(caches.cached_pixels(), 64);
+        assert!(matches!(
+            caches.resolve(&hit, |_| None, &mut stats),
+            Err(DisplayError::NotInCache(1))
+        ));
+        assert_eq!(stats.images.get("LZ_RGB"), Some(&3));
+    }
 }

@@ -54,6 +54,14 @@ pub struct DisplayState {
 }
 
 impl DisplayState {
+    /// A display whose image cache holds at most `cache_pixels` (what DISPLAY_INIT offers).
+    pub fn with_cache_budget(cache_pixels: u64) -> Self {
+        DisplayState {
+            caches: ImageCaches::with_budget(cache_pixels),
+            ..Default::default()
+        }
+    }
+
     pub fn primary(&self) -> Option<&Surface> {
         self.primary.and_then(|id| self.surfaces.get(&id))
     }
