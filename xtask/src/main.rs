@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 /// Packages the integration tests and the test-guest build need on Debian.
 const APT_PACKAGES: &[(&str, &str)] = &[
     ("qemu-system-x86_64", "qemu-system-x86"),
+    ("qemu-img", "qemu-utils"),
     ("cpio", "cpio"),
     ("depmod", "kmod"),
     ("gcc", "gcc"),
