@@ -20,6 +20,8 @@ use tokio::time::Instant;
 pub enum Target {
     Unix(PathBuf),
     Tcp(String),
+    /// An Olive gateway's `/ws`: one WebSocket per channel, token protocol first.
+    Gateway(crate::gateway::Gateway),
 }
 
 impl Target {
@@ -288,5 +290,6 @@ async fn open(target: &Target) -> Result<(Box<dyn AsyncRead + Unpin + Send>, Wri
             let (r, w) = s.into_split();
             Ok((Box::new(r), Box::new(w)))
         }
+        Target::Gateway(gw) => crate::gateway::open_viewer(gw).await,
     }
 }

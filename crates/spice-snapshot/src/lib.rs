@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod driver;
+pub mod gateway;
 pub mod png_out;
 
 pub use driver::{Driver, Observed, Target};

@@ -15,9 +15,18 @@ use tokio::time::Instant;
 #[derive(Parser, Debug)]
 #[command(name = "spice-snapshot", version, about)]
 struct Args {
-    /// unix:PATH or tcp:HOST:PORT
+    /// unix:PATH or tcp:HOST:PORT (or use --gateway)
+    #[arg(long, required_unless_present = "gateway", conflicts_with = "gateway")]
+    connect: Option<String>,
+    /// An Olive gateway's WebSocket endpoint, ws://HOST:PORT/ws (needs --token)
+    #[arg(long, requires = "token")]
+    gateway: Option<String>,
+    /// The instance token for --gateway
     #[arg(long)]
-    connect: String,
+    token: Option<String>,
+    /// Origin header to send to --gateway (default: none)
+    #[arg(long, requires = "gateway")]
+    origin: Option<String>,
     /// SPICE password (empty when the server has none)
     #[arg(long, default_value = "")]
     password: String,
@@ -74,7 +83,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<()> {
-    let target = Target::parse(&args.connect)?;
+    let target = match (&args.connect, &args.gateway) {
+        (Some(c), _) => Target::parse(c)?,
+        (None, Some(url)) => Target::Gateway(spice_snapshot::gateway::Gateway {
+            url: url.clone(),
+            token: args.token.clone().unwrap_or_default(),
+            origin: args.origin.clone(),
+        }),
+        (None, None) => bail!("give --connect or --gateway"),
+    };
     let compression = match args.compression.as_str() {
         "lz" => Compression::Lz,
         "off" => Compression::Off,

@@ -1,0 +1,156 @@
+//! The HTTP side: web app files, the collection, the instance API, health and metrics.
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `GET /api/collection` | anyone | catalog metadata (no paths) |
+//! | `POST /api/instances` `{"item": ID}` | anyone | create + start; `{id, token, spice_password, control_url}`; 503 + `Retry-After` when full |
+//! | `GET /api/instances` | `X-Secret-Key` | list |
+//! | `DELETE /api/instances/{id}` | `X-Secret-Key` | destroy; 204 or 404 |
+//! | `GET /healthz` | anyone | `ok` |
+//! | `GET /metrics` | anyone | Prometheus text |
+//! | `GET /ws` | browsers | the WebSocket bridge (mounted by [`crate::Server`]) |
+//! | anything else | anyone | the web app's `dist` folder, or a "not built" page |
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::instances::{CreateError, Registry};
+
+/// Seconds a client is told to wait when every instance slot is taken. Instances free up
+/// on the idle timeout's scale, so retrying sooner than this is just load.
+pub const RETRY_AFTER_SECS: u64 = 30;
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Registry,
+}
+
+#[derive(Deserialize)]
+struct CreateRequest {
+    item: String,
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Checks `X-Secret-Key` in constant time; VMNetX's messages.
+#[allow(clippy::result_large_err)]
+fn check_key(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(given) = headers.get("x-secret-key") else {
+        return Err(error(StatusCode::FORBIDDEN, "Missing secret key"));
+    };
+    let want = state.registry.config().secret_key.as_bytes();
+    if bool::from(given.as_bytes().ct_eq(want)) {
+        Ok(())
+    } else {
+        Err(error(StatusCode::FORBIDDEN, "Incorrect secret key"))
+    }
+}
+
+async fn collection(State(st): State<AppState>) -> Response {
+    Json(json!({ "items": st.registry.config().catalog.public() })).into_response()
+}
+
+async fn create(State(st): State<AppState>, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<CreateRequest>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Invalid request: expected {\"item\": ID}",
+        );
+    };
+    match st.registry.create(&req.item) {
+        Ok(created) => Json(created).into_response(),
+        Err(CreateError::UnknownItem(_)) => error(StatusCode::NOT_FOUND, "No such item"),
+        Err(e @ CreateError::AtCapacity(_)) => {
+            let mut r = error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+            r
+        }
+        Err(e @ CreateError::Io(_)) => {
+            tracing::error!("{e}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "Cannot create instance")
+        }
+    }
+}
+
+async fn list(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = check_key(&st, &headers) {
+        return r;
+    }
+    Json(json!({ "instances": st.registry.list() })).into_response()
+}
+
+async fn destroy(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = check_key(&st, &headers) {
+        return r;
+    }
+    if st.registry.destroy(&id).await {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "Not found")
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let text = st.registry.metrics().render(&st.registry.by_state());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+async fn not_built(uri: Uri) -> Response {
+    let page = Html(
+        "<!doctype html><title>Olive</title><h1>Olive</h1>\
+         <p>The web app is not built. Build it and point <code>static_dir</code> in the \
+         gateway configuration at its <code>dist</code> folder.</p>\n",
+    );
+    if uri.path() == "/" || uri.path() == "/index.html" {
+        page.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, page).into_response()
+    }
+}
+
+/// The API routes plus static files (without `/ws`, which [`crate::Server`] merges in).
+pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
+    let api = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/api/collection", get(collection))
+        .route("/api/instances", get(list).post(create))
+        .route("/api/instances/{id}", delete(destroy))
+        .with_state(state);
+    match static_dir.filter(|d| d.is_dir()) {
+        Some(dir) => api.fallback_service(
+            tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true),
+        ),
+        None => api.fallback(not_built),
+    }
+}
+
+/// For `Arc`-wrapped use by callers that only have the trait object.
+pub fn registry_trait(registry: &Registry) -> Arc<dyn crate::control::Registry> {
+    Arc::new(registry.clone())
+}

@@ -1,0 +1,123 @@
+//! Counters for `/metrics`, written in the Prometheus text format by hand (a handful of
+//! series does not justify a metrics framework).
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::control::VmState;
+
+/// Upper bounds (seconds) of the launch-time histogram: QMP readiness is sub-second when
+/// healthy, so the buckets are fine at the low end.
+const BUCKETS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; 7],
+    sum: f64,
+    count: u64,
+}
+
+/// Process-wide counters.
+#[derive(Default)]
+pub struct Metrics {
+    pub instances_created: AtomicU64,
+    pub instances_destroyed: AtomicU64,
+    pub launches: AtomicU64,
+    pub launch_failures: AtomicU64,
+    pub bridged_bytes: AtomicU64,
+    pub rejected_at_capacity: AtomicU64,
+    launch_time: Mutex<Histogram>,
+}
+
+impl Metrics {
+    pub fn observe_launch(&self, d: Duration) {
+        self.launches.fetch_add(1, Ordering::Relaxed);
+        let s = d.as_secs_f64();
+        let mut h = self.launch_time.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if s <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += s;
+        h.count += 1;
+    }
+
+    /// The exposition text; `by_state` counts live instances per VM state.
+    pub fn render(&self, by_state: &[(VmState, usize)]) -> String {
+        let mut o = String::new();
+        let c = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let _ = writeln!(o, "# HELP olive_instances Live instances by VM state.");
+        let _ = writeln!(o, "# TYPE olive_instances gauge");
+        for (state, n) in by_state {
+            let _ = writeln!(o, "olive_instances{{state=\"{}\"}} {n}", state_name(*state));
+        }
+        for (name, help, v) in [
+            (
+                "olive_instances_created_total",
+                "Instances created.",
+                c(&self.instances_created),
+            ),
+            (
+                "olive_instances_destroyed_total",
+                "Instances destroyed.",
+                c(&self.instances_destroyed),
+            ),
+            (
+                "olive_launches_total",
+                "QEMU launches that reached readiness.",
+                c(&self.launches),
+            ),
+            (
+                "olive_launch_failures_total",
+                "QEMU launches that failed.",
+                c(&self.launch_failures),
+            ),
+            (
+                "olive_bridged_bytes_total",
+                "Bytes bridged between clients and VMs.",
+                c(&self.bridged_bytes),
+            ),
+            (
+                "olive_rejected_at_capacity_total",
+                "Instance requests refused at the concurrency limit.",
+                c(&self.rejected_at_capacity),
+            ),
+        ] {
+            let _ = writeln!(o, "# HELP {name} {help}");
+            let _ = writeln!(o, "# TYPE {name} counter");
+            let _ = writeln!(o, "{name} {v}");
+        }
+        let h = self.launch_time.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(
+            o,
+            "# HELP olive_launch_seconds Time from launch to QMP readiness."
+        );
+        let _ = writeln!(o, "# TYPE olive_launch_seconds histogram");
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "olive_launch_seconds_bucket{{le=\"{b}\"}} {}",
+                h.counts[i]
+            );
+        }
+        let _ = writeln!(o, "olive_launch_seconds_bucket{{le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(o, "olive_launch_seconds_sum {}", h.sum);
+        let _ = writeln!(o, "olive_launch_seconds_count {}", h.count);
+        o
+    }
+}
+
+/// The state names used by the API and metrics (VMNetX's words; "destroyed" is spelled out
+/// rather than the wire's "unknown").
+pub fn state_name(s: VmState) -> &'static str {
+    match s {
+        VmState::Stopped => "stopped",
+        VmState::Starting => "starting",
+        VmState::Running => "running",
+        VmState::Stopping => "stopping",
+        VmState::Destroyed => "destroyed",
+    }
+}
