@@ -892,6 +892,26 @@ static void do_command(char *line) {
 }
 
 /* ---------------------------------------------------------------- main */
+/* A scene named on the kernel command line (olive.scene=NAME) is shown at start, so a
+ * gateway catalog can offer each scene as an item without a command channel. */
+static void scene_from_cmdline(void) {
+    char buf[1024];
+    int fd = open("/proc/cmdline", O_RDONLY);
+    if (fd < 0) return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return;
+    buf[n] = 0;
+    char *p = strstr(buf, "olive.scene=");
+    if (!p) return;
+    p += strlen("olive.scene=");
+    char line[64] = "scene ";
+    size_t len = strlen(line);
+    while (*p && *p != ' ' && *p != '\n' && len < sizeof line - 1) line[len++] = *p++;
+    line[len] = 0;
+    do_command(line);
+}
+
 int main(void) {
     out_fd = open_serial("/dev/ttyS0", O_WRONLY);
     if (out_fd < 0) out_fd = 1;
@@ -910,6 +930,7 @@ int main(void) {
     else snprintf(fbdesc, sizeof fbdesc, "none");
     out_line("OLIVE-GUEST-READY fb=%s dsp=%d dri=%d cmd=%s", fbdesc, access("/dev/dsp", F_OK) == 0,
              access("/dev/dri/card0", F_OK) == 0, in_fd >= 0 ? "ttyS1" : "none");
+    scene_from_cmdline();
 
     char cmd[512];
     size_t cmdlen = 0;
