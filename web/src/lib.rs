@@ -1,0 +1,4 @@
+//! Olive's browser app.
+
+/// Starts the app on the current page.
+pub fn start() {}
