@@ -892,6 +892,36 @@ static void do_command(char *line) {
 }
 
 /* ---------------------------------------------------------------- main */
+/* A line-oriented command input (serial port or FIFO). */
+struct cmd_source {
+    int fd;
+    char buf[512];
+    size_t len;
+};
+
+static void read_commands(struct cmd_source *src) {
+    char chunk[256];
+    ssize_t got;
+    while ((got = read(src->fd, chunk, sizeof chunk)) > 0)
+        for (ssize_t i = 0; i < got; i++) {
+            char c = chunk[i];
+            if (c == '\n' || c == '\r') {
+                src->buf[src->len] = 0;
+                if (src->len) do_command(src->buf);
+                src->len = 0;
+            } else if (src->len < sizeof src->buf - 1) {
+                src->buf[src->len++] = c;
+            }
+        }
+}
+
+/* O_RDWR keeps the FIFO open with no writer, so poll does not spin on EOF. */
+static int open_cmd_fifo(void) {
+    mkdir("/run", 0755);
+    if (mkfifo("/run/olive-cmd", 0666) < 0 && errno != EEXIST) return -1;
+    return open("/run/olive-cmd", O_RDWR | O_NONBLOCK);
+}
+
 /* A scene named on the kernel command line (olive.scene=NAME) is shown at start, so a
  * gateway catalog can offer each scene as an item without a command channel. */
 static void scene_from_cmdline(void) {
@@ -932,13 +962,17 @@ int main(void) {
              access("/dev/dri/card0", F_OK) == 0, in_fd >= 0 ? "ttyS1" : "none");
     scene_from_cmdline();
 
-    char cmd[512];
-    size_t cmdlen = 0;
+    /* Commands come from the second serial port (the host's test harness) and from a FIFO
+     * in the guest, so that a visitor's shell (e.g. under the gateway, which has no
+     * command port) can drive the same commands: echo "tone 440 1000" > /run/olive-cmd */
+    struct cmd_source srcs[2] = {{.fd = in_fd}, {.fd = open_cmd_fifo()}};
     double next_scan = now_s() + 0.5;
     for (;;) {
-        struct pollfd pf[MAX_DEV + 1];
+        struct pollfd pf[MAX_DEV + 2];
         int n = 0;
-        if (in_fd >= 0) pf[n++] = (struct pollfd){.fd = in_fd, .events = POLLIN};
+        for (int i = 0; i < 2; i++)
+            if (srcs[i].fd >= 0) pf[n++] = (struct pollfd){.fd = srcs[i].fd, .events = POLLIN};
+        int k = n;
         for (int i = 0; i < ndevs; i++) pf[n++] = (struct pollfd){.fd = devs[i].fd, .events = POLLIN};
         double t = now_s();
         double wake = next_scan;
@@ -948,24 +982,10 @@ int main(void) {
         if (timeout < 0) timeout = 0;
         int r = poll(pf, n, timeout);
         if (r < 0 && errno != EINTR) usleep(10000);
-        int k = 0;
-        if (in_fd >= 0) {
-            if (r > 0 && (pf[0].revents & POLLIN)) {
-                char buf[256];
-                ssize_t got;
-                while ((got = read(in_fd, buf, sizeof buf)) > 0)
-                    for (ssize_t i = 0; i < got; i++) {
-                        char c = buf[i];
-                        if (c == '\n' || c == '\r') {
-                            cmd[cmdlen] = 0;
-                            if (cmdlen) do_command(cmd);
-                            cmdlen = 0;
-                        } else if (cmdlen < sizeof cmd - 1) {
-                            cmd[cmdlen++] = c;
-                        }
-                    }
-            }
-            k = 1;
+        for (int i = 0, j = 0; i < 2; i++) {
+            if (srcs[i].fd < 0) continue;
+            if (r > 0 && (pf[j].revents & POLLIN)) read_commands(&srcs[i]);
+            j++;
         }
         if (r > 0) {
             int nd = ndevs;

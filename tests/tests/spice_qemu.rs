@@ -324,6 +324,22 @@ async fn cursor_shapes(qemu: &mut Qemu, d: &mut Driver) -> Result<()> {
     Ok(())
 }
 
+/// Text typed through the inputs channel reaches the guest's shell: the command writes to
+/// the guest program's FIFO, which echoes on the serial port.
+async fn shell_command_runs(qemu: &mut Qemu, d: &mut Driver) -> Result<()> {
+    d.wait_for_channel(actions::inputs_key(), deadline())
+        .await?;
+    let mark = qemu.serial_mark();
+    actions::type_text(d, "echo 'echo typed-into-the-shell' > /run/olive-cmd\n").await?;
+    qemu.wait_serial_where(
+        mark,
+        |l| l == "ECHO typed-into-the-shell",
+        Duration::from_secs(10),
+        "the shell command's echo",
+    )?;
+    Ok(())
+}
+
 #[test]
 fn qxl_guest_matches_screendump_and_takes_input() {
     let rt = runtime();
@@ -372,6 +388,10 @@ fn std_vga_text_console_matches_screendump_and_relative_mouse() {
     checks.record(
         "std relative motion",
         rt.block_on(relative_motion_adds_up(&mut qemu, &mut d)),
+    );
+    checks.record(
+        "std shell command",
+        rt.block_on(shell_command_runs(&mut qemu, &mut d)),
     );
     checks.finish();
 }
