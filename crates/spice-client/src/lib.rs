@@ -10,6 +10,7 @@ pub mod display;
 pub mod error;
 pub mod inputs;
 mod link;
+pub mod playback;
 pub mod replay;
 pub mod session;
 pub mod stats;

@@ -13,7 +13,7 @@ use spice_proto::messages::base::BaseMsg;
 use spice_proto::messages::main::{mouse_mode, MainMsg};
 use spice_proto::messages::{
     decode_server, message_name, BaseClientMsg, ClientMessage, CursorMsg, DisplayClientMsg,
-    InputsClientMsg, InputsMsg, MainClientMsg, ServerMsg,
+    InputsClientMsg, InputsMsg, MainClientMsg, PlaybackMsg, ServerMsg,
 };
 use spice_proto::{framing::RawMessage, ChannelType, ProtoError};
 
@@ -23,6 +23,7 @@ use crate::error::ChannelError;
 use crate::inputs::keymap::{scancode_for_code, Scancode};
 use crate::inputs::{Button, InputsState};
 use crate::link::Link;
+use crate::playback::{PlaybackEvent, PlaybackState};
 use crate::stats::Stats;
 
 /// A channel of the session: its type and its id (several displays have ids 0, 1, ...).
@@ -98,8 +99,13 @@ pub struct SessionConfig {
     pub pixmap_cache_pixels: i64,
     /// GLZ dictionary window offered in DISPLAY_INIT, in pixels; 0 disables GLZ.
     pub glz_window_pixels: i32,
-    /// Channel types to open when the server lists them.
+    /// Channel types to open when the server lists them. Add [`ChannelType::Playback`]
+    /// for sound.
     pub channels: Vec<ChannelType>,
+    /// Advertise Opus on the playback channel (the server then sends
+    /// [`PlaybackEvent::Opus`] instead of [`PlaybackEvent::Pcm`]); only if the platform
+    /// decodes Opus.
+    pub playback_opus: bool,
 }
 
 impl Default for SessionConfig {
@@ -114,6 +120,7 @@ impl Default for SessionConfig {
                 ChannelType::Inputs,
                 ChannelType::Cursor,
             ],
+            playback_opus: false,
         }
     }
 }
@@ -150,6 +157,7 @@ pub enum Event {
     },
     Display(DisplayEvent),
     Cursor(CursorEvent),
+    Playback(PlaybackEvent),
     /// The guest's lock-key LEDs (KEY_MODIFIERS bits).
     KeyboardLeds(u16),
     Notify {
@@ -182,6 +190,7 @@ pub struct Session {
     display: DisplayState,
     cursor: CursorState,
     inputs: InputsState,
+    playback: PlaybackState,
     stats: Stats,
 }
 
@@ -193,6 +202,7 @@ impl Session {
 
     pub fn with_rng(config: SessionConfig, rng: Box<dyn CryptoRngCore + Send>) -> Self {
         let cache_pixels = u64::try_from(config.pixmap_cache_pixels).unwrap_or(0);
+        let playback = PlaybackState::new(config.playback_opus);
         let mut s = Session {
             config,
             rng,
@@ -206,6 +216,7 @@ impl Session {
             display: DisplayState::with_cache_budget(cache_pixels),
             cursor: CursorState::default(),
             inputs: InputsState::default(),
+            playback,
             stats: Stats::default(),
         };
         s.pending.insert(ChannelKey::MAIN, ());
@@ -245,6 +256,10 @@ impl Session {
         &self.cursor
     }
 
+    pub fn playback(&self) -> &PlaybackState {
+        &self.playback
+    }
+
     pub fn is_ready(&self, key: ChannelKey) -> bool {
         self.channels.get(&key).is_some_and(|c| c.link.is_linked())
     }
@@ -264,7 +279,7 @@ impl Session {
             key.id,
             connection_id,
             &self.config.password,
-            channel_caps(key.channel_type),
+            channel_caps(key.channel_type, &self.config),
         );
         self.channels.insert(
             key,
@@ -341,6 +356,9 @@ impl Session {
 
     fn on_linked(&mut self, key: ChannelKey) {
         self.event(Event::ChannelReady(key));
+        if key.channel_type == ChannelType::Playback {
+            self.playback = PlaybackState::new(self.config.playback_opus);
+        }
         if key.channel_type == ChannelType::Display {
             let init = DisplayClientMsg::Init {
                 pixmap_cache_id: 1,
@@ -421,6 +439,20 @@ impl Session {
             ServerMsg::Cursor(m) => {
                 if let Some(e) = self.cursor.handle(&m)? {
                     self.event(Event::Cursor(e));
+                }
+                Ok(())
+            }
+            ServerMsg::Playback(PlaybackMsg::Base(b)) => self.on_base(key, b),
+            ServerMsg::Playback(m) => {
+                // Sound we cannot play is worth a warning, not the channel: the server
+                // may switch to something playable at the next MODE/START.
+                match self.playback.handle(&m) {
+                    Ok(Some(e)) => self.event(Event::Playback(e)),
+                    Ok(None) => {}
+                    Err(err) => self.event(Event::Warning {
+                        channel: key,
+                        message: err.to_string(),
+                    }),
                 }
                 Ok(())
             }
@@ -650,7 +682,7 @@ impl Session {
     }
 }
 
-fn channel_caps(t: ChannelType) -> Caps {
+fn channel_caps(t: ChannelType, config: &SessionConfig) -> Caps {
     match t {
         ChannelType::Main => Caps::from_bits(&[
             caps::main::AGENT_CONNECTED_TOKENS,
@@ -663,6 +695,15 @@ fn channel_caps(t: ChannelType) -> Caps {
             caps::display::MONITORS_CONFIG,
             caps::display::MULTI_CODEC,
         ]),
+        // VOLUME and LATENCY only add messages we pass on; OPUS makes the server encode,
+        // so only when the platform decodes it.
+        ChannelType::Playback => {
+            let mut c = Caps::from_bits(&[caps::playback::VOLUME, caps::playback::LATENCY]);
+            if config.playback_opus {
+                c.set(caps::playback::OPUS);
+            }
+            c
+        }
         _ => Caps::new(),
     }
 }

@@ -59,6 +59,8 @@ pub struct Observed {
     /// Every cursor event, in order.
     pub cursor_events: Vec<spice_client::cursor::CursorEvent>,
     pub ready: Vec<ChannelKey>,
+    /// Every playback event, in order (only if the playback channel was opened).
+    pub playback: Vec<spice_client::playback::PlaybackEvent>,
 }
 
 pub struct Driver {
@@ -147,6 +149,7 @@ impl Driver {
                 self.observed.last_draw = Some(Instant::now());
             }
             Event::Cursor(c) => self.observed.cursor_events.push(c),
+            Event::Playback(p) => self.observed.playback.push(p),
             _ => {}
         }
         Ok(())

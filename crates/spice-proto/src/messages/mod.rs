@@ -16,6 +16,7 @@ pub mod cursor;
 pub mod display;
 pub mod inputs;
 pub mod main;
+pub mod playback;
 
 use crate::channel::ChannelType;
 use crate::error::{ProtoError, Result};
@@ -26,6 +27,7 @@ pub use cursor::{decode_cursor, CursorMsg};
 pub use display::{decode_display, DisplayClientMsg, DisplayMsg};
 pub use inputs::{decode_inputs, InputsClientMsg, InputsMsg};
 pub use main::{decode_main, MainClientMsg, MainMsg};
+pub use playback::{decode_playback, PlaybackMsg};
 
 /// A message the client sends. The session adds framing with [`ClientMessage::to_frame`].
 pub trait ClientMessage {
@@ -58,8 +60,9 @@ pub enum ServerMsg<'a> {
     Display(DisplayMsg<'a>),
     Inputs(InputsMsg<'a>),
     Cursor(CursorMsg<'a>),
+    Playback(PlaybackMsg<'a>),
     /// A base message on a channel whose specific messages this crate does not decode
-    /// (playback, record, ...), so such channels can still be kept alive (acks, pings).
+    /// (record, ...), so such channels can still be kept alive (acks, pings).
     Base(BaseMsg<'a>),
 }
 
@@ -71,6 +74,7 @@ pub fn decode_server(channel: ChannelType, ty: u16, body: &[u8]) -> Result<Serve
         ChannelType::Display => ServerMsg::Display(decode_display(ty, body)?),
         ChannelType::Inputs => ServerMsg::Inputs(decode_inputs(ty, body)?),
         ChannelType::Cursor => ServerMsg::Cursor(decode_cursor(ty, body)?),
+        ChannelType::Playback => ServerMsg::Playback(decode_playback(ty, body)?),
         other if base::is_base(ty) => ServerMsg::Base(decode_base_for(other, ty, body)?),
         other => return Err(ProtoError::UnknownMessage { channel: other, ty }),
     })
@@ -95,24 +99,11 @@ pub fn message_name(channel: ChannelType, ty: u16) -> &'static str {
         ChannelType::Display => display::message_name(ty),
         ChannelType::Inputs => inputs::message_name(ty),
         ChannelType::Cursor => cursor::message_name(ty),
-        ChannelType::Playback => playback_message_name(ty),
+        ChannelType::Playback => playback::message_name(ty),
         ChannelType::Record => record_message_name(ty),
         _ => None,
     };
     n.unwrap_or("UNKNOWN")
-}
-
-fn playback_message_name(ty: u16) -> Option<&'static str> {
-    Some(match ty {
-        101 => "DATA",
-        102 => "MODE",
-        103 => "START",
-        104 => "STOP",
-        105 => "VOLUME",
-        106 => "MUTE",
-        107 => "LATENCY",
-        _ => return None,
-    })
 }
 
 fn record_message_name(ty: u16) -> Option<&'static str> {
@@ -184,6 +175,8 @@ mod tests {
         assert_eq!(message_name(ChannelType::Cursor, 3), "SET_ACK");
         assert_eq!(message_name(ChannelType::Main, 103), "INIT");
         assert_eq!(message_name(ChannelType::Playback, 101), "DATA");
+        assert_eq!(message_name(ChannelType::Playback, 107), "LATENCY");
+        assert_eq!(message_name(ChannelType::Playback, 108), "UNKNOWN");
         assert_eq!(message_name(ChannelType::Webdav, 101), "UNKNOWN");
     }
 
@@ -191,7 +184,7 @@ mod tests {
     fn decode_server_dispatches() {
         let ping = [1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0];
         assert!(matches!(
-            decode_server(ChannelType::Playback, 4, &ping),
+            decode_server(ChannelType::Record, 4, &ping),
             Ok(ServerMsg::Base(BaseMsg::Ping {
                 id: 1,
                 timestamp: 2,
@@ -199,10 +192,28 @@ mod tests {
             }))
         ));
         assert!(matches!(
+            decode_server(ChannelType::Record, 101, &ping),
+            Err(ProtoError::UnknownMessage {
+                channel: ChannelType::Record,
+                ty: 101
+            })
+        ));
+        assert!(matches!(
+            decode_server(ChannelType::Playback, 4, &ping),
+            Ok(ServerMsg::Playback(PlaybackMsg::Base(BaseMsg::Ping {
+                id: 1,
+                ..
+            })))
+        ));
+        assert!(matches!(
             decode_server(ChannelType::Playback, 101, &ping),
+            Ok(ServerMsg::Playback(PlaybackMsg::Data { time: 1, .. }))
+        ));
+        assert!(matches!(
+            decode_server(ChannelType::Playback, 120, &ping),
             Err(ProtoError::UnknownMessage {
                 channel: ChannelType::Playback,
-                ty: 101
+                ty: 120
             })
         ));
         assert!(matches!(
