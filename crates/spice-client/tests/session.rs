@@ -297,3 +297,43 @@ fn refused_links_and_protocol_violations_are_reported() {
         "{evs:?}"
     );
 }
+
+/// The playback channel is opened only when asked for, and advertises Opus only when the
+/// platform can decode it (the server would otherwise send packets nobody can play).
+#[test]
+fn playback_channel_caps_follow_the_config() {
+    for opus in [false, true] {
+        let server = Server::new();
+        let mut s = Session::new(SessionConfig {
+            password: PASSWORD.into(),
+            channels: vec![ChannelType::Display, ChannelType::Playback],
+            playback_opus: opus,
+            ..SessionConfig::default()
+        });
+        drain(&mut s);
+        link(&mut s, &server, ChannelKey::MAIN, 0, &main_init(9, 1, 1));
+        s.receive(ChannelKey::MAIN, &channels_list(&[(5, 0), (6, 0)]));
+        let playback = ChannelKey::new(ChannelType::Playback, 0);
+        let connects: Vec<ChannelKey> = drain(&mut s)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Connect(k) => Some(k),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(connects, vec![playback], "record (6) is not opened");
+        s.connected(playback);
+        let out = drain(&mut s);
+        let bytes = &sent(&out, playback)[0];
+        let header = LinkHeader::decode(bytes).unwrap();
+        let mess =
+            LinkMess::decode(&bytes[LINK_HEADER_SIZE..LINK_HEADER_SIZE + header.size as usize])
+                .unwrap();
+        let want = if opus { 0b1110 } else { 0b0110 };
+        assert_eq!(
+            mess.channel_caps,
+            vec![want],
+            "VOLUME, LATENCY, OPUS={opus}"
+        );
+    }
+}
