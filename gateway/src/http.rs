@@ -9,7 +9,8 @@
 //! | `GET /healthz` | anyone | `ok` |
 //! | `GET /metrics` | anyone | Prometheus text |
 //! | `GET /ws` | browsers | the WebSocket bridge (mounted by [`crate::Server`]) |
-//! | anything else | anyone | the web app's `dist` folder, or a "not built" page |
+//! | `/api/…` (unknown) | anyone | 404 JSON |
+//! | anything else | anyone | the web app's `dist` folder; paths without a file (the app's own routes, such as `/item/<id>`) get its `index.html`; or a "not built" page |
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{any, delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -142,9 +143,22 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
         .route("/api/instances", get(list).post(create))
         .route("/api/instances/{id}", delete(destroy))
         .with_state(state);
+    with_static(api, static_dir)
+}
+
+/// Adds the web app's files to `api`. SPA fallback: the app routes with pushState
+/// (`/item/<id>`), so any path without a file serves `index.html` and the app decides what
+/// to show; unknown `/api/…` paths stay 404s instead of turning into the page.
+fn with_static(api: Router, static_dir: Option<PathBuf>) -> Router {
+    let api = api.route(
+        "/api/{*rest}",
+        any(|| async { error(StatusCode::NOT_FOUND, "No such API") }),
+    );
     match static_dir.filter(|d| d.is_dir()) {
         Some(dir) => api.fallback_service(
-            tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true),
+            tower_http::services::ServeDir::new(&dir)
+                .append_index_html_on_directories(true)
+                .fallback(tower_http::services::ServeFile::new(dir.join("index.html"))),
         ),
         None => api.fallback(not_built),
     }
@@ -153,4 +167,43 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
 /// For `Arc`-wrapped use by callers that only have the trait object.
 pub fn registry_trait(registry: &Registry) -> Arc<dyn crate::control::Registry> {
     Arc::new(registry.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Plain HTTP/1.0 GET against a served router: (status line, body).
+    async fn get(app: Router, path: &str) -> (String, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let (head, body) = out.split_once("\r\n\r\n").unwrap();
+        (head.lines().next().unwrap().to_owned(), body.to_owned())
+    }
+
+    #[tokio::test]
+    async fn spa_fallback_serves_index_for_app_routes() {
+        let dir = std::env::temp_dir().join(format!("olive-spa-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<main id=olive-app></main>").unwrap();
+        std::fs::write(dir.join("app.js"), "js").unwrap();
+        let app = || with_static(Router::new(), Some(dir.clone()));
+        let index = "<main id=olive-app></main>".to_owned();
+        for path in ["/", "/item/console", "/item/a%20b", "/anything/else"] {
+            let (status, body) = get(app(), path).await;
+            assert!(status.contains("200"), "{path}: {status}");
+            assert_eq!(body, index, "{path}");
+        }
+        assert_eq!(get(app(), "/app.js").await.1, "js");
+        assert!(get(app(), "/api/nope").await.0.contains("404"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

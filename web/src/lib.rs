@@ -1,4 +1,287 @@
-//! Olive's browser app.
+//! Olive's browser app: the collection page and the wasm SPICE player.
+//!
+//! Map: [`router`] (URLs), [`api`] (gateway HTTP API), [`collection`] (catalog pages),
+//! [`player`] (the session: control connection, SPICE channels, presenter, input, cursor,
+//! audio), [`ui`] (status texts, DOM helpers). [`App`] ties them to the page.
+//!
+//! Automation contract (end-to-end tests and the launch benchmark rely on it): Run buttons
+//! carry `data-item`; the player element `#olive-player` has `data-state` (loading,
+//! connecting, running, reconnecting, stopped, ended, error), `data-instance`,
+//! `data-mouse-mode` (client|server), `data-first-pixel-ms`, `data-audio-frames` and a JS
+//! function property `oliveAudioProbe`; the screen canvas is `#olive-screen`.
 
-/// Starts the app on the current page.
-pub fn start() {}
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod collection;
+pub mod player;
+pub mod router;
+pub mod ui;
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo::events::EventListener;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlElement;
+
+use api::Item;
+use player::Player;
+use router::Route;
+use ui::dom::{self, attr, el, text_el};
+
+/// The application: owns the page's content, the catalog and the current player.
+pub struct App {
+    weak: Weak<RefCell<App>>,
+    root: HtmlElement,
+    content: HtmlElement,
+    items: Option<Vec<Item>>,
+    player: Option<Player>,
+    listeners: Vec<EventListener>,
+    page_listeners: Vec<EventListener>,
+}
+
+/// Starts the app on the current page (`<main id="olive-app">`).
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let doc = dom::document();
+    let Some(root) = doc.get_element_by_id("olive-app") else {
+        dom::log("olive: no #olive-app element");
+        return;
+    };
+    let app = App::mount(root.unchecked_into());
+    // The app lives as long as the page.
+    std::mem::forget(app);
+}
+
+impl App {
+    /// Builds the chrome inside `root` and shows the current route.
+    pub fn mount(root: HtmlElement) -> Rc<RefCell<App>> {
+        let embed = dom::is_embed();
+        if embed {
+            let _ = dom::document()
+                .document_element()
+                .map(|e| e.class_list().add_1("embed"));
+        }
+        let header = el("header", "site");
+        let home = text_el("a", "home", "Olive");
+        attr(&home, "href", "/");
+        let _ = header.append_child(&home);
+        let _ = header.append_child(&text_el(
+            "p",
+            "tagline",
+            "Preserved software, running in your browser",
+        ));
+        header.set_hidden(embed);
+        let content = el("div", "content");
+        let _ = root.append_child(&header);
+        let _ = root.append_child(&content);
+        let app = Rc::new_cyclic(|weak| {
+            RefCell::new(App {
+                weak: weak.clone(),
+                root,
+                content,
+                items: None,
+                player: None,
+                listeners: Vec::new(),
+                page_listeners: Vec::new(),
+            })
+        });
+        {
+            let mut a = app.borrow_mut();
+            let window = web_sys::window().expect("window");
+            let weak = a.weak.clone();
+            a.listeners
+                .push(EventListener::new(&window, "popstate", move |_| {
+                    App::with(&weak, |a| a.show(current_route()));
+                }));
+            let weak = a.weak.clone();
+            a.listeners
+                .push(EventListener::new(&window, "pagehide", move |_| {
+                    // Leaving ends the session: the VM is destroyed, not left to time out.
+                    App::with(&weak, |a| a.player = None);
+                }));
+            let weak = a.weak.clone();
+            a.listeners
+                .push(EventListener::new(&home, "click", move |e| {
+                    let me: &web_sys::MouseEvent = e.unchecked_ref();
+                    if me.ctrl_key() || me.meta_key() || me.shift_key() {
+                        return;
+                    }
+                    e.prevent_default();
+                    App::with(&weak, |a| a.navigate(Route::Collection));
+                }));
+        }
+        App::load(&app);
+        app
+    }
+
+    fn with(weak: &Weak<RefCell<App>>, f: impl FnOnce(&mut App)) {
+        if let Some(rc) = weak.upgrade() {
+            if let Ok(mut a) = rc.try_borrow_mut() {
+                f(&mut a);
+            }
+        }
+    }
+
+    fn load(app: &Rc<RefCell<App>>) {
+        app.borrow_mut().show_message("Loading the collection…");
+        let weak = Rc::downgrade(app);
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = api::collection().await;
+            App::with(&weak, |a| match result {
+                Ok(items) => {
+                    a.items = Some(items);
+                    a.show(current_route());
+                }
+                Err(e) => {
+                    dom::log(&format!("collection: {e:?}"));
+                    a.show_message("The collection could not be loaded. Please reload the page.");
+                }
+            });
+        });
+    }
+
+    fn show_message(&mut self, msg: &str) {
+        self.page_listeners.clear();
+        self.content.set_inner_html("");
+        let p = text_el("p", "message", msg);
+        attr(&p, "role", "status");
+        let _ = self.content.append_child(&p);
+    }
+
+    /// Goes to `route` with pushState (works inside an iframe: no top-level navigation).
+    pub fn navigate(&mut self, route: Route) {
+        if current_route() != route {
+            if let Ok(h) = web_sys::window().expect("window").history() {
+                let _ =
+                    h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&route.path()));
+            }
+        }
+        self.show(route);
+    }
+
+    fn show(&mut self, route: Route) {
+        let Some(items) = self.items.clone() else {
+            return;
+        };
+        self.player = None;
+        self.page_listeners.clear();
+        self.content.set_inner_html("");
+        match route {
+            Route::Collection => {
+                set_title("Olive: collection");
+                let h = text_el("h1", "visually-hidden", "Collection");
+                let _ = self.content.append_child(&h);
+                let list = collection::list();
+                for item in &items {
+                    let v = collection::card(item);
+                    self.wire_run(&v.run, item);
+                    if let Some(link) = v.link {
+                        let weak = self.weak.clone();
+                        let id = item.id.clone();
+                        self.page_listeners
+                            .push(EventListener::new(&link, "click", move |e| {
+                                let me: &web_sys::MouseEvent = e.unchecked_ref();
+                                if me.ctrl_key()
+                                    || me.meta_key()
+                                    || me.shift_key()
+                                    || me.button() != 0
+                                {
+                                    return;
+                                }
+                                e.prevent_default();
+                                App::with(&weak, |a| a.navigate(Route::Item(id.clone())));
+                            }));
+                    }
+                    let _ = list.append_child(&v.root);
+                }
+                if items.is_empty() {
+                    let _ = self.content.append_child(&text_el(
+                        "p",
+                        "message",
+                        "The collection is empty.",
+                    ));
+                }
+                let _ = self.content.append_child(&list);
+            }
+            Route::Item(id) => match items.iter().find(|i| i.id == id) {
+                Some(item) => {
+                    set_title(&format!("Olive: {}", item.title));
+                    let v = collection::item_page(item);
+                    self.wire_run(&v.run, item);
+                    let _ = self.content.append_child(&v.root);
+                }
+                None => self.show_message(&format!("The collection has no item \"{id}\".")),
+            },
+        }
+    }
+
+    fn wire_run(&mut self, button: &HtmlElement, item: &Item) {
+        let weak = self.weak.clone();
+        let item = item.clone();
+        self.page_listeners
+            .push(EventListener::new(button, "click", move |_| {
+                App::with(&weak, |a| a.run(&item));
+            }));
+    }
+
+    /// Run: show the item page and launch the player. Runs inside the click (a user
+    /// gesture), which the AudioContext needs.
+    pub fn run(&mut self, item: &Item) {
+        let route = Route::Item(item.id.clone());
+        if current_route() != route
+            || self
+                .content
+                .query_selector(".item")
+                .ok()
+                .flatten()
+                .is_none()
+        {
+            self.navigate(route);
+        }
+        self.player = None;
+        if let Some(old) = self.content.query_selector("#olive-player").ok().flatten() {
+            old.remove();
+        }
+        let player = Player::launch(&item.id, &item.title);
+        let _ = self.content.append_child(&player.element());
+        let weak = self.weak.clone();
+        let again = item.clone();
+        self.page_listeners.push(EventListener::new(
+            &player.retry_button(),
+            "click",
+            move |_| {
+                App::with(&weak, |a| a.run(&again));
+            },
+        ));
+        if let Some(run) = self.content.query_selector(".item .run").ok().flatten() {
+            let _ = run.set_attribute("hidden", "");
+        }
+        let canvas = player
+            .element()
+            .query_selector("#olive-screen")
+            .ok()
+            .flatten();
+        self.player = Some(player);
+        let _ = self.root.class_list().add_1("playing");
+        if let Some(c) = canvas.and_then(|c| c.dyn_into::<HtmlElement>().ok()) {
+            // Focus after this handler returns: focus events fire synchronously.
+            gloo::timers::callback::Timeout::new(0, move || {
+                let _ = c.focus();
+            })
+            .forget();
+        }
+    }
+}
+
+fn current_route() -> Route {
+    let path = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default();
+    Route::parse(&path)
+}
+
+fn set_title(t: &str) {
+    dom::document().set_title(t);
+}

@@ -1,0 +1,191 @@
+//! The gateway's HTTP API (`gateway/README.md`): the collection and instance creation.
+
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+/// One title of the collection.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Item {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub creator: String,
+    #[serde(default)]
+    pub year: Option<serde_json::Value>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub rights: String,
+    #[serde(default)]
+    pub thumbnail: Option<String>,
+}
+
+impl Item {
+    /// The year as text, whether the catalog stores it as a number or a string.
+    pub fn year_text(&self) -> String {
+        match &self.year {
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Collection {
+    items: Vec<Item>,
+}
+
+/// A created instance (`POST /api/instances`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Instance {
+    pub id: String,
+    pub token: String,
+    pub spice_password: String,
+    #[serde(default = "default_control_url")]
+    pub control_url: String,
+}
+
+fn default_control_url() -> String {
+    "/ws".to_owned()
+}
+
+/// Why an API call failed, already sorted into what the visitor is told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// 503: every slot is taken; `Retry-After` seconds if given.
+    Full(Option<u64>),
+    /// The request never got an HTTP answer.
+    Unreachable(String),
+    /// Any other status, with the server's message.
+    Status(u16, String),
+    /// The answer was not what the API promises.
+    Malformed(String),
+}
+
+fn js_err(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+async fn fetch(method: &str, url: &str, body: Option<&str>) -> Result<Response, ApiError> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(b) = body {
+        init.set_body(&JsValue::from_str(b));
+    }
+    let req =
+        Request::new_with_str_and_init(url, &init).map_err(|e| ApiError::Unreachable(js_err(e)))?;
+    if body.is_some() {
+        let _ = req.headers().set("Content-Type", "application/json");
+    }
+    let window = web_sys::window().ok_or_else(|| ApiError::Unreachable("no window".into()))?;
+    let resp = JsFuture::from(window.fetch_with_request(&req))
+        .await
+        .map_err(|e| ApiError::Unreachable(js_err(e)))?;
+    Ok(resp.unchecked_into())
+}
+
+async fn text(resp: &Response) -> Result<String, ApiError> {
+    let p = resp.text().map_err(|e| ApiError::Malformed(js_err(e)))?;
+    let v = JsFuture::from(p)
+        .await
+        .map_err(|e| ApiError::Malformed(js_err(e)))?;
+    Ok(v.as_string().unwrap_or_default())
+}
+
+async fn error_of(resp: &Response) -> ApiError {
+    let status = resp.status();
+    if status == 503 {
+        let retry = resp
+            .headers()
+            .get("Retry-After")
+            .ok()
+            .flatten()
+            .and_then(|s| s.trim().parse().ok());
+        return ApiError::Full(retry);
+    }
+    let body = text(resp).await.unwrap_or_default();
+    let msg = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+        .unwrap_or(body);
+    ApiError::Status(status, msg)
+}
+
+/// `GET /api/collection`.
+pub async fn collection() -> Result<Vec<Item>, ApiError> {
+    let resp = fetch("GET", "/api/collection", None).await?;
+    if !resp.ok() {
+        return Err(error_of(&resp).await);
+    }
+    let body = text(&resp).await?;
+    serde_json::from_str::<Collection>(&body)
+        .map(|c| c.items)
+        .map_err(|e| ApiError::Malformed(e.to_string()))
+}
+
+/// `POST /api/instances {"item": id}`: the VM starts booting at once.
+pub async fn create_instance(item: &str) -> Result<Instance, ApiError> {
+    let body = serde_json::json!({ "item": item }).to_string();
+    let resp = fetch("POST", "/api/instances", Some(&body)).await?;
+    if !resp.ok() {
+        return Err(error_of(&resp).await);
+    }
+    let body = text(&resp).await?;
+    serde_json::from_str(&body).map_err(|e| ApiError::Malformed(e.to_string()))
+}
+
+/// The WebSocket URL for a control URL path: `ws://` or `wss://` matching the page, so
+/// the gateway's Origin check passes and TLS pages never open plain sockets.
+pub fn ws_url(protocol: &str, host: &str, control_url: &str) -> String {
+    if control_url.starts_with("ws://") || control_url.starts_with("wss://") {
+        return control_url.to_owned();
+    }
+    let scheme = if protocol == "https:" { "wss" } else { "ws" };
+    let path = if control_url.starts_with('/') {
+        control_url.to_owned()
+    } else {
+        format!("/{control_url}")
+    };
+    format!("{scheme}://{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ws_urls() {
+        assert_eq!(
+            ws_url("http:", "127.0.0.1:8080", "/ws"),
+            "ws://127.0.0.1:8080/ws"
+        );
+        assert_eq!(
+            ws_url("https:", "olive.museum", "/ws"),
+            "wss://olive.museum/ws"
+        );
+        assert_eq!(ws_url("https:", "h", "ws"), "wss://h/ws");
+        assert_eq!(ws_url("http:", "h", "wss://x/ws"), "wss://x/ws");
+    }
+
+    #[test]
+    fn parses_items_and_instances() {
+        let c: Collection = serde_json::from_str(
+            r#"{"items":[{"id":"a","title":"A","creator":"C","year":1993,"description":"d","rights":"r","thumbnail":null},
+                         {"id":"b","title":"B","year":"c. 1990"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.items[0].year_text(), "1993");
+        assert_eq!(c.items[1].year_text(), "c. 1990");
+        let i: Instance =
+            serde_json::from_str(r#"{"id":"x","token":"x/y","spice_password":"p"}"#).unwrap();
+        assert_eq!(i.control_url, "/ws");
+    }
+}

@@ -1,0 +1,131 @@
+//! The collection page and the item page: what the museum shows before anything runs.
+
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlButtonElement, HtmlElement};
+
+use crate::api::Item;
+use crate::router::Route;
+use crate::ui::dom::{attr, button, el, text_el};
+
+/// A rendered card (or item page) and its Run button.
+pub struct ItemView {
+    pub root: HtmlElement,
+    pub run: HtmlButtonElement,
+    /// The title link (collection cards only), routed without reloading.
+    pub link: Option<HtmlElement>,
+}
+
+/// The "creator, year" line.
+pub fn byline(item: &Item) -> String {
+    let year = item.year_text();
+    match (item.creator.is_empty(), year.is_empty()) {
+        (false, false) => format!("{}, {}", item.creator, year),
+        (false, true) => item.creator.clone(),
+        (true, false) => year,
+        (true, true) => String::new(),
+    }
+}
+
+fn run_button(item: &Item) -> HtmlButtonElement {
+    let b = button("Run", "run", Some(&format!("Run {}", item.title)));
+    attr(&b, "data-item", &item.id);
+    b
+}
+
+fn details(item: &Item, into: &HtmlElement, heading: &str) -> Option<HtmlElement> {
+    if let Some(src) = item.thumbnail.as_deref().filter(|s| !s.is_empty()) {
+        let img = el("img", "thumb");
+        attr(&img, "src", src);
+        attr(&img, "alt", &format!("Screenshot of {}", item.title));
+        attr(&img, "loading", "lazy");
+        let _ = into.append_child(&img);
+    }
+    let h = el(heading, "title");
+    let link = if heading == "h2" {
+        let a = text_el("a", "", &item.title);
+        attr(&a, "href", &Route::Item(item.id.clone()).path());
+        let _ = h.append_child(&a);
+        Some(a)
+    } else {
+        h.set_text_content(Some(&item.title));
+        None
+    };
+    let _ = into.append_child(&h);
+    let by = byline(item);
+    if !by.is_empty() {
+        let _ = into.append_child(&text_el("p", "byline", &by));
+    }
+    if !item.description.is_empty() {
+        let _ = into.append_child(&text_el("p", "description", &item.description));
+    }
+    if !item.rights.is_empty() {
+        let r = text_el("p", "rights", &item.rights);
+        attr(&r, "aria-label", "Rights statement");
+        let _ = into.append_child(&r);
+    }
+    link
+}
+
+/// One card of the collection list.
+pub fn card(item: &Item) -> ItemView {
+    let li: HtmlElement = el("li", "card");
+    let article = el("article", "");
+    attr(&article, "data-id", &item.id);
+    let link = details(item, &article, "h2");
+    let run = run_button(item);
+    let _ = article.append_child(&run);
+    let _ = li.append_child(&article);
+    ItemView {
+        root: li,
+        run,
+        link,
+    }
+}
+
+/// The item page's header (the player goes below it).
+pub fn item_page(item: &Item) -> ItemView {
+    let article = el("article", "item");
+    attr(&article, "data-id", &item.id);
+    let info = el("div", "item-info");
+    details(item, &info, "h1");
+    let run = run_button(item);
+    let _ = info.append_child(&run);
+    let _ = article.append_child(&info);
+    ItemView {
+        root: article,
+        run,
+        link: None,
+    }
+}
+
+/// The list element for cards.
+pub fn list() -> HtmlElement {
+    let ul = el("ul", "collection");
+    attr(&ul, "aria-label", "Collection");
+    ul.unchecked_into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(creator: &str, year: Option<serde_json::Value>) -> Item {
+        Item {
+            id: "x".into(),
+            title: "X".into(),
+            creator: creator.into(),
+            year,
+            description: String::new(),
+            rights: String::new(),
+            thumbnail: None,
+        }
+    }
+
+    #[test]
+    fn bylines() {
+        assert_eq!(byline(&item("Maxis", Some(1989.into()))), "Maxis, 1989");
+        assert_eq!(byline(&item("Maxis", None)), "Maxis");
+        assert_eq!(byline(&item("", Some("1990s".into()))), "1990s");
+        assert_eq!(byline(&item("", None)), "");
+    }
+}

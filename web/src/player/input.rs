@@ -1,0 +1,437 @@
+//! Keyboard, mouse, wheel and touch from the page to the guest, plus the toolbar.
+//!
+//! - Keys go by `KeyboardEvent.code` (the physical key), so any host layout works: the
+//!   guest maps scancodes with its own layout. Handled keys are `preventDefault`ed so the
+//!   browser's shortcuts do not fire while the screen has focus. AltGr: see
+//!   [`super::keys::AltGrFilter`].
+//! - Focus: on blur every held key and button is released (otherwise the guest sees a key
+//!   stuck down); on focus the lock keys are synchronised. A focus event carries no
+//!   modifier state, so the sync happens on the first keyboard or mouse event after it,
+//!   through `getModifierState` (Caps 4, Num 2, Scroll 1 as `KEY_MODIFIERS` bits).
+//! - Mouse: client (absolute) mode when the server offers it, mapping through the canvas's
+//!   box and scale; otherwise pointer lock on click and relative motion.
+
+use gloo::events::{EventListener, EventListenerOptions};
+use gloo::timers::callback::Timeout;
+use spice_client::inputs::keymap::lock_state;
+use spice_client::inputs::Button;
+use wasm_bindgen::JsCast;
+use web_sys::{KeyboardEvent, MouseEvent, TouchEvent, WheelEvent};
+
+use super::geometry::{client_to_surface, display_size, BoxRect, ScaleMode};
+use super::keys::{AltGrFilter, KeyAction, KeyCombo, WheelAccumulator};
+use super::Inner;
+use crate::ui::dom::{self, attr};
+
+/// Input state that outlives single events.
+#[derive(Default)]
+pub struct InputState {
+    pub client_mode: bool,
+    altgr: AltGrFilter,
+    wheel: WheelAccumulator,
+    sync_locks: bool,
+    flush_timer: Option<Timeout>,
+    user_muted: bool,
+}
+
+/// How long a held-back ControlLeft waits for its AltRight (ms).
+const ALTGR_FLUSH_MS: u32 = 15;
+
+impl Inner {
+    pub(super) fn install_listeners(&mut self) {
+        let canvas = self.view.canvas.clone();
+        let active = EventListenerOptions::enable_prevent_default();
+        let mut ls = Vec::new();
+        macro_rules! on {
+            ($target:expr, $ty:expr, $ev:ty, $method:ident) => {{
+                let weak = self.weak.clone();
+                ls.push(EventListener::new_with_options(
+                    &$target,
+                    $ty,
+                    active,
+                    move |e| {
+                        let e: &$ev = e.unchecked_ref();
+                        Inner::with(&weak, |p| p.$method(e));
+                    },
+                ));
+            }};
+        }
+        on!(canvas, "keydown", KeyboardEvent, on_key_down);
+        on!(canvas, "keyup", KeyboardEvent, on_key_up);
+        on!(canvas, "mousemove", MouseEvent, on_mouse_move);
+        on!(canvas, "mousedown", MouseEvent, on_mouse_down);
+        on!(canvas, "mouseup", MouseEvent, on_mouse_up);
+        on!(canvas, "wheel", WheelEvent, on_wheel);
+        on!(canvas, "touchstart", TouchEvent, on_touch_start);
+        on!(canvas, "touchend", TouchEvent, on_touch_end);
+        ls.push(EventListener::new_with_options(
+            &canvas,
+            "contextmenu",
+            active,
+            |e| e.prevent_default(),
+        ));
+        let weak = self.weak.clone();
+        ls.push(EventListener::new(&canvas, "blur", move |_| {
+            Inner::with(&weak, |p| p.on_blur());
+        }));
+        let weak = self.weak.clone();
+        ls.push(EventListener::new(&canvas, "focus", move |_| {
+            Inner::with(&weak, |p| p.input.sync_locks = true);
+        }));
+
+        // Toolbar.
+        let weak = self.weak.clone();
+        let scale = self.view.scale.clone();
+        ls.push(EventListener::new(&self.view.scale, "change", move |_| {
+            let mode = ScaleMode::parse(&scale.value());
+            Inner::with(&weak, |p| {
+                p.scale_mode = mode;
+                p.apply_scale();
+            });
+        }));
+        let keys = self.view.keys.clone();
+        let weak = self.weak.clone();
+        let canvas2 = canvas.clone();
+        ls.push(EventListener::new(&self.view.keys, "change", move |_| {
+            if let Some(c) = KeyCombo::from_id(&keys.value()) {
+                Inner::with(&weak, |p| p.send_combo(c));
+            }
+            keys.set_value("");
+            let _ = canvas2.focus();
+        }));
+        let stage = self.view.stage.clone();
+        ls.push(EventListener::new(
+            &self.view.fullscreen,
+            "click",
+            move |_| {
+                let doc = dom::document();
+                if doc.fullscreen_element().is_some() {
+                    doc.exit_fullscreen();
+                } else {
+                    let _ = stage.request_fullscreen();
+                }
+            },
+        ));
+        let weak = self.weak.clone();
+        let volume = self.view.volume.clone();
+        ls.push(EventListener::new(&self.view.volume, "input", move |_| {
+            let v = volume.value_as_number() as f32 / 100.0;
+            Inner::with(&weak, |p| {
+                if let Some(a) = p.audio.as_mut() {
+                    a.set_user_volume(v);
+                }
+            });
+        }));
+        let weak = self.weak.clone();
+        ls.push(EventListener::new(&self.view.mute, "click", move |_| {
+            Inner::with(&weak, |p| p.toggle_mute());
+        }));
+        let window = web_sys::window().expect("window");
+        let weak = self.weak.clone();
+        ls.push(EventListener::new(&window, "resize", move |_| {
+            Inner::with(&weak, |p| p.apply_scale());
+        }));
+        let weak = self.weak.clone();
+        ls.push(EventListener::new(
+            &dom::document(),
+            "fullscreenchange",
+            move |_| {
+                Inner::with(&weak, |p| p.apply_scale());
+            },
+        ));
+        self.listeners = ls;
+        if let Some(a) = self.audio.as_mut() {
+            a.set_user_volume(0.8);
+        }
+    }
+
+    fn toggle_mute(&mut self) {
+        self.input.user_muted = !self.input.user_muted;
+        let m = self.input.user_muted;
+        if let Some(a) = self.audio.as_mut() {
+            a.set_user_muted(m);
+        }
+        self.view
+            .mute
+            .set_text_content(Some(if m { "Unmute" } else { "Mute" }));
+        attr(
+            &self.view.mute,
+            "aria-pressed",
+            if m { "true" } else { "false" },
+        );
+    }
+
+    fn send_combo(&mut self, c: KeyCombo) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        for (code, down) in c.sequence() {
+            if down {
+                s.key_down(&code);
+            } else {
+                s.key_up(&code);
+            }
+        }
+        self.pump();
+    }
+
+    /// Sizes the canvas (CSS only) for the scale mode and the space available.
+    pub(super) fn apply_scale(&mut self) {
+        let (sw, sh) = self.presenter.size();
+        if sw == 0 || sh == 0 {
+            return;
+        }
+        let window = web_sys::window().expect("window");
+        let doc = dom::document();
+        let full = doc.fullscreen_element().is_some();
+        let inner_w = window
+            .inner_width()
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(1024.0);
+        let inner_h = window
+            .inner_height()
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(768.0);
+        let (cw, ch) = if full {
+            (inner_w, inner_h)
+        } else {
+            let top =
+                self.view.stage.get_bounding_client_rect().top() + window.scroll_y().unwrap_or(0.0);
+            let w = f64::from(self.view.stage.client_width()).max(1.0);
+            (w, (inner_h - top.min(inner_h * 0.5) - 16.0).max(200.0))
+        };
+        let (w, h) = display_size(self.scale_mode, sw, sh, cw, ch);
+        let st = self.view.canvas.style();
+        let _ = st.set_property("width", &format!("{w}px"));
+        let _ = st.set_property("height", &format!("{h}px"));
+        let crisp = self.scale_mode != ScaleMode::Fit;
+        let _ = st.set_property("image-rendering", if crisp { "pixelated" } else { "auto" });
+        attr(&self.view.root, "data-scale", self.scale_mode.as_str());
+        self.cursor.set_scale(w / f64::from(sw));
+    }
+
+    pub(super) fn set_mouse_mode(&mut self, client: bool) {
+        self.input.client_mode = client;
+        attr(
+            &self.view.root,
+            "data-mouse-mode",
+            if client { "client" } else { "server" },
+        );
+        self.cursor.set_server_mode(!client);
+        if client {
+            self.release_pointer_lock();
+        }
+    }
+
+    pub(super) fn release_pointer_lock(&self) {
+        let doc = dom::document();
+        if doc.pointer_lock_element().is_some() {
+            doc.exit_pointer_lock();
+        }
+    }
+
+    fn pointer_locked(&self) -> bool {
+        dom::document()
+            .pointer_lock_element()
+            .is_some_and(|e| e == *self.view.canvas.unchecked_ref::<web_sys::Element>())
+    }
+
+    fn sync_locks(&mut self, e: &MouseEvent) {
+        self.sync_locks_with(
+            e.get_modifier_state("CapsLock"),
+            e.get_modifier_state("NumLock"),
+            e.get_modifier_state("ScrollLock"),
+        );
+    }
+
+    fn sync_locks_with(&mut self, caps: bool, num: bool, scroll: bool) {
+        if !self.input.sync_locks {
+            return;
+        }
+        if let Some(s) = self.session.as_mut() {
+            if s.set_lock_keys(lock_state(caps, num, scroll)) {
+                self.input.sync_locks = false;
+            }
+        }
+    }
+
+    fn forward_keys(&mut self, actions: Vec<KeyAction>) -> bool {
+        let Some(s) = self.session.as_mut() else {
+            return false;
+        };
+        let mut handled = false;
+        for a in actions {
+            handled |= if a.pressed {
+                s.key_down(&a.code)
+            } else {
+                s.key_up(&a.code)
+            };
+        }
+        handled
+    }
+
+    fn on_key(&mut self, e: &KeyboardEvent, pressed: bool) {
+        if self.session.is_none() {
+            return;
+        }
+        self.sync_locks_with(
+            e.get_modifier_state("CapsLock"),
+            e.get_modifier_state("NumLock"),
+            e.get_modifier_state("ScrollLock"),
+        );
+        let code = e.code();
+        let known = spice_client::inputs::keymap::scancode_for_code(&code).is_some();
+        let actions = self.input.altgr.event(
+            &code,
+            pressed,
+            e.time_stamp(),
+            e.get_modifier_state("AltGraph"),
+        );
+        self.forward_keys(actions);
+        if known {
+            // Keep the browser's own shortcuts (Ctrl-W, F5, Tab…) out of the way.
+            e.prevent_default();
+            e.stop_propagation();
+        }
+        self.input.flush_timer = None;
+        if self.input.altgr.has_pending() {
+            let weak = self.weak.clone();
+            self.input.flush_timer = Some(Timeout::new(ALTGR_FLUSH_MS, move || {
+                Inner::with(&weak, |p| {
+                    let a = p.input.altgr.flush();
+                    p.forward_keys(a);
+                    p.pump();
+                });
+            }));
+        }
+        self.pump();
+    }
+
+    fn on_key_down(&mut self, e: &KeyboardEvent) {
+        self.on_key(e, true);
+    }
+
+    fn on_key_up(&mut self, e: &KeyboardEvent) {
+        self.on_key(e, false);
+    }
+
+    fn on_blur(&mut self) {
+        self.input.altgr.reset();
+        self.input.flush_timer = None;
+        if let Some(s) = self.session.as_mut() {
+            s.release_all();
+        }
+        self.pump();
+    }
+
+    fn box_rect(&self) -> BoxRect {
+        let r = self.view.canvas.get_bounding_client_rect();
+        BoxRect {
+            left: r.left(),
+            top: r.top(),
+            width: r.width(),
+            height: r.height(),
+        }
+    }
+
+    /// Sends the absolute position (client mode) for a viewport point.
+    fn position_at(&mut self, x: f64, y: f64) {
+        let (sw, sh) = self.presenter.size();
+        let (sx, sy) = client_to_surface(x, y, self.box_rect(), sw, sh);
+        self.cursor.move_to(f64::from(sx), f64::from(sy));
+        if let Some(s) = self.session.as_mut() {
+            s.mouse_position(sx, sy);
+        }
+    }
+
+    fn flush_altgr(&mut self) {
+        let a = self.input.altgr.flush();
+        if !a.is_empty() {
+            self.input.flush_timer = None;
+            self.forward_keys(a);
+        }
+    }
+
+    fn on_mouse_move(&mut self, e: &MouseEvent) {
+        if self.session.is_none() {
+            return;
+        }
+        self.sync_locks(e);
+        if self.input.client_mode {
+            self.position_at(f64::from(e.client_x()), f64::from(e.client_y()));
+        } else if self.pointer_locked() {
+            if let Some(s) = self.session.as_mut() {
+                s.mouse_motion(e.movement_x(), e.movement_y());
+            }
+        }
+        self.pump();
+    }
+
+    fn on_mouse_down(&mut self, e: &MouseEvent) {
+        if let Some(a) = self.audio.as_ref() {
+            a.resume();
+        }
+        if self.session.is_none() {
+            return;
+        }
+        self.sync_locks(e);
+        self.flush_altgr();
+        if !self.input.client_mode && !self.pointer_locked() {
+            // Server mode: the first click captures the pointer; it is not sent.
+            self.view.canvas.request_pointer_lock();
+            return;
+        }
+        if self.input.client_mode {
+            self.position_at(f64::from(e.client_x()), f64::from(e.client_y()));
+        }
+        if let (Some(b), Some(s)) = (Button::from_dom(e.button()), self.session.as_mut()) {
+            s.mouse_button(b, true);
+        }
+        self.pump();
+    }
+
+    fn on_mouse_up(&mut self, e: &MouseEvent) {
+        if let (Some(b), Some(s)) = (Button::from_dom(e.button()), self.session.as_mut()) {
+            s.mouse_button(b, false);
+        }
+        self.pump();
+    }
+
+    fn on_wheel(&mut self, e: &WheelEvent) {
+        e.prevent_default();
+        if let Some(up) = self.input.wheel.event(e.delta_y(), e.delta_mode()) {
+            if let Some(s) = self.session.as_mut() {
+                s.mouse_wheel(up);
+            }
+            self.pump();
+        }
+    }
+
+    fn on_touch_start(&mut self, e: &TouchEvent) {
+        // No emulated mouse events: the tap is sent once, below.
+        e.prevent_default();
+        if let Some(a) = self.audio.as_ref() {
+            a.resume();
+        }
+        let _ = self.view.canvas.focus();
+        if let Some(t) = e.changed_touches().get(0) {
+            if self.input.client_mode {
+                self.position_at(f64::from(t.client_x()), f64::from(t.client_y()));
+            }
+            if let Some(s) = self.session.as_mut() {
+                s.mouse_button(Button::Left, true);
+            }
+            self.pump();
+        }
+    }
+
+    fn on_touch_end(&mut self, e: &TouchEvent) {
+        e.prevent_default();
+        if let Some(s) = self.session.as_mut() {
+            s.mouse_button(Button::Left, false);
+        }
+        self.pump();
+    }
+}

@@ -1,0 +1,299 @@
+//! The player: one visitor session with one preserved machine.
+//!
+//! [`Player`] owns everything of a session in one `Rc<RefCell<Inner>>`: the control
+//! connection (netx-proto), the SPICE [`Session`] and one WebSocket per channel, the
+//! presenter, cursor, input and audio. DOM and socket callbacks hold a `Weak` to it, so
+//! dropping the player (leaving the page, Run again) tears every callback down.
+//!
+//! Re-entrancy: WebSocket, timer and animation-frame callbacks are always separate tasks,
+//! so they borrow mutably without conflict. `focus`/`blur` may fire synchronously from
+//! inside our own code (focusing the canvas), so those handlers use `try_borrow_mut`.
+
+pub mod audio;
+pub mod channel;
+pub mod control;
+pub mod cursor;
+pub mod dirty;
+pub mod geometry;
+pub mod input;
+pub mod keys;
+pub mod pcm;
+pub mod presenter;
+pub mod session;
+pub mod transport;
+pub mod view;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use gloo::events::EventListener;
+use spice_client::{ChannelKey, Session};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+use crate::api::{self, ApiError, Instance};
+use crate::ui::dom::{self, attr};
+use crate::ui::status::{self, text, PlayerState};
+use audio::{Audio, AudioStats};
+use cursor::CursorView;
+use geometry::ScaleMode;
+use presenter::Presenter;
+use view::View;
+
+/// A running (or finished) player. Dropping it ends the session.
+pub struct Player {
+    inner: Rc<RefCell<Inner>>,
+}
+
+/// Everything of one session. See the module docs.
+pub struct Inner {
+    weak: Weak<RefCell<Inner>>,
+    /// The DOM.
+    pub view: View,
+    item: String,
+    state: PlayerState,
+    /// `performance.now()` at the Run click.
+    t_run: f64,
+    instance: Option<Instance>,
+    ws_url: String,
+    control: Option<control::Control>,
+    session: Option<Session>,
+    viewers: HashMap<ChannelKey, channel::Viewer>,
+    presenter: Presenter,
+    frame_pending: bool,
+    raf: Option<Closure<dyn FnMut(f64)>>,
+    cursor: CursorView,
+    input: input::InputState,
+    audio: Option<Audio>,
+    audio_stats: Rc<RefCell<AudioStats>>,
+    audio_attr_at: f64,
+    scale_mode: ScaleMode,
+    progress_since: Option<f64>,
+    state_before_reconnect: PlayerState,
+    listeners: Vec<EventListener>,
+    probe: Option<Closure<dyn Fn() -> js_sys::Float32Array>>,
+}
+
+impl Player {
+    /// Builds the player for `item` and starts the launch. Call from the Run click
+    /// handler: the AudioContext is created here, inside the user gesture.
+    pub fn launch(item: &str, title: &str) -> Player {
+        let t_run = dom::now_ms();
+        let view = View::new(title);
+        let audio_stats = Rc::new(RefCell::new(AudioStats::default()));
+        let audio = match Audio::new(audio_stats.clone()) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                dom::log(&format!("no audio: {e:?}"));
+                None
+            }
+        };
+        let presenter = Presenter::new(view.canvas.clone()).expect("canvas 2d context");
+        let cursor = CursorView::new(view.canvas.clone(), view.overlay.clone());
+        let location = web_sys::window().expect("window").location();
+        let ws_url = api::ws_url(
+            &location.protocol().unwrap_or_default(),
+            &location.host().unwrap_or_default(),
+            "/ws",
+        );
+        let inner = Rc::new_cyclic(|weak| {
+            RefCell::new(Inner {
+                weak: weak.clone(),
+                view,
+                item: item.to_owned(),
+                state: PlayerState::Loading,
+                t_run,
+                instance: None,
+                ws_url,
+                control: None,
+                session: None,
+                viewers: HashMap::new(),
+                presenter,
+                frame_pending: false,
+                raf: None,
+                cursor,
+                input: input::InputState::default(),
+                audio,
+                audio_stats,
+                audio_attr_at: 0.0,
+                scale_mode: ScaleMode::Fit,
+                progress_since: None,
+                state_before_reconnect: PlayerState::Connecting,
+                listeners: Vec::new(),
+                probe: None,
+            })
+        });
+        {
+            let mut p = inner.borrow_mut();
+            p.set_state(PlayerState::Loading, text::CREATING);
+            attr(&p.view.root, "data-mouse-mode", "server");
+            attr(&p.view.root, "data-audio-frames", "0");
+            p.probe = Some(audio::install_probe(&p.view.root, p.audio_stats.clone()));
+            p.install_listeners();
+        }
+        let weak = Rc::downgrade(&inner);
+        let item = item.to_owned();
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = api::create_instance(&item).await;
+            if let Some(rc) = weak.upgrade() {
+                rc.borrow_mut().on_instance(result);
+            }
+        });
+        Player { inner }
+    }
+
+    /// The player element, to insert into the page.
+    pub fn element(&self) -> web_sys::HtmlElement {
+        self.inner.borrow().view.root.clone()
+    }
+
+    /// The "Run again" button (the app wires it).
+    pub fn retry_button(&self) -> web_sys::HtmlButtonElement {
+        self.inner.borrow().view.retry.clone()
+    }
+
+    /// The current state.
+    pub fn state(&self) -> PlayerState {
+        self.inner.borrow().state
+    }
+
+    /// Ends the session: tells the server to destroy the VM, closes everything.
+    pub fn close(&self) {
+        if let Ok(mut p) = self.inner.try_borrow_mut() {
+            p.shutdown();
+        }
+    }
+}
+
+impl Drop for Player {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Inner {
+    /// Runs `f` on the player behind `weak`, if it still exists and is not busy.
+    pub(crate) fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
+        if let Some(rc) = weak.upgrade() {
+            match rc.try_borrow_mut() {
+                Ok(mut p) => f(&mut p),
+                Err(_) => dom::log("player busy: event dropped"),
+            }
+        }
+    }
+
+    /// Moves to `state` with the status text `message`.
+    pub fn set_state(&mut self, state: PlayerState, message: &str) {
+        self.state = state;
+        attr(&self.view.root, "data-state", state.as_str());
+        self.view.status.set_text_content(Some(message));
+        self.view.retry.set_hidden(!state.is_final());
+        if state != PlayerState::Loading {
+            self.view.set_progress(None, "");
+        }
+        if state.is_final() {
+            self.view.root.class_list().add_1("finished").ok();
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> PlayerState {
+        self.state
+    }
+
+    fn on_instance(&mut self, result: Result<Instance, ApiError>) {
+        match result {
+            Ok(inst) => {
+                attr(&self.view.root, "data-instance", &inst.id);
+                let loc = web_sys::window().expect("window").location();
+                self.ws_url = api::ws_url(
+                    &loc.protocol().unwrap_or_default(),
+                    &loc.host().unwrap_or_default(),
+                    &inst.control_url,
+                );
+                self.set_state(PlayerState::Loading, text::BOOTING);
+                let token = inst.token.clone();
+                self.instance = Some(inst);
+                self.start_control(token);
+            }
+            Err(ApiError::Full(n)) => self.set_state(PlayerState::Error, &status::server_full(n)),
+            Err(ApiError::Unreachable(e)) => {
+                dom::log(&format!("create instance: {e}"));
+                self.set_state(PlayerState::Error, text::UNREACHABLE)
+            }
+            Err(ApiError::Status(404, _)) => self.set_state(
+                PlayerState::Error,
+                &format!("The collection has no item \"{}\".", self.item),
+            ),
+            Err(ApiError::Status(code, m)) => self.set_state(
+                PlayerState::Error,
+                &format!("The server could not start the machine ({code}): {m}"),
+            ),
+            Err(ApiError::Malformed(m)) => self.set_state(
+                PlayerState::Error,
+                &format!("The server sent an answer this page does not understand: {m}"),
+            ),
+        }
+    }
+
+    /// Leaves: destroy the VM, close every connection, stop sound.
+    pub fn shutdown(&mut self) {
+        self.shutdown_control();
+        self.viewers.clear();
+        self.session = None;
+        if let Some(a) = self.audio.take() {
+            a.close();
+        }
+        self.listeners.clear();
+    }
+
+    /// Updates `data-audio-frames` at most four times per second.
+    fn update_audio_attr(&mut self, force: bool) {
+        let now = dom::now_ms();
+        if force || now - self.audio_attr_at >= 250.0 {
+            self.audio_attr_at = now;
+            let n = self.audio_stats.borrow().frames;
+            attr(&self.view.root, "data-audio-frames", &n.to_string());
+        }
+    }
+
+    /// Asks for an animation frame if none is pending.
+    fn schedule_frame(&mut self) {
+        if self.frame_pending {
+            return;
+        }
+        if self.raf.is_none() {
+            let weak = self.weak.clone();
+            self.raf = Some(Closure::new(move |_t: f64| {
+                Inner::with(&weak, |p| p.on_frame());
+            }));
+        }
+        if let (Some(w), Some(cb)) = (web_sys::window(), self.raf.as_ref()) {
+            if w.request_animation_frame(cb.as_ref().unchecked_ref())
+                .is_ok()
+            {
+                self.frame_pending = true;
+            }
+        }
+    }
+
+    fn on_frame(&mut self) {
+        self.frame_pending = false;
+        let Some(surface) = self.session.as_ref().and_then(|s| s.primary_surface()) else {
+            return;
+        };
+        match self
+            .presenter
+            .draw(surface.pixels(), surface.width(), surface.height())
+        {
+            Ok(n) if n > 0 && self.state == PlayerState::Connecting => {
+                let ms = dom::now_ms() - self.t_run;
+                attr(&self.view.root, "data-first-pixel-ms", &format!("{ms:.0}"));
+                self.set_state(PlayerState::Running, text::RUNNING);
+            }
+            Ok(_) => {}
+            Err(e) => dom::log(&format!("draw failed: {e:?}")),
+        }
+    }
+}

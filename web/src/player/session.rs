@@ -1,0 +1,177 @@
+//! Driving the SPICE [`Session`]: start it once the VM runs, perform its outputs and show
+//! its events. Every `ChannelFailed` reaches the visitor: cursor and sound failures as a
+//! notice, the others as an error.
+
+use spice_client::cursor::CursorEvent;
+use spice_client::display::DisplayEvent;
+use spice_client::playback::PlaybackEvent;
+use spice_client::{ChannelType, Compression, Event, Output, Session, SessionConfig};
+
+use super::Inner;
+use crate::ui::dom::{self, attr};
+use crate::ui::status::{self, text, PlayerState};
+
+/// Channels we open beside main.
+pub fn channels() -> Vec<ChannelType> {
+    vec![
+        ChannelType::Display,
+        ChannelType::Inputs,
+        ChannelType::Cursor,
+        ChannelType::Playback,
+    ]
+}
+
+impl Inner {
+    /// The VM runs: start the SPICE session (once).
+    pub(super) fn start_session(&mut self) {
+        if self.session.is_some() || self.state.is_final() {
+            return;
+        }
+        let Some(inst) = self.instance.as_ref() else {
+            return;
+        };
+        let config = SessionConfig {
+            password: inst.spice_password.clone(),
+            // LZ: the codecs implemented so far (BITMAP, LZ_RGB, LZ_PLT).
+            compression: Some(Compression::Lz),
+            channels: channels(),
+            playback_opus: false,
+            ..SessionConfig::default()
+        };
+        self.session = Some(Session::new(config));
+        self.set_state(PlayerState::Connecting, text::CONNECTING);
+        self.pump();
+    }
+
+    /// Drops the session and its sockets (VM stopped or gone).
+    pub(super) fn end_session(&mut self) {
+        self.viewers.clear();
+        self.session = None;
+        self.release_pointer_lock();
+    }
+
+    /// Performs every pending session output.
+    pub(super) fn pump(&mut self) {
+        while let Some(out) = self.session.as_mut().and_then(|s| s.poll_output()) {
+            match out {
+                Output::Connect(key) => self.open_viewer(key),
+                Output::Send(key, bytes) => self.send_viewer(key, &bytes),
+                Output::Close(key) => self.close_viewer(key),
+                Output::Event(e) => self.on_session_event(e),
+            }
+        }
+    }
+
+    fn on_session_event(&mut self, e: Event) {
+        match e {
+            Event::Display(d) => self.on_display(d),
+            Event::Cursor(c) => self.on_cursor(c),
+            Event::Playback(p) => self.on_playback(p),
+            Event::MouseMode { client } => self.set_mouse_mode(client),
+            Event::ChannelFailed { channel, error } => {
+                dom::log(&format!("channel {channel} failed: {error}"));
+                if self.state.is_final() {
+                    return;
+                }
+                let (msg, fatal) =
+                    status::channel_failure(channel.channel_type, &error.to_string());
+                if fatal {
+                    self.set_state(PlayerState::Error, &msg);
+                    self.end_session();
+                } else {
+                    self.view.set_notice(&msg);
+                }
+            }
+            Event::Warning { channel, message } => dom::log(&format!("{channel}: {message}")),
+            Event::Notify { message, .. } => dom::log(&format!("server notice: {message}")),
+            other => dom::log(&format!("session: {other:?}")),
+        }
+    }
+
+    fn on_display(&mut self, d: DisplayEvent) {
+        match d {
+            DisplayEvent::SurfaceCreated {
+                width,
+                height,
+                primary: true,
+                ..
+            } => {
+                self.presenter.resize(width, height);
+                self.apply_scale();
+            }
+            DisplayEvent::Invalidate { surface_id, rect } => {
+                let primary = self
+                    .session
+                    .as_ref()
+                    .and_then(|s| s.primary_surface())
+                    .is_some();
+                if primary && self.is_primary(surface_id) {
+                    self.presenter.invalidate(rect);
+                    self.schedule_frame();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn is_primary(&self, surface_id: u32) -> bool {
+        // The primary surface is always id 0 in SPICE; the presenter only knows that one.
+        let _ = self;
+        surface_id == 0
+    }
+
+    fn on_cursor(&mut self, c: CursorEvent) {
+        match c {
+            CursorEvent::Shape {
+                shape,
+                visible,
+                x,
+                y,
+            } => {
+                self.cursor.set_shape(shape, visible);
+                self.cursor.move_to(f64::from(x), f64::from(y));
+            }
+            CursorEvent::Move { x, y } => {
+                if !self.input.client_mode {
+                    self.cursor.move_to(f64::from(x), f64::from(y));
+                }
+            }
+            CursorEvent::Hide => self.cursor.set_visible(false),
+            CursorEvent::Reset => self.cursor.set_shape(None, false),
+            CursorEvent::Trail { .. } => {}
+        }
+        attr(
+            &self.view.root,
+            "data-cursor",
+            match self.cursor.mode() {
+                super::cursor::CursorMode::Css => "css",
+                super::cursor::CursorMode::Overlay => "overlay",
+                super::cursor::CursorMode::Hidden => "hidden",
+            },
+        );
+    }
+
+    fn on_playback(&mut self, p: PlaybackEvent) {
+        let Some(audio) = self.audio.as_mut() else {
+            return;
+        };
+        match p {
+            PlaybackEvent::Start {
+                channels,
+                frequency,
+                ..
+            } => {
+                audio.start(channels as usize, f64::from(frequency));
+            }
+            PlaybackEvent::Pcm { samples, .. } => {
+                audio.pcm(&samples);
+                self.update_audio_attr(false);
+            }
+            PlaybackEvent::Opus { .. } => {} // Not advertised (playback_opus = false).
+            PlaybackEvent::Stop => self.update_audio_attr(true),
+            PlaybackEvent::Volume { channels } => audio.set_guest_volume(&channels),
+            PlaybackEvent::Mute(m) => audio.set_guest_muted(m),
+            PlaybackEvent::Latency { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The player's DOM: screen canvas (`#olive-screen`), cursor overlay, status line,
+//! progress bar and the toolbar. Built once per Run; the player element (`#olive-player`)
+//! carries the automation attributes (`data-state`, `data-instance`, `data-mouse-mode`,
+//! `data-first-pixel-ms`, `data-audio-frames`).
+
+use wasm_bindgen::JsCast;
+use web_sys::{
+    HtmlButtonElement, HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlSelectElement,
+};
+
+use super::keys::KeyCombo;
+use crate::ui::dom::{attr, button, el, text_el};
+
+/// Handles to the player's elements.
+#[derive(Clone)]
+pub struct View {
+    pub root: HtmlElement,
+    pub stage: HtmlElement,
+    pub canvas: HtmlCanvasElement,
+    pub overlay: HtmlCanvasElement,
+    pub status: HtmlElement,
+    pub notice: HtmlElement,
+    pub progress: HtmlElement,
+    pub progress_bar: HtmlElement,
+    pub eta: HtmlElement,
+    pub scale: HtmlSelectElement,
+    pub keys: HtmlSelectElement,
+    pub fullscreen: HtmlButtonElement,
+    pub volume: HtmlInputElement,
+    pub mute: HtmlButtonElement,
+    pub retry: HtmlButtonElement,
+}
+
+impl View {
+    /// Builds the player for `title`.
+    pub fn new(title: &str) -> View {
+        let root = el("section", "player");
+        root.set_id("olive-player");
+        attr(&root, "aria-label", &format!("Player: {title}"));
+        attr(&root, "data-state", "loading");
+
+        let toolbar = el("div", "player-toolbar");
+        attr(&toolbar, "role", "toolbar");
+        attr(&toolbar, "aria-label", "Player controls");
+
+        let scale: HtmlSelectElement = el("select", "").unchecked_into();
+        attr(&scale, "aria-label", "Screen size");
+        for (v, l) in [
+            ("fit", "Fit to window"),
+            ("integer", "Whole-pixel scaling"),
+            ("original", "Original size"),
+        ] {
+            let o = text_el("option", "", l);
+            attr(&o, "value", v);
+            let _ = scale.append_child(&o);
+        }
+        let keys: HtmlSelectElement = el("select", "").unchecked_into();
+        attr(&keys, "aria-label", "Send a key combination");
+        let o = text_el("option", "", "Send keys…");
+        attr(&o, "value", "");
+        let _ = keys.append_child(&o);
+        for c in KeyCombo::all() {
+            let o = text_el("option", "", &c.label());
+            attr(&o, "value", &c.id());
+            let _ = keys.append_child(&o);
+        }
+        let fullscreen = button("Full screen", "", Some("Full screen"));
+        let volume: HtmlInputElement = el("input", "").unchecked_into();
+        volume.set_type("range");
+        volume.set_min("0");
+        volume.set_max("100");
+        volume.set_value("80");
+        attr(&volume, "aria-label", "Volume");
+        let mute = button("Mute", "", Some("Mute sound"));
+        attr(&mute, "aria-pressed", "false");
+        for (label, control) in [
+            ("Size", scale.unchecked_ref::<HtmlElement>()),
+            ("Keys", keys.unchecked_ref()),
+        ] {
+            let l = el("label", "");
+            let _ = l.append_child(&text_el("span", "visually-hidden", label));
+            let _ = l.append_child(control);
+            let _ = toolbar.append_child(&l);
+        }
+        let _ = toolbar.append_child(&fullscreen);
+        let vl = el("label", "volume");
+        let _ = vl.append_child(&text_el("span", "", "Volume"));
+        let _ = vl.append_child(&volume);
+        let _ = toolbar.append_child(&vl);
+        let _ = toolbar.append_child(&mute);
+
+        let status = text_el("p", "player-status", "");
+        attr(&status, "role", "status");
+        attr(&status, "aria-live", "polite");
+        let notice = text_el("p", "player-notice", "");
+        attr(&notice, "role", "alert");
+        notice.set_hidden(true);
+
+        let progress = el("div", "player-progress");
+        let progress_bar = el("div", "bar");
+        attr(&progress, "role", "progressbar");
+        attr(&progress, "aria-label", "Start-up progress");
+        attr(&progress, "aria-valuemin", "0");
+        attr(&progress, "aria-valuemax", "100");
+        let _ = progress.append_child(&progress_bar);
+        let eta = text_el("span", "eta", "");
+        let _ = progress.append_child(&eta);
+        progress.set_hidden(true);
+
+        let retry = button("Run again", "run", None);
+        retry.set_hidden(true);
+
+        let stage = el("div", "player-stage");
+        let canvas: HtmlCanvasElement = el("canvas", "screen").unchecked_into();
+        canvas.set_id("olive-screen");
+        canvas.set_tab_index(0);
+        canvas.set_width(640);
+        canvas.set_height(480);
+        attr(
+            &canvas,
+            "aria-label",
+            &format!("Screen of {title}. Click to use keyboard and mouse."),
+        );
+        let overlay: HtmlCanvasElement = el("canvas", "cursor-overlay").unchecked_into();
+        attr(&overlay, "aria-hidden", "true");
+        let wrap = el("div", "screen-wrap");
+        let _ = wrap.append_child(&canvas);
+        let _ = wrap.append_child(&overlay);
+        let _ = stage.append_child(&wrap);
+
+        let _ = root.append_child(&toolbar);
+        let _ = root.append_child(&status);
+        let _ = root.append_child(&progress);
+        let _ = root.append_child(&notice);
+        let _ = root.append_child(&retry);
+        let _ = root.append_child(&stage);
+        View {
+            root,
+            stage,
+            canvas,
+            overlay,
+            status,
+            notice,
+            progress,
+            progress_bar,
+            eta,
+            scale,
+            keys,
+            fullscreen,
+            volume,
+            mute,
+            retry,
+        }
+    }
+
+    /// Shows the start-up progress (`fraction` 0..=1) and the ETA text.
+    pub fn set_progress(&self, fraction: Option<f64>, eta: &str) {
+        match fraction {
+            Some(f) => {
+                let pct = (f.clamp(0.0, 1.0) * 100.0).round();
+                self.progress.set_hidden(false);
+                let _ = self
+                    .progress_bar
+                    .style()
+                    .set_property("width", &format!("{pct}%"));
+                attr(&self.progress, "aria-valuenow", &pct.to_string());
+                self.eta
+                    .set_text_content(Some(&format!("{pct}% — time remaining: {eta}")));
+            }
+            None => self.progress.set_hidden(true),
+        }
+    }
+
+    /// A non-fatal notice (a minor channel failed); empty hides it.
+    pub fn set_notice(&self, text: &str) {
+        self.notice.set_text_content(Some(text));
+        self.notice.set_hidden(text.is_empty());
+    }
+}

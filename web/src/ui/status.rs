@@ -1,0 +1,143 @@
+//! The player's states and what the visitor is told in each. `data-state` on the player
+//! element is the automation contract (tests wait on it), so the names are fixed here.
+
+/// The player's state, as exposed in `data-state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlayerState {
+    /// Creating the instance / the VM is booting or loading its memory image.
+    Loading,
+    /// The VM runs; SPICE channels are linking and the first frame is not drawn yet.
+    Connecting,
+    /// The first frame of the primary surface is on the canvas.
+    Running,
+    /// The control connection was lost and is being retried.
+    Reconnecting,
+    /// The VM stopped (it shut itself down, or failed to start).
+    Stopped,
+    /// The session is over (idle timeout, time limit, ended by staff, or left).
+    Ended,
+    /// Something failed; the message says what.
+    Error,
+}
+
+impl PlayerState {
+    /// The `data-state` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlayerState::Loading => "loading",
+            PlayerState::Connecting => "connecting",
+            PlayerState::Running => "running",
+            PlayerState::Reconnecting => "reconnecting",
+            PlayerState::Stopped => "stopped",
+            PlayerState::Ended => "ended",
+            PlayerState::Error => "error",
+        }
+    }
+
+    /// Whether nothing more will happen in this session (the visitor may Run again).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            PlayerState::Stopped | PlayerState::Ended | PlayerState::Error
+        )
+    }
+}
+
+/// Plain-words texts for the states and failures, in one place so they stay consistent.
+pub mod text {
+    pub const CREATING: &str = "Preparing the machine…";
+    pub const BOOTING: &str = "The machine is starting…";
+    pub const LOADING_MEMORY: &str = "Loading the saved state of the machine…";
+    pub const CONNECTING: &str = "Connecting to the screen…";
+    pub const RUNNING: &str = "Running. Click the screen to use the keyboard and mouse.";
+    pub const RECONNECTING: &str = "The connection was interrupted. Reconnecting…";
+    pub const STOPPED: &str = "The machine has stopped.";
+    pub const ENDED: &str = "This session has ended: it was idle too long, reached its time limit, or was ended by the museum staff.";
+    pub const AUTH_FAILED: &str =
+        "The server refused this session (authentication failed). Please press Run again.";
+    pub const UNREACHABLE: &str =
+        "The server cannot be reached. Check your connection and try again.";
+    pub const LOST: &str =
+        "The connection to the server was lost for too long; the session is gone.";
+    pub const MEMORY_REJECTED: &str =
+        "The saved state could not be restored; starting the machine from scratch…";
+}
+
+/// "The server is full" with the wait the server asked for.
+pub fn server_full(retry_after_secs: Option<u64>) -> String {
+    match retry_after_secs {
+        Some(n) => format!("All machines are in use right now. Please try again in {n} s."),
+        None => "All machines are in use right now. Please try again in a moment.".to_owned(),
+    }
+}
+
+/// Maps a control-connection fatal message (netx-proto texts) to plain words.
+pub fn control_fatal(message: &str) -> String {
+    if message.contains("Authentication failed") || message.starts_with("Reauthentication failed") {
+        text::AUTH_FAILED.to_owned()
+    } else if message == netx_proto::client::LOST_CONNECTION {
+        text::LOST.to_owned()
+    } else if message == netx_proto::client::CONTROL_CONNECTION_CLOSED {
+        text::UNREACHABLE.to_owned()
+    } else {
+        format!("The server reported a problem: {message}")
+    }
+}
+
+/// Which channel a failure concerns, in words, and whether the session can go on
+/// without it (cursor and sound can; main, display and inputs cannot).
+pub fn channel_failure(kind: spice_client::ChannelType, error: &str) -> (String, bool) {
+    use spice_client::ChannelType as T;
+    let (what, fatal) = match kind {
+        T::Main => ("the main connection", true),
+        T::Display => ("the screen", true),
+        T::Inputs => ("keyboard and mouse", true),
+        T::Cursor => ("the mouse pointer shape", false),
+        T::Playback => ("sound", false),
+        _ => ("an optional channel", false),
+    };
+    let msg = if fatal {
+        format!("Lost {what}: {error}")
+    } else {
+        format!("Lost {what} (the machine still works): {error}")
+    };
+    (msg, fatal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_are_the_contract() {
+        let all = [
+            (PlayerState::Loading, "loading"),
+            (PlayerState::Connecting, "connecting"),
+            (PlayerState::Running, "running"),
+            (PlayerState::Reconnecting, "reconnecting"),
+            (PlayerState::Stopped, "stopped"),
+            (PlayerState::Ended, "ended"),
+            (PlayerState::Error, "error"),
+        ];
+        for (s, n) in all {
+            assert_eq!(s.as_str(), n);
+        }
+        assert!(PlayerState::Ended.is_final());
+        assert!(!PlayerState::Reconnecting.is_final());
+    }
+
+    #[test]
+    fn texts() {
+        assert!(server_full(Some(30)).contains("30 s"));
+        assert_eq!(control_fatal("Authentication failed"), text::AUTH_FAILED);
+        assert_eq!(control_fatal("Lost connection with server"), text::LOST);
+        assert_eq!(
+            control_fatal("Control connection closed"),
+            text::UNREACHABLE
+        );
+        assert!(control_fatal("Protocol error: x").contains("x"));
+        let (m, fatal) = channel_failure(spice_client::ChannelType::Cursor, "boom");
+        assert!(!fatal && m.contains("boom"));
+        assert!(channel_failure(spice_client::ChannelType::Display, "x").1);
+    }
+}
