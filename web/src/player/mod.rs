@@ -17,6 +17,7 @@ pub mod dirty;
 pub mod geometry;
 pub mod input;
 pub mod keys;
+pub mod opus;
 pub mod pcm;
 pub mod presenter;
 pub mod session;
@@ -73,6 +74,9 @@ pub struct Inner {
     state_before_reconnect: PlayerState,
     listeners: Vec<EventListener>,
     probe: Option<Closure<dyn Fn() -> js_sys::Float32Array>>,
+    /// The browser decodes Opus (checked at launch, long before the VM is up).
+    opus_supported: bool,
+    opus: Option<opus::OpusDecoder>,
 }
 
 impl Player {
@@ -122,6 +126,8 @@ impl Player {
                 state_before_reconnect: PlayerState::Connecting,
                 listeners: Vec::new(),
                 probe: None,
+                opus_supported: false,
+                opus: None,
             })
         });
         {
@@ -132,6 +138,13 @@ impl Player {
             p.probe = Some(audio::install_probe(&p.view.root, p.audio_stats.clone()));
             p.install_listeners();
         }
+        let weak = Rc::downgrade(&inner);
+        wasm_bindgen_futures::spawn_local(async move {
+            let ok = opus::supported().await;
+            if let Some(rc) = weak.upgrade() {
+                rc.borrow_mut().opus_supported = ok;
+            }
+        });
         let weak = Rc::downgrade(&inner);
         let item = item.to_owned();
         wasm_bindgen_futures::spawn_local(async move {

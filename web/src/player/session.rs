@@ -35,7 +35,7 @@ impl Inner {
             // LZ: the codecs implemented so far (BITMAP, LZ_RGB, LZ_PLT).
             compression: Some(Compression::Lz),
             channels: channels(),
-            playback_opus: false,
+            playback_opus: self.opus_supported && self.audio.is_some(),
             ..SessionConfig::default()
         };
         self.session = Some(Session::new(config));
@@ -151,6 +151,54 @@ impl Inner {
         );
     }
 
+    /// Sound stops but the machine goes on: say so, once, without ending the session.
+    fn notice_audio_failure(&mut self, detail: &str) {
+        dom::log(&format!("opus decoder: {detail}"));
+        self.view.set_notice(
+            "Sound could not be decoded in this browser; the machine keeps running without it.",
+        );
+    }
+
+    /// Decoding is asynchronous: decoded audio comes back through the `Weak`, into the
+    /// same path raw PCM takes.
+    fn decode_opus(&mut self, packet: &[u8], time: u32) {
+        if self.opus.is_none() {
+            let weak = self.weak.clone();
+            let weak_err = self.weak.clone();
+            let decoder = super::opus::OpusDecoder::new(
+                move |chans| {
+                    if let Some(rc) = weak.upgrade() {
+                        if let Ok(mut inner) = rc.try_borrow_mut() {
+                            if let Some(a) = inner.audio.as_mut() {
+                                a.planar(chans);
+                            }
+                        }
+                    }
+                },
+                move |e| {
+                    if let Some(rc) = weak_err.upgrade() {
+                        if let Ok(mut inner) = rc.try_borrow_mut() {
+                            inner.opus = None;
+                            inner.notice_audio_failure(&e);
+                        }
+                    }
+                },
+            );
+            match decoder {
+                Ok(d) => self.opus = Some(d),
+                Err(e) => {
+                    self.notice_audio_failure(&format!("{e:?}"));
+                    return;
+                }
+            }
+        }
+        if let Some(d) = &self.opus {
+            if let Err(e) = d.decode(packet, time) {
+                self.notice_audio_failure(&format!("{e:?}"));
+            }
+        }
+    }
+
     fn on_playback(&mut self, p: PlaybackEvent) {
         let Some(audio) = self.audio.as_mut() else {
             return;
@@ -167,7 +215,10 @@ impl Inner {
                 audio.pcm(&samples);
                 self.update_audio_attr(false);
             }
-            PlaybackEvent::Opus { .. } => {} // Not advertised (playback_opus = false).
+            PlaybackEvent::Opus { time, packet } => {
+                self.decode_opus(&packet, time);
+                self.update_audio_attr(false);
+            }
             PlaybackEvent::Stop => self.update_audio_attr(true),
             PlaybackEvent::Volume { channels } => audio.set_guest_volume(&channels),
             PlaybackEvent::Mute(m) => audio.set_guest_muted(m),
