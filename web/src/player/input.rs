@@ -197,10 +197,13 @@ impl Inner {
         let (cw, ch) = if full {
             (inner_w, inner_h)
         } else {
-            let top =
-                self.view.stage.get_bounding_client_rect().top() + window.scroll_y().unwrap_or(0.0);
+            // The player is scrolled to the top once running, so only its own toolbar and
+            // status line sit above the screen.
+            let chrome = (self.view.stage.get_bounding_client_rect().top()
+                - self.view.root.get_bounding_client_rect().top())
+            .max(0.0);
             let w = f64::from(self.view.stage.client_width()).max(1.0);
-            (w, (inner_h - top.min(inner_h * 0.5) - 16.0).max(200.0))
+            (w, (inner_h - chrome - 16.0).max(200.0))
         };
         let (w, h) = display_size(self.scale_mode, sw, sh, cw, ch);
         let st = self.view.canvas.style();

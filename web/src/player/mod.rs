@@ -304,6 +304,10 @@ impl Inner {
                 let ms = dom::now_ms() - self.t_run;
                 attr(&self.view.root, "data-first-pixel-ms", &format!("{ms:.0}"));
                 self.set_state(PlayerState::Running, text::RUNNING);
+                // The machine is what the visitor came for: bring it to the top and give
+                // it all the height the window has.
+                self.view.root.scroll_into_view();
+                self.apply_scale();
             }
             Ok(_) => {}
             Err(e) => dom::log(&format!("draw failed: {e:?}")),
