@@ -2,10 +2,16 @@
 //! (TCG) with SPICE on a UNIX socket, talks to it over two serial ports and QMP, and compares
 //! screendumps.
 //!
+//! Browser end-to-end tests (`tests/browser.rs`) use [`gateway::TestGateway`] (olive-gateway
+//! in-process) and [`browser::Browser`] (headless Chromium through chromedriver).
+//!
 //! QEMU-backed tests must run one at a time: take [`lock::qemu_lock`] first (or use
 //! [`qemu::Qemu::launch_locked`]).
 
+pub mod browser;
+pub mod chromedriver;
 pub mod evdev;
+pub mod gateway;
 pub mod guest;
 pub mod lock;
 pub mod ppm;

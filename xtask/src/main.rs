@@ -19,7 +19,16 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("cpio", "cpio"),
     ("depmod", "kmod"),
     ("gcc", "gcc"),
+    // Headless browser for the wasm unit tests of olive-web and the browser e2e tests.
+    ("chromium", "chromium"),
+    ("chromedriver", "chromium-driver"),
 ];
+
+/// trunk builds the web app (`index.html` + `Trunk.toml` at the root → `dist/`).
+const TRUNK_VERSION: &str = "0.21.14";
+
+/// Debian's chromedriver (override with `$CHROMEDRIVER`).
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// The core crates must stay sans-IO and build for the browser.
 const WASM_CRATES: &[&str] = &["spice-proto", "spice-codecs", "spice-client"];
@@ -31,13 +40,19 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo(&root),
+        Some("web") => web(&root),
         Some("guest") => build_guest(&root).map(|_| ()),
         Some("fuzz") => fuzz(&root, &args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test|demo|guest>");
-            eprintln!("  test   format check, clippy, unit tests, wasm32 build, integration tests");
-            eprintln!("  demo   bring up Olive with a demo collection on http://127.0.0.1:8080");
+            eprintln!("  test   format check, clippy, wasm32 build, web app (trunk) and its wasm tests in");
+            eprintln!("         headless Chromium, unit + integration + browser end-to-end tests");
+            eprintln!("         (--quick: no web app, no guest; only --lib --bins)");
+            eprintln!("  demo   build the web app, bring up Olive with a demo collection on http://127.0.0.1:8080");
             eprintln!("  guest  build (or reuse) the test guest kernel and initramfs");
+            eprintln!(
+                "  web    install trunk + wasm-bindgen-cli, build the web app, run its wasm tests"
+            );
             eprintln!(
                 "  fuzz [SECONDS]  run every cargo-fuzz target for SECONDS (default 30) each"
             );
@@ -53,9 +68,13 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs every check CI runs, in the order that fails fastest.
+/// Runs every check CI runs, in the order that fails fastest: format, clippy and the wasm32
+/// build of the core take seconds; installing the web tools takes minutes only once; then the
+/// web app, its wasm unit tests in headless Chromium, the test guest and the workspace tests
+/// (QEMU and browser end-to-end). The last line totals every test binary, wasm ones included.
 fn test(root: &Path, rest: &[String]) -> Result<()> {
     let quick = rest.iter().any(|a| a == "--quick");
+    install::cargo_bin_on_path();
     install::apt_packages(APT_PACKAGES)?;
     install::rustup_target("wasm32-unknown-unknown")?;
     install::rustup_component("rustfmt")?;
@@ -80,7 +99,51 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
         }
         run(&mut cmd)
     })?;
+    let mut totals = Totals::default();
+    let result = test_rest(root, quick, &mut totals);
+    println!(
+        "tests: {} passed, {} failed (wasm in Chromium: {} passed, {} failed)",
+        totals.passed + totals.wasm_passed,
+        totals.failed + totals.wasm_failed,
+        totals.wasm_passed,
+        totals.wasm_failed
+    );
+    result
+}
+
+/// The web app alone: tools, `trunk build --release`, wasm tests in headless Chromium.
+fn web(root: &Path) -> Result<()> {
+    install::cargo_bin_on_path();
+    install::apt_packages(APT_PACKAGES)?;
+    step("web tools (trunk, wasm-bindgen-cli)", || web_tools(root))?;
+    step("web app (trunk build --release)", || build_web(root))?;
+    let mut totals = Totals::default();
+    let result = step("wasm tests of olive-web in headless Chromium", || {
+        wasm_tests(root, &mut totals)
+    });
+    println!(
+        "tests: {} passed, {} failed",
+        totals.wasm_passed, totals.wasm_failed
+    );
+    result
+}
+
+/// Test counts over every `cargo test` run of `cargo xtask test`.
+#[derive(Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    wasm_passed: u64,
+    wasm_failed: u64,
+}
+
+fn test_rest(root: &Path, quick: bool, totals: &mut Totals) -> Result<()> {
     if !quick {
+        step("web tools (trunk, wasm-bindgen-cli)", || web_tools(root))?;
+        step("web app (trunk build --release)", || build_web(root))?;
+        step("wasm tests of olive-web in headless Chromium", || {
+            wasm_tests(root, totals)
+        })?;
         step("test guest", || build_guest(root).map(|_| ()))?;
     }
     step("tests", || {
@@ -89,24 +152,133 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
         if quick {
             cmd.args(["--lib", "--bins"]);
         }
-        run_tests(&mut cmd)
-    })?;
+        cmd.env("CHROMEDRIVER", chromedriver());
+        let (p, f) = run_tests(&mut cmd);
+        totals.passed += p;
+        totals.failed += f;
+        tests_result(&cmd, f)
+    })
+}
+
+fn chromedriver() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| CHROMEDRIVER.into())
+}
+
+/// trunk and wasm-bindgen-cli at the versions the web app needs (wasm-bindgen-cli must equal
+/// the `wasm-bindgen` crate in Cargo.lock), installed with `cargo install` when missing.
+fn web_tools(root: &Path) -> Result<()> {
+    install::cargo_bin_on_path();
+    install::rustup_target("wasm32-unknown-unknown")?;
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let wbg = install::lock_version(&lock, "wasm-bindgen")
+        .context("no wasm-bindgen in Cargo.lock (is olive-web a workspace member?)")?;
+    // `--locked` fails for some wasm-bindgen-cli versions here (a locked dependency missing
+    // from the registry mirror), hence the fallback; trunk's lock works.
+    install::cargo_install(
+        "wasm-bindgen-cli",
+        &wbg,
+        &["wasm-bindgen", "wasm-bindgen-test-runner"],
+        true,
+    )?;
+    install::cargo_install("trunk", TRUNK_VERSION, &["trunk"], false)?;
+    wasm_opt_if_enabled(root)
+}
+
+/// npm's binaryen (Debian's wasm-opt 108 cannot parse current wasm-bindgen output).
+const BINARYEN_NPM: &str = "binaryen@132";
+
+/// When `index.html` lets trunk run wasm-opt (no `data-wasm-opt="0"`), puts npm
+/// `binaryen@132` (installed into `target/npm`) first on PATH.
+fn wasm_opt_if_enabled(root: &Path) -> Result<()> {
+    let html = std::fs::read_to_string(root.join("index.html")).unwrap_or_default();
+    if html.contains("data-wasm-opt=\"0\"") {
+        eprintln!("wasm-opt is off in index.html (data-wasm-opt=\"0\"); not installing binaryen");
+        return Ok(());
+    }
+    let prefix = root.join("target/npm");
+    let bin = prefix.join("node_modules/.bin");
+    if !bin.join("wasm-opt").exists() {
+        install::apt_packages(&[("npm", "npm")])?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(BINARYEN_NPM))?;
+    }
+    install::prepend_path(&bin);
     Ok(())
 }
 
-/// Runs a `cargo test` command, echoing its output, and ends with one line totalling
-/// every test binary's result, so a reader (or CI) sees the whole count at a glance.
-fn run_tests(cmd: &mut Command) -> Result<()> {
+/// `trunk build --release` at the root: `index.html` + `Trunk.toml` → `dist/`. Prints the
+/// shipped wasm and JS sizes.
+fn build_web(root: &Path) -> Result<()> {
+    run(Command::new("trunk")
+        .args(["build", "--release"])
+        .current_dir(root)
+        .env("TRUNK_SKIP_VERSION_CHECK", "true"))?;
+    let dist = root.join("dist");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist)
+        .with_context(|| format!("reading {}", dist.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm" || x == "js"))
+        .collect();
+    files.sort();
+    for f in files {
+        let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        eprintln!("    {} {len} bytes", f.display());
+    }
+    Ok(())
+}
+
+/// `cargo test -p olive-web --target wasm32-unknown-unknown` through wasm-bindgen-test-runner
+/// and chromedriver, with a private TMPDIR (the runner leaves a Chromium profile there)
+/// that is deleted afterwards.
+fn wasm_tests(root: &Path, totals: &mut Totals) -> Result<()> {
+    let tmp = root.join(format!("target/wasm-test-tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).context("creating the wasm test TMPDIR")?;
+    let mut cmd = cargo();
+    cmd.args([
+        "test",
+        "-p",
+        "olive-web",
+        "--target",
+        "wasm32-unknown-unknown",
+    ])
+    .env("CHROMEDRIVER", chromedriver())
+    .env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+        "wasm-bindgen-test-runner",
+    )
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "60")
+    .env("TMPDIR", &tmp);
+    let webdriver_json = root.join("web/webdriver.json");
+    if webdriver_json.is_file() {
+        cmd.env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver_json);
+    }
+    let (p, f) = run_tests(&mut cmd);
+    totals.wasm_passed += p;
+    totals.wasm_failed += f;
+    let _ = std::fs::remove_dir_all(&tmp);
+    tests_result(&cmd, f)
+}
+
+/// Runs a `cargo test` command, echoing its output, and returns the passed and failed counts
+/// summed over every test binary. A command that cannot start, or exits non-zero without a
+/// failing test (a build error, a crashed runner), counts as one failure.
+fn run_tests(cmd: &mut Command) -> (u64, u64) {
     use std::io::{BufRead, BufReader};
     eprintln!("$ {}", describe(cmd));
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .with_context(|| format!("could not start {}", describe(cmd)))?;
+    let mut child = match cmd.stdout(std::process::Stdio::piped()).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("could not start {}: {e}", describe(cmd));
+            return (0, 1);
+        }
+    };
     let (mut passed, mut failed) = (0u64, 0u64);
     if let Some(out) = child.stdout.take() {
-        for line in BufReader::new(out).lines() {
-            let line = line.context("reading test output")?;
+        for line in BufReader::new(out).lines().map_while(std::io::Result::ok) {
             println!("{line}");
             if let Some((p, f)) = parse_result_line(&line) {
                 passed += p;
@@ -114,10 +286,17 @@ fn run_tests(cmd: &mut Command) -> Result<()> {
             }
         }
     }
-    let status = child.wait().context("waiting for cargo test")?;
-    println!("tests: {passed} passed, {failed} failed");
-    if !status.success() {
-        bail!("{} exited with {status}", describe(cmd));
+    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
+    if !ok && failed == 0 {
+        eprintln!("{} did not succeed", describe(cmd));
+        failed = 1;
+    }
+    (passed, failed)
+}
+
+fn tests_result(cmd: &Command, failed: u64) -> Result<()> {
+    if failed > 0 {
+        bail!("{} had {failed} failure(s)", describe(cmd));
     }
     Ok(())
 }
@@ -142,6 +321,7 @@ fn parse_result_line(line: &str) -> Option<(u64, u64)> {
 /// Brings up olive-gateway on http://127.0.0.1:8080 with a demo collection made of the
 /// test guest: its VGA text console and each of its framebuffer scenes, as separate items.
 fn demo(root: &Path) -> Result<()> {
+    install::cargo_bin_on_path();
     let guest = build_guest(root)?;
     let dir = root.join("target/olive-demo");
     std::fs::create_dir_all(dir.join("data")).context("creating the demo folder")?;
@@ -158,9 +338,8 @@ fn demo(root: &Path) -> Result<()> {
     step("build olive-gateway", || {
         run(cargo().args(["build", "--release", "-p", "olive-gateway"]))
     })?;
-    if !root.join("dist/index.html").exists() {
-        eprintln!("note: the web app (dist/) is not built yet; the gateway serves its API and a placeholder page");
-    }
+    step("web tools (trunk, wasm-bindgen-cli)", || web_tools(root))?;
+    step("web app (trunk build --release)", || build_web(root))?;
     eprintln!("Olive demo: http://127.0.0.1:8080  (collection: http://127.0.0.1:8080/api/collection; Ctrl-C stops)");
     run(Command::new(root.join("target/release/olive-gateway"))
         .arg("serve")

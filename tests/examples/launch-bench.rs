@@ -1,0 +1,137 @@
+//! Launch-time bench (a program that prints figures, not a test):
+//!
+//! ```text
+//! cargo run -p olive-tests --example launch-bench -- [ITEM] [RUNS]    # default: flat 5
+//! ```
+//!
+//! Starts the gateway in-process with the test collection (`console`, `flat`), opens the web
+//! app (`dist/`) in headless Chromium and, RUNS times, presses Run on ITEM and reads the
+//! player's `data-first-pixel-ms` (Run pressed → first guest pixel on the canvas), destroying
+//! the instance after each run. Prints each run, the median, and the shipped wasm + JS size
+//! of `dist/` (raw and gzip -9).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use olive_tests::browser::{Browser, BrowserOptions, PLAYER};
+use olive_tests::gateway::{require_dist, GwItem, TestGateway};
+
+fn gzip9_len(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip")
+        .args(["-9", "-n", "-c"])
+        .arg(path)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("gzip")?;
+    if !out.status.success() {
+        bail!("gzip {} failed", path.display());
+    }
+    Ok(out.stdout.len() as u64)
+}
+
+fn sizes(dist: &Path) -> Result<()> {
+    let mut files: Vec<_> = std::fs::read_dir(dist)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm" || x == "js"))
+        .collect();
+    files.sort();
+    let (mut raw, mut gz) = (0u64, 0u64);
+    println!("shipped code in {}:", dist.display());
+    for f in &files {
+        let r = std::fs::metadata(f)?.len();
+        let g = gzip9_len(f)?;
+        raw += r;
+        gz += g;
+        println!(
+            "  {:<48} {:>10} B raw {:>10} B gzip -9",
+            f.file_name().unwrap_or_default().to_string_lossy(),
+            r,
+            g
+        );
+    }
+    println!("  {:<48} {:>10} B raw {:>10} B gzip -9", "total", raw, gz);
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+async fn bench(gw: &TestGateway, browser: &Browser, item: &str, runs: usize) -> Result<()> {
+    let mut first_pixel = Vec::new();
+    let mut wall = Vec::new();
+    for run in 1..=runs {
+        browser.goto(&format!("{}/", gw.url())).await?;
+        let t0 = Instant::now();
+        browser.click_run(item, Duration::from_secs(20)).await?;
+        browser
+            .wait_state(&["running"], Duration::from_secs(120))
+            .await?;
+        let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let fp = browser
+            .wait_attr(
+                PLAYER,
+                "data-first-pixel-ms",
+                Duration::from_secs(10),
+                |v| v.parse::<f64>().is_ok(),
+            )
+            .await?;
+        let fp: f64 = fp.parse()?;
+        println!("run {run}: first pixel {fp:.0} ms (Run click → running seen by WebDriver {wall_ms:.0} ms)");
+        first_pixel.push(fp);
+        wall.push(wall_ms);
+        for id in gw.instances_of(item) {
+            gw.server().registry().destroy(&id).await;
+        }
+    }
+    println!(
+        "median Run → first guest pixel over {runs} launches of '{item}': {:.0} ms (WebDriver-observed {:.0} ms)",
+        median(&mut first_pixel),
+        median(&mut wall)
+    );
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let item = args.next().unwrap_or_else(|| "flat".into());
+    let runs: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(5);
+    let dist = require_dist()?;
+    sizes(&dist)?;
+    let _lock = olive_tests::qemu_lock();
+    let scratch = olive_tests::guest::target_dir().join("launch-bench");
+    std::fs::create_dir_all(&scratch)?;
+    let items = [GwItem::console("console"), GwItem::qxl("flat", "flat")];
+    let gw = TestGateway::start(&scratch, &dist, &items).await?;
+    let browser = match Browser::launch(&BrowserOptions {
+        scratch: scratch.clone(),
+        ..Default::default()
+    })
+    .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            gw.shutdown().await;
+            return Err(e);
+        }
+    };
+    let result = bench(&gw, &browser, &item, runs).await;
+    if result.is_err() {
+        let state = browser.attr(PLAYER, "data-state").await.ok().flatten();
+        let text = browser.player_text().await.unwrap_or_default();
+        eprintln!("page state {state:?}, player text {text:?}");
+    }
+    let _ = browser.close().await;
+    gw.shutdown().await;
+    result
+}

@@ -1,0 +1,326 @@
+//! olive-gateway in-process for browser tests: a scratch folder with a blank pristine disk and a
+//! generated `gateway.toml` (TCG, the test guest by direct kernel boot, the web app's `dist/`
+//! as `static_dir`, only its own `http://127.0.0.1:PORT` allowed as WebSocket origin), plus
+//! access to each instance's files (QMP screendump, serial log, QEMU PID).
+//!
+//! [`TestGateway::shutdown`] destroys every instance (QEMU killed, directories removed) and
+//! deletes the scratch folder; dropping it without shutdown still SIGKILLs the QEMUs named in
+//! the instances' `qemu.pid` files and deletes the folder.
+
+use crate::chromedriver::free_port;
+use crate::guest::{ensure_guest, workspace_root};
+use crate::ppm::Rgba;
+use crate::qmp::Qmp;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// One catalog item of the test collection.
+#[derive(Clone, Debug)]
+pub struct GwItem {
+    pub id: String,
+    pub title: String,
+    /// `std` (VGA text console) or `qxl` (1024x768 framebuffer).
+    pub display: &'static str,
+    /// `olive.scene=` for the guest (shown at start); `None` = the console.
+    pub scene: Option<String>,
+    /// AC97 sound.
+    pub sound: bool,
+    /// usb-tablet (SPICE client mouse mode).
+    pub tablet: bool,
+}
+
+impl GwItem {
+    /// The VGA text console with a shell on tty1 (`-vga std`), with sound and a tablet.
+    pub fn console(id: &str) -> GwItem {
+        GwItem {
+            id: id.into(),
+            title: "Test guest: text console".into(),
+            display: "std",
+            scene: None,
+            sound: true,
+            tablet: true,
+        }
+    }
+
+    /// A qxl framebuffer item showing `scene`, with sound and a tablet.
+    pub fn qxl(id: &str, scene: &str) -> GwItem {
+        GwItem {
+            id: id.into(),
+            title: format!("Test guest: {scene}"),
+            display: "qxl",
+            scene: Some(scene.into()),
+            sound: true,
+            tablet: true,
+        }
+    }
+}
+
+/// The web app's build output: `$OLIVE_WEB_DIST`, else `<workspace>/dist` (trunk's output
+/// from the root `index.html`).
+pub fn dist_dir() -> PathBuf {
+    match std::env::var_os("OLIVE_WEB_DIST") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => workspace_root().join("dist"),
+    }
+}
+
+/// The dist folder, or an error telling how to build it.
+pub fn require_dist() -> Result<PathBuf> {
+    let dist = dist_dir();
+    let has_wasm = std::fs::read_dir(&dist)
+        .map(|rd| {
+            rd.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        })
+        .unwrap_or(false);
+    if !dist.join("index.html").is_file() || !has_wasm {
+        bail!(
+            "the web app is not built in {} (run `cargo xtask test`, or `trunk build --release` at the workspace root)",
+            dist.display()
+        );
+    }
+    Ok(dist)
+}
+
+/// A running in-process gateway.
+pub struct TestGateway {
+    server: Option<olive_gateway::Server>,
+    dir: PathBuf,
+    origin: String,
+}
+
+impl std::fmt::Debug for TestGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestGateway")
+            .field("dir", &self.dir)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The generated configuration (exposed for the bench and for failure reports).
+pub fn config_text(port: u16, static_dir: &Path, items: &[GwItem]) -> Result<String> {
+    let g = ensure_guest()?;
+    let mut out = format!(
+        r#"listen = "127.0.0.1:{port}"
+token_port = 0
+token_host = "127.0.0.1"
+secret_key = "olive-browser-test-secret-key"
+data_dir = "data"
+static_dir = "{dist}"
+allowed_origins = ["http://127.0.0.1:{port}"]
+
+[limits]
+idle_timeout_secs = 300
+max_instances = 2
+
+[qemu]
+accelerator = "tcg"
+"#,
+        dist = static_dir.display()
+    );
+    for it in items {
+        let mut append = crate::qemu::KERNEL_CMDLINE.to_string();
+        if let Some(s) = &it.scene {
+            append.push_str(&format!(" olive.scene={s}"));
+        }
+        out.push_str(&format!(
+            r#"
+[[item]]
+id = "{id}"
+title = "{title}"
+creator = "Olive project"
+year = 2026
+description = "Olive test guest."
+rights = "GPL-2.0"
+[item.machine]
+disk = "blank.qcow2"
+memory_mb = 256
+vcpus = 1
+display = "{display}"
+{sound}tablet = {tablet}
+kernel = "{kernel}"
+initrd = "{initrd}"
+append = "{append}"
+"#,
+            id = it.id,
+            title = it.title,
+            display = it.display,
+            sound = if it.sound { "sound = \"AC97\"\n" } else { "" },
+            tablet = it.tablet,
+            kernel = g.kernel.display(),
+            initrd = g.initrd.display(),
+        ));
+    }
+    Ok(out)
+}
+
+impl TestGateway {
+    /// Makes the scratch folder (under `scratch`), the blank disk and the configuration,
+    /// and starts the gateway on a free 127.0.0.1 port.
+    pub async fn start(scratch: &Path, static_dir: &Path, items: &[GwItem]) -> Result<Self> {
+        let dir = scratch.join(format!(
+            "olive-gw-browser-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        let mut gw = TestGateway {
+            server: None,
+            dir: dir.clone(),
+            origin: String::new(),
+        };
+        let st = std::process::Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2"])
+            .arg(dir.join("blank.qcow2"))
+            .arg("64M")
+            .status()
+            .context("qemu-img (package qemu-utils)")?;
+        if !st.success() {
+            bail!("qemu-img create failed: {st}");
+        }
+        let mut last_err = None;
+        // The free port is found by binding and releasing it; retry on the rare clash.
+        for _ in 0..3 {
+            let port = free_port()?;
+            let path = dir.join("gateway.toml");
+            std::fs::write(&path, config_text(port, static_dir, items)?)?;
+            let config = olive_gateway::Config::load(&path)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("generated gateway.toml")?;
+            match olive_gateway::Server::start(config).await {
+                Ok(server) => {
+                    gw.origin = format!("http://{}", server.http_addr());
+                    gw.server = Some(server);
+                    return Ok(gw);
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        bail!("gateway did not start: {:?}", last_err)
+    }
+
+    pub fn server(&self) -> &olive_gateway::Server {
+        self.server.as_ref().expect("running")
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.origin
+    }
+
+    /// `<data_dir>/instances/<id>`.
+    pub fn instance_dir(&self, id: &str) -> PathBuf {
+        self.dir.join("data/instances").join(id)
+    }
+
+    /// The ids of the live instances of `item`.
+    pub fn instances_of(&self, item: &str) -> Vec<String> {
+        self.server()
+            .registry()
+            .list()
+            .into_iter()
+            .filter(|s| s.item == item)
+            .map(|s| s.id)
+            .collect()
+    }
+
+    /// The guest's first serial port (empty until written).
+    pub fn serial_log(&self, id: &str) -> String {
+        let bytes = std::fs::read(self.instance_dir(id).join("serial.log")).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Polls the serial log until a line contains `pattern`; returns that line.
+    pub async fn wait_serial(&self, id: &str, pattern: &str, timeout: Duration) -> Result<String> {
+        self.wait_serial_where(id, timeout, |l| l.contains(pattern))
+            .await
+            .with_context(|| format!("waiting for {pattern:?} on the serial log"))
+    }
+
+    /// Polls the serial log until a line satisfies `pred`.
+    pub async fn wait_serial_where(
+        &self,
+        id: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.serial_log(id);
+            if let Some(l) = log.lines().find(|l| pred(l)) {
+                return Ok(l.trim_end().to_string());
+            }
+            if Instant::now() > deadline {
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                bail!(
+                    "no matching serial line within {timeout:?}; last lines (newest first): {tail:#?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// QMP screendump of instance `id` (a short QMP session on its `qmp.sock`).
+    pub fn screendump(&self, id: &str) -> Result<Rgba> {
+        let dir = self.instance_dir(id);
+        let mut qmp = Qmp::connect(dir.join("qmp.sock"), Duration::from_secs(5))?;
+        qmp.set_timeout(Duration::from_secs(10))?;
+        let ppm = self.dir.join(format!("screendump-{id}.ppm"));
+        let img = qmp.screendump(&ppm);
+        let _ = std::fs::remove_file(&ppm);
+        img
+    }
+
+    /// QEMU's PID from the instance's `qemu.pid`.
+    pub fn qemu_pid(&self, id: &str) -> Result<u32> {
+        let p = self.instance_dir(id).join("qemu.pid");
+        let s = std::fs::read_to_string(&p).with_context(|| format!("read {}", p.display()))?;
+        s.trim()
+            .parse()
+            .with_context(|| format!("bad pid in {}", p.display()))
+    }
+
+    /// Destroys every instance and deletes the scratch folder.
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), server.shutdown()).await;
+        }
+        // Drop kills anything left and removes the folder.
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        // Without an orderly shutdown (e.g. a panic), make sure no QEMU outlives the test.
+        if let Ok(rd) = std::fs::read_dir(self.dir.join("data/instances")) {
+            for e in rd.flatten() {
+                let pid = std::fs::read_to_string(e.path().join("qemu.pid"))
+                    .ok()
+                    .and_then(|s| s.trim().parse::<i32>().ok());
+                // Only a QEMU whose command line names this instance folder (not a recycled PID).
+                let ours = |pid: i32| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .map(|c| String::from_utf8_lossy(&c).contains(&*e.path().to_string_lossy()))
+                        .unwrap_or(false)
+                };
+                if let Some(pid) = pid.filter(|p| ours(*p)) {
+                    olive_gateway::launcher::kill_pid(pid as u32);
+                    let deadline = Instant::now() + Duration::from_secs(5);
+                    while !olive_gateway::launcher::pid_dead(pid as u32)
+                        && Instant::now() < deadline
+                    {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            }
+        }
+        drop(self.server.take());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
