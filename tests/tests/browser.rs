@@ -340,6 +340,14 @@ async fn guest_tone_reaches_the_page_audio() {
         if frames == 0 {
             bail!("data-audio-frames is 0 although the probe has the tone");
         }
+        // Chromium decodes Opus with WebCodecs, so the page must have asked for it and
+        // decoded it (the raw-PCM path is the fallback for browsers without it).
+        let opus = env.b().js("return typeof AudioDecoder === 'function'", vec![]).await?;
+        let codec = env.b().attr(PLAYER, "data-audio-codec").await?;
+        eprintln!("audio codec: {codec:?} (AudioDecoder present: {opus})");
+        if opus == serde_json::Value::Bool(true) && codec.as_deref() != Some("opus") {
+            bail!("the browser has AudioDecoder but the page played {codec:?}, not Opus");
+        }
         env.gw()
             .wait_serial(&id, "OK tone 440 4000", Duration::from_secs(20))
             .await?;
@@ -362,13 +370,30 @@ async fn killed_vm_shows_stopped() {
         let t0 = Instant::now();
         let (state, seen) = env
             .b()
-            .wait_state_tracking(&["stopped", "ended"], Duration::from_secs(10), false)
+            .wait_state_tracking(
+                &["stopped", "ended", "error"],
+                Duration::from_secs(10),
+                false,
+            )
             .await?;
         let elapsed = t0.elapsed();
         let status = env.b().status_text().await?;
         eprintln!("VM killed: states {seen:?}, '{state}' after {elapsed:?}; message {status:?}");
+        if state != "stopped" {
+            bail!("a killed VM must read as stopped, got {state} ({status:?}); states {seen:?}");
+        }
         if status.trim().is_empty() {
             bail!("state {state} after {elapsed:?} but no visible status message");
+        }
+        // The server then destroys the instance; the visitor should still see "stopped".
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let later = env
+            .b()
+            .attr("#olive-player", "data-state")
+            .await?
+            .unwrap_or_default();
+        if later != "stopped" {
+            bail!("after the instance was cleaned up the page says {later}, not stopped");
         }
         Ok(())
     }

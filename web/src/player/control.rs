@@ -201,11 +201,17 @@ impl Inner {
             }
             ClientEvent::VmStarted { .. } => self.start_session(),
             ClientEvent::VmStopped => {
+                self.pending_failure = None;
                 self.set_state(PlayerState::Stopped, text::STOPPED);
                 self.end_session();
             }
             ClientEvent::VmDestroyed => {
-                self.set_state(PlayerState::Ended, text::ENDED);
+                self.pending_failure = None;
+                // A machine that stopped (or crashed) is then cleaned up by the server;
+                // the visitor should still read that it stopped, not that time ran out.
+                if self.state != PlayerState::Stopped {
+                    self.set_state(PlayerState::Ended, text::ENDED);
+                }
                 self.end_session();
                 self.control = None;
             }

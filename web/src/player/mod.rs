@@ -77,6 +77,9 @@ pub struct Inner {
     /// The browser decodes Opus (checked at launch, long before the VM is up).
     opus_supported: bool,
     opus: Option<opus::OpusDecoder>,
+    /// A fatal channel failure waiting for the control connection's explanation.
+    pending_failure: Option<String>,
+    failure_timer: Option<gloo::timers::callback::Timeout>,
 }
 
 impl Player {
@@ -128,6 +131,8 @@ impl Player {
                 probe: None,
                 opus_supported: false,
                 opus: None,
+                pending_failure: None,
+                failure_timer: None,
             })
         });
         {

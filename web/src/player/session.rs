@@ -11,6 +11,9 @@ use super::Inner;
 use crate::ui::dom::{self, attr};
 use crate::ui::status::{self, text, PlayerState};
 
+/// How long a lost screen waits for the control connection to explain it.
+const FAILURE_GRACE_MS: u32 = 2000;
+
 /// Channels we open beside main.
 pub fn channels() -> Vec<ChannelType> {
     vec![
@@ -76,8 +79,7 @@ impl Inner {
                 let (msg, fatal) =
                     status::channel_failure(channel.channel_type, &error.to_string());
                 if fatal {
-                    self.set_state(PlayerState::Error, &msg);
-                    self.end_session();
+                    self.defer_failure(msg);
                 } else {
                     self.view.set_notice(&msg);
                 }
@@ -151,6 +153,28 @@ impl Inner {
         );
     }
 
+    /// When the machine dies its SPICE sockets close a moment before the control
+    /// connection says why (vm-stopped). Wait briefly so the visitor reads the reason,
+    /// not a bare "lost the screen".
+    fn defer_failure(&mut self, msg: String) {
+        self.end_session();
+        self.pending_failure = Some(msg);
+        let weak = self.weak.clone();
+        self.failure_timer = Some(gloo::timers::callback::Timeout::new(
+            FAILURE_GRACE_MS,
+            move || {
+                if let Some(rc) = weak.upgrade() {
+                    let mut inner = rc.borrow_mut();
+                    if let Some(msg) = inner.pending_failure.take() {
+                        if !inner.state.is_final() {
+                            inner.set_state(PlayerState::Error, &msg);
+                        }
+                    }
+                }
+            },
+        ));
+    }
+
     /// Sound stops but the machine goes on: say so, once, without ending the session.
     fn notice_audio_failure(&mut self, detail: &str) {
         dom::log(&format!("opus decoder: {detail}"));
@@ -172,6 +196,7 @@ impl Inner {
                             if let Some(a) = inner.audio.as_mut() {
                                 a.planar(chans);
                             }
+                            inner.update_audio_attr(false);
                         }
                     }
                 },
@@ -210,12 +235,16 @@ impl Inner {
                 ..
             } => {
                 audio.start(channels as usize, f64::from(frequency));
+                // The probe holds samples at the stream's rate, before resampling.
+                attr(&self.view.root, "data-audio-rate", &frequency.to_string());
             }
             PlaybackEvent::Pcm { samples, .. } => {
                 audio.pcm(&samples);
+                attr(&self.view.root, "data-audio-codec", "pcm");
                 self.update_audio_attr(false);
             }
             PlaybackEvent::Opus { time, packet } => {
+                attr(&self.view.root, "data-audio-codec", "opus");
                 self.decode_opus(&packet, time);
                 self.update_audio_attr(false);
             }
