@@ -5,6 +5,8 @@
 //! real test guest under QEMU and snapshots it through `/ws` with `spice-snapshot`'s driver,
 //! comparing with QMP screendump pixel for pixel.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -708,14 +710,7 @@ async fn a_client_that_stops_reading_is_bounded_and_does_not_stall_others() {
 const KEY: &str = "bridge-test-secret-key-0123456789";
 
 fn gateway_config(dir: &std::path::Path) -> olive_gateway::Config {
-    let st = std::process::Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2"])
-        .arg(dir.join("blank.qcow2"))
-        .arg("64M")
-        .status()
-        .expect("qemu-img (package qemu-utils) must be installed");
-    assert!(st.success());
-    let g = olive_tests::ensure_guest().expect("test guest");
+    common::blank_disk(dir);
     let text = format!(
         r#"
 listen = "127.0.0.1:0"
@@ -728,24 +723,8 @@ allowed_origins = ["{ORIGIN}"]
 [qemu]
 accelerator = "tcg"
 
-[[item]]
-id = "guest"
-title = "Test guest"
-creator = "Olive"
-year = 2024
-[item.machine]
-disk = "blank.qcow2"
-memory_mb = 256
-display = "std"
-tablet = false
-kernel = "{}"
-initrd = "{}"
-append = "{}"
-"#,
-        g.kernel.display(),
-        g.initrd.display(),
-        olive_tests::qemu::KERNEL_CMDLINE
-    );
+"#
+    ) + &common::guest_item();
     let path = dir.join("gateway.toml");
     std::fs::write(&path, text).unwrap();
     olive_gateway::Config::load(&path).unwrap()

@@ -3,6 +3,8 @@
 //! Every test takes the cross-process QEMU lock, binds ephemeral ports, uses its own data
 //! directory and is bounded in time; servers are shut down (instances destroyed) at the end.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,18 +49,11 @@ fn scratch() -> Scratch {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let st = std::process::Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2"])
-        .arg(dir.join("blank.qcow2"))
-        .arg("64M")
-        .status()
-        .expect("qemu-img (package qemu-utils) must be installed");
-    assert!(st.success());
+    common::blank_disk(&dir);
     Scratch { dir }
 }
 
 fn config_text(_s: &Scratch, limits: &str) -> String {
-    let g = olive_tests::ensure_guest().expect("test guest");
     format!(
         r#"
 listen = "127.0.0.1:0"
@@ -72,24 +67,8 @@ data_dir = "data"
 [qemu]
 accelerator = "tcg"
 
-[[item]]
-id = "guest"
-title = "Test guest"
-creator = "Olive"
-year = 2024
-[item.machine]
-disk = "blank.qcow2"
-memory_mb = 256
-display = "std"
-tablet = false
-kernel = "{}"
-initrd = "{}"
-append = "{}"
-"#,
-        g.kernel.display(),
-        g.initrd.display(),
-        olive_tests::qemu::KERNEL_CMDLINE
-    )
+"#
+    ) + &common::guest_item()
 }
 
 fn config(s: &Scratch, limits: &str) -> Config {
