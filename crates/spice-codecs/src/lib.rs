@@ -21,11 +21,15 @@
 pub mod bitmap;
 pub mod cursor;
 mod error;
+pub mod glz;
 mod indexed;
+pub mod jpeg;
+pub mod lz4;
 pub mod lz;
 pub mod lz_encode;
 pub mod palette;
 pub mod pixel;
+pub mod quic;
 mod rgba;
 
 #[cfg(test)]
