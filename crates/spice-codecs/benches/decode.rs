@@ -22,9 +22,16 @@
 
 use std::hint::black_box;
 
+use criterion::BatchSize;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use spice_codecs::glz::encode::{encode_glz, GlzRef};
+use spice_codecs::glz::{decode_glz, decode_zlib_glz, GlzDictionary, GlzHeader, GlzOutcome};
+use spice_codecs::jpeg::decode_jpeg;
+use spice_codecs::lz4::decode_lz4;
 use spice_codecs::lz_encode::encode_lz;
-use spice_codecs::{decode_bitmap, decode_lz, BitmapFormat, LzType, Palette};
+use spice_codecs::quic::encode::encode_quic;
+use spice_codecs::quic::{decode_quic, QuicType};
+use spice_codecs::{decode_bitmap, decode_lz, BitmapFormat, LzType, Palette, Rgba};
 
 const W: u32 = 1024;
 const H: u32 = 768;
@@ -145,6 +152,286 @@ fn synthetic(c: &mut Criterion) {
             b.iter(|| decode_lz(black_box(&stream), None).unwrap())
         });
     }
+    g.finish();
+}
+
+/// GLZ: a 1024×768 RGB32 frame that references the previous frame, as a desktop update
+/// does after scrolling a window (the page moved up 37 rows, a new region painted below,
+/// the clock and a cursor-sized block changed). Each iteration decodes it into a
+/// dictionary holding the previous frame (set up outside the timing).
+fn glz(c: &mut Criterion) {
+    let pal = palette();
+    let idx = frame_indices();
+    let prev = frame_bgrx(&idx, &pal);
+    let row = (W * 4) as usize;
+    let mut next = prev.clone();
+    // Scroll the text area (rows 64.., columns 200..800) up by 37 rows.
+    let shift = 37;
+    for y in 64..H as usize - shift {
+        let (a, b) = (y * row + 200 * 4, (y + shift) * row + 200 * 4);
+        let moved = prev[b..b + 600 * 4].to_vec();
+        next[a..a + 600 * 4].copy_from_slice(&moved);
+    }
+    // Fresh content in the exposed strip and a few small changed blocks.
+    let mut seed = 0x9E37_79B9u32;
+    for y in (H as usize - shift)..H as usize {
+        for x in 200..800 {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            if seed.is_multiple_of(3) {
+                next[y * row + x * 4..y * row + x * 4 + 3].copy_from_slice(&[10, 20, 30]);
+            }
+        }
+    }
+    for (bx, by) in [(950, 10), (500, 300), (120, 700)] {
+        for y in by..by + 16 {
+            for x in bx..bx + 16 {
+                next[y * row + x * 4] ^= 0x55;
+            }
+        }
+    }
+    let pixels = u64::from(W * H);
+    let mut g = c.benchmark_group("glz");
+    g.throughput(Throughput::Elements(pixels));
+    for top_down in [true, false] {
+        let o = if top_down { "top_down" } else { "bottom_up" };
+        let head = |id, whd| GlzHeader {
+            kind: LzType::Rgb32,
+            width: W,
+            height: H,
+            stride: W * 4,
+            top_down,
+            id,
+            win_head_dist: whd,
+        };
+        let first = encode_glz(&head(0, 0), &prev, &[]).unwrap();
+        let refs = [GlzRef {
+            image_dist: 1,
+            src: &prev,
+        }];
+        let second = encode_glz(&head(1, 1), &next, &refs).unwrap();
+        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(&second, 6);
+        println!(
+            "glz rgb32 {o}: intra {} bytes, with previous frame {} bytes ({:.3} bytes/pixel), \
+             zlib {} bytes",
+            first.len(),
+            second.len(),
+            second.len() as f64 / pixels as f64,
+            zlib.len()
+        );
+        let setup = || {
+            let mut d = GlzDictionary::new(4 * pixels);
+            assert!(matches!(
+                decode_glz(&first, &mut d),
+                Ok(GlzOutcome::Decoded(_))
+            ));
+            d
+        };
+        g.bench_function(BenchmarkId::new("rgb32_intra", o), |b| {
+            b.iter_batched(
+                || GlzDictionary::new(4 * pixels),
+                |mut d| {
+                    let r = decode_glz(black_box(&first), &mut d).unwrap();
+                    (d, r)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        g.bench_function(BenchmarkId::new("rgb32_ref_prev", o), |b| {
+            b.iter_batched(
+                setup,
+                |mut d| {
+                    let r = decode_glz(black_box(&second), &mut d).unwrap();
+                    (d, r)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        g.bench_function(BenchmarkId::new("zlib_rgb32_ref_prev", o), |b| {
+            b.iter_batched(
+                setup,
+                |mut d| {
+                    let r = decode_zlib_glz(second.len() as u32, black_box(&zlib), &mut d).unwrap();
+                    (d, r)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+/// The frame as an LZ4 image payload (SpiceImage type 109) in `chunks` blocks, each
+/// compressed against the previous 64 KiB like the server's streaming context.
+fn lz4_payload(src: &[u8], format: BitmapFormat, top_down: bool, chunks: usize) -> Vec<u8> {
+    let mut out = vec![u8::from(top_down), format as u8];
+    let row = src.len() / H as usize;
+    let chunk = row * (H as usize).div_ceil(chunks);
+    for (i, part) in src.chunks(chunk).enumerate() {
+        let at = i * chunk;
+        let dict = &src[at.saturating_sub(65535)..at];
+        let block = if dict.is_empty() {
+            lz4_flex::block::compress(part)
+        } else {
+            lz4_flex::block::compress_with_dict(part, dict)
+        };
+        out.extend_from_slice(&(block.len() as u32).to_be_bytes());
+        out.extend_from_slice(&block);
+    }
+    out
+}
+
+fn lz4(c: &mut Criterion) {
+    let pal = palette();
+    let bgrx = frame_bgrx(&frame_indices(), &pal);
+    let bgr: Vec<u8> = bgrx
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let pixels = u64::from(W * H);
+    let mut g = c.benchmark_group("lz4");
+    g.throughput(Throughput::Elements(pixels));
+    let cases = [
+        ("32bit", BitmapFormat::ThirtyTwo, &bgrx, true, 1),
+        ("32bit_bottom_up", BitmapFormat::ThirtyTwo, &bgrx, false, 1),
+        ("32bit_8_blocks", BitmapFormat::ThirtyTwo, &bgrx, true, 8),
+        ("24bit", BitmapFormat::TwentyFour, &bgr, true, 1),
+    ];
+    for (name, format, src, top_down, chunks) in cases {
+        let payload = lz4_payload(src, format, top_down, chunks);
+        println!(
+            "lz4 {name}: {} bytes ({:.2} bytes/pixel)",
+            payload.len(),
+            payload.len() as f64 / pixels as f64
+        );
+        g.bench_function(name, |b| {
+            b.iter(|| decode_lz4(black_box(&payload), W, H).unwrap())
+        });
+    }
+    g.finish();
+}
+
+/// JPEG of the synthetic frame, made by libjpeg's `cjpeg` if it is installed (the crate
+/// has no JPEG encoder). `OLIVE_JPEG` may instead name any JPEG file to benchmark.
+fn jpeg(c: &mut Criterion) {
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    if let Some(path) = std::env::var_os("OLIVE_JPEG").filter(|p| !p.is_empty()) {
+        match std::fs::read(&path) {
+            Ok(d) => inputs.push(("file".into(), d)),
+            Err(e) => eprintln!("OLIVE_JPEG: cannot read {path:?}: {e}"),
+        }
+    }
+    let rgb: Vec<u8> = frame_bgrx(&frame_indices(), &palette())
+        .chunks_exact(4)
+        .flat_map(|p| [p[2], p[1], p[0]])
+        .collect();
+    let mut ppm = format!("P6\n{W} {H}\n255\n").into_bytes();
+    ppm.extend_from_slice(&rgb);
+    let dir = std::env::temp_dir().join(format!("olive-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let src = dir.join("frame.ppm");
+    if std::fs::write(&src, &ppm).is_ok() {
+        for (name, sample) in [("q85_420", "2x2"), ("q85_444", "1x1")] {
+            let out = dir.join(format!("{name}.jpg"));
+            let ok = std::process::Command::new("cjpeg")
+                .args(["-quality", "85", "-sample", sample, "-outfile"])
+                .arg(&out)
+                .arg(&src)
+                .status()
+                .is_ok_and(|s| s.success());
+            match std::fs::read(&out) {
+                Ok(d) if ok => inputs.push((name.into(), d)),
+                _ => eprintln!("jpeg bench: cjpeg unavailable, skipping {name}"),
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut g = c.benchmark_group("jpeg");
+    for (name, data) in &inputs {
+        let Ok(img) = decode_jpeg(data) else {
+            eprintln!("jpeg bench: {name} does not decode, skipped");
+            continue;
+        };
+        println!(
+            "jpeg {name}: {}x{}, {} bytes",
+            img.width,
+            img.height,
+            data.len()
+        );
+        g.throughput(Throughput::Elements(
+            u64::from(img.width) * u64::from(img.height),
+        ));
+        g.bench_function(name.as_str(), |b| {
+            b.iter(|| decode_jpeg(black_box(data)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+/// QUIC: the synthetic desktop frame coded as RGB32, RGBA (alpha: an opaque frame with a
+/// translucent panel) and RGB16, plus spec vector V9 (640×48 RGBA, noisy gradients). All
+/// streams come from the crate's reference-compatible encoder, which reproduces the spec's
+/// vectors bit for bit.
+fn quic(c: &mut Criterion) {
+    let pal = palette();
+    let bgrx = frame_bgrx(&frame_indices(), &pal);
+    let pixels: Vec<u8> = bgrx
+        .chunks_exact(4)
+        .enumerate()
+        .flat_map(|(i, p)| {
+            let (x, y) = (i as u32 % W, i as u32 / W);
+            let a = if (300..700).contains(&x) && (200..500).contains(&y) {
+                160
+            } else {
+                255
+            };
+            [p[2], p[1], p[0], a]
+        })
+        .collect();
+    let frame = Rgba {
+        width: W,
+        height: H,
+        pixels,
+    };
+    let mut g = c.benchmark_group("quic");
+    g.throughput(Throughput::Elements(u64::from(W * H)));
+    for (name, kind) in [
+        ("rgb32", QuicType::Rgb32),
+        ("rgba", QuicType::Rgba),
+        ("rgb16", QuicType::Rgb16),
+    ] {
+        let stream = encode_quic(kind, &frame);
+        println!(
+            "quic {name}: {} bytes ({:.2} bytes/pixel)",
+            stream.len(),
+            stream.len() as f64 / f64::from(W * H)
+        );
+        g.bench_function(BenchmarkId::new("desktop", name), |b| {
+            b.iter(|| decode_quic(black_box(&stream)).unwrap())
+        });
+    }
+    g.finish();
+
+    let (vw, vh) = (640u32, 48u32);
+    let v9 = Rgba {
+        width: vw,
+        height: vh,
+        pixels: (0..vh)
+            .flat_map(|y| (0..vw).map(move |x| (x, y)))
+            .flat_map(|(x, y)| {
+                let b = if (x / 8 + y / 8) % 2 == 1 { 5 * y } else { 0 };
+                let a = if x < 320 { 255 } else { x % 256 };
+                [(3 * x + y) as u8, (40 * (x / 16)) as u8, b as u8, a as u8]
+            })
+            .collect(),
+    };
+    let stream = encode_quic(QuicType::Rgba, &v9);
+    let mut g = c.benchmark_group("quic");
+    g.throughput(Throughput::Elements(u64::from(vw * vh)));
+    g.bench_function("v9_rgba_640x48", |b| {
+        b.iter(|| decode_quic(black_box(&stream)).unwrap())
+    });
     g.finish();
 }
 
@@ -289,5 +576,5 @@ fn recorded(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, synthetic, recorded);
+criterion_group!(benches, synthetic, glz, lz4, jpeg, quic, recorded);
 criterion_main!(benches);
