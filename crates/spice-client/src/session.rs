@@ -202,6 +202,7 @@ impl Session {
 
     pub fn with_rng(config: SessionConfig, rng: Box<dyn CryptoRngCore + Send>) -> Self {
         let cache_pixels = u64::try_from(config.pixmap_cache_pixels).unwrap_or(0);
+        let glz_window = u64::try_from(config.glz_window_pixels).unwrap_or(0);
         let playback = PlaybackState::new(config.playback_opus);
         let mut s = Session {
             config,
@@ -213,7 +214,7 @@ impl Session {
             mouse_client: false,
             agent_connected: false,
             mm_time: None,
-            display: DisplayState::with_cache_budget(cache_pixels),
+            display: DisplayState::with_limits(cache_pixels, glz_window),
             cursor: CursorState::default(),
             inputs: InputsState::default(),
             playback,
@@ -694,6 +695,7 @@ fn channel_caps(t: ChannelType, config: &SessionConfig) -> Caps {
             caps::display::SIZED_STREAM,
             caps::display::MONITORS_CONFIG,
             caps::display::MULTI_CODEC,
+            caps::display::LZ4_COMPRESSION,
         ]),
         // VOLUME and LATENCY only add messages we pass on; OPUS makes the server encode,
         // so only when the platform decodes it.

@@ -9,7 +9,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use spice_codecs::{decode_bitmap, decode_lz, Palette as CodecPalette, Rgba};
+use spice_codecs::glz::{decode_glz, decode_zlib_glz, GlzDictionary, GlzOutcome};
+use spice_codecs::jpeg::{decode_jpeg, decode_jpeg_alpha};
+use spice_codecs::lz4::decode_lz4;
+use spice_codecs::quic::decode_quic;
+use spice_codecs::{decode_bitmap, decode_lz, CodecError, Palette as CodecPalette, Rgba};
 use spice_proto::messages::display::image::{bitmap_flags, image_flags, ImageData, PaletteSource};
 use spice_proto::messages::display::Image;
 
@@ -22,9 +26,23 @@ const MAX_PALETTES: usize = 128;
 /// The pixmap cache size we offer in DISPLAY_INIT when nobody says otherwise, in pixels.
 pub const DEFAULT_PIXMAP_CACHE_PIXELS: u64 = 20 * 1024 * 1024;
 
+/// A cached image and whether it came from a lossy codec (JPEG): FROM_CACHE_LOSSLESS must
+/// never be served a lossy entry.
+#[derive(Debug, Clone)]
+struct Cached {
+    image: Arc<Rgba>,
+    lossy: bool,
+}
+
+/// The GLZ window we offer when nobody says otherwise, in pixels (16 MiB of RGBA; the
+/// server only uses GLZ for images smaller than the window).
+pub const DEFAULT_GLZ_WINDOW_PIXELS: u64 = 4 * 1024 * 1024;
+
 #[derive(Debug)]
 pub struct ImageCaches {
-    pixmaps: HashMap<u64, Arc<Rgba>>,
+    pixmaps: HashMap<u64, Cached>,
+    /// The session's GLZ dictionary; like the pixmap cache it is driven by the server.
+    glz: GlzDictionary,
     palettes: HashMap<u64, CodecPalette>,
     /// The size we offered; the server must keep its cache within it. We hold it to that
     /// so a misbehaving server cannot make the client cache without bound.
@@ -38,13 +56,30 @@ impl Default for ImageCaches {
     }
 }
 
+fn glz_outcome(outcome: GlzOutcome) -> Result<Rgba, DisplayError> {
+    match outcome {
+        GlzOutcome::Decoded(image) => Ok(image),
+        // One display channel delivers images in order, so a reference to an image that
+        // never came means the stream is broken, not that we should wait.
+        GlzOutcome::NeedsImage { id } => Err(DisplayError::Codec(format!(
+            "GLZ image refers to dictionary image {id}, which never arrived"
+        ))),
+    }
+}
+
 fn cost(image: &Rgba) -> u64 {
     u64::from(image.width) * u64::from(image.height)
 }
 
 impl ImageCaches {
     pub fn with_budget(budget_pixels: u64) -> Self {
+        Self::with_limits(budget_pixels, DEFAULT_GLZ_WINDOW_PIXELS)
+    }
+
+    /// `glz_window_pixels` is what DISPLAY_INIT offered (0: GLZ off).
+    pub fn with_limits(budget_pixels: u64, glz_window_pixels: u64) -> Self {
         ImageCaches {
+            glz: GlzDictionary::new(glz_window_pixels),
             pixmaps: HashMap::new(),
             palettes: HashMap::new(),
             budget_pixels,
@@ -54,7 +89,7 @@ impl ImageCaches {
 
     pub fn invalidate_pixmap(&mut self, id: u64) {
         if let Some(old) = self.pixmaps.remove(&id) {
-            self.used_pixels -= cost(&old);
+            self.used_pixels -= cost(&old.image);
         }
     }
 
@@ -92,13 +127,24 @@ impl ImageCaches {
         stats.count_image(spice_proto::messages::display::image::image_type_name(
             d.kind.to_u8(),
         ));
+        let mut lossy = false;
         let decoded = match &image.data {
-            ImageData::FromCache | ImageData::FromCacheLossless => {
+            ImageData::FromCache => {
                 return self
                     .pixmaps
                     .get(&d.id)
-                    .cloned()
+                    .map(|c| c.image.clone())
                     .ok_or(DisplayError::NotInCache(d.id));
+            }
+            ImageData::FromCacheLossless => {
+                return match self.pixmaps.get(&d.id) {
+                    Some(c) if !c.lossy => Ok(c.image.clone()),
+                    Some(_) => Err(DisplayError::Codec(format!(
+                        "image {:#x} was asked for losslessly but only a JPEG version is cached",
+                        d.id
+                    ))),
+                    None => Err(DisplayError::NotInCache(d.id)),
+                };
             }
             ImageData::Bitmap(b) => {
                 let palette = match &b.palette {
@@ -132,16 +178,29 @@ impl ImageCaches {
             ImageData::Surface { surface_id } => {
                 surface(*surface_id).ok_or(DisplayError::NoSuchSurface(*surface_id))?
             }
-            ImageData::Quic { .. } => return Err(DisplayError::UnsupportedImage("QUIC")),
-            ImageData::GlzRgb { .. } => return Err(DisplayError::UnsupportedImage("GLZ_RGB")),
-            ImageData::Jpeg { .. } => return Err(DisplayError::UnsupportedImage("JPEG")),
-            ImageData::ZlibGlzRgb { .. } => {
-                return Err(DisplayError::UnsupportedImage("ZLIB_GLZ_RGB"))
+            ImageData::Quic { data } => decode_quic(data).map_err(codec_error)?,
+            ImageData::GlzRgb { data } => {
+                glz_outcome(decode_glz(data, &mut self.glz).map_err(codec_error)?)?
             }
-            ImageData::JpegAlpha { .. } => {
-                return Err(DisplayError::UnsupportedImage("JPEG_ALPHA"))
+            ImageData::ZlibGlzRgb {
+                glz_data_size,
+                data,
+            } => glz_outcome(
+                decode_zlib_glz(*glz_data_size, data, &mut self.glz).map_err(codec_error)?,
+            )?,
+            ImageData::Lz4 { data } => decode_lz4(data, d.width, d.height).map_err(codec_error)?,
+            ImageData::Jpeg { data } => {
+                lossy = true;
+                decode_jpeg(data).map_err(codec_error)?
             }
-            ImageData::Lz4 { .. } => return Err(DisplayError::UnsupportedImage("LZ4")),
+            ImageData::JpegAlpha {
+                flags,
+                jpeg_size,
+                data,
+            } => {
+                lossy = true;
+                decode_jpeg_alpha(*flags, *jpeg_size, data).map_err(codec_error)?
+            }
         };
         if decoded.width != d.width || decoded.height != d.height {
             return Err(DisplayError::Codec(format!(
@@ -160,7 +219,13 @@ impl ImageCaches {
                 });
             }
             self.used_pixels = needed;
-            self.pixmaps.insert(d.id, decoded.clone());
+            self.pixmaps.insert(
+                d.id,
+                Cached {
+                    image: decoded.clone(),
+                    lossy,
+                },
+            );
         }
         Ok(decoded)
     }
@@ -193,7 +258,7 @@ impl ImageCaches {
     }
 }
 
-fn codec_error(e: spice_codecs::CodecError) -> DisplayError {
+fn codec_error(e: CodecError) -> DisplayError {
     DisplayError::Codec(e.to_string())
 }
 

@@ -54,10 +54,11 @@ pub struct DisplayState {
 }
 
 impl DisplayState {
-    /// A display whose image cache holds at most `cache_pixels` (what DISPLAY_INIT offers).
-    pub fn with_cache_budget(cache_pixels: u64) -> Self {
+    /// A display whose image cache holds at most `cache_pixels` and whose GLZ dictionary
+    /// keeps `glz_window_pixels` (both what DISPLAY_INIT offers).
+    pub fn with_limits(cache_pixels: u64, glz_window_pixels: u64) -> Self {
         DisplayState {
-            caches: ImageCaches::with_budget(cache_pixels),
+            caches: ImageCaches::with_limits(cache_pixels, glz_window_pixels),
             ..Default::default()
         }
     }
