@@ -331,12 +331,20 @@ async fn guest_tone_reaches_the_page_audio() {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        let frames: u64 = env
-            .b()
-            .attr(PLAYER, "data-audio-frames")
-            .await?
-            .and_then(|f| f.parse().ok())
-            .unwrap_or(0);
+        // data-audio-frames is published at most every 250 ms: give it a moment.
+        let mut frames = 0u64;
+        for _ in 0..20 {
+            frames = env
+                .b()
+                .attr(PLAYER, "data-audio-frames")
+                .await?
+                .and_then(|f| f.parse().ok())
+                .unwrap_or(0);
+            if frames > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         if frames == 0 {
             bail!("data-audio-frames is 0 although the probe has the tone");
         }

@@ -32,10 +32,19 @@ pub struct InputState {
     sync_locks: bool,
     flush_timer: Option<Timeout>,
     user_muted: bool,
+    /// Key events waiting for their turn (see [`KEY_PACE_MS`]).
+    key_queue: std::collections::VecDeque<(String, bool)>,
+    key_timer: Option<Timeout>,
 }
 
 /// How long a held-back ControlLeft waits for its AltRight (ms).
 const ALTGR_FLUSH_MS: u32 = 15;
+
+/// Minimum spacing of key events sent to the guest (ms). QEMU's PS/2 keyboard holds only
+/// 16 bytes, and a busy guest (old OS, software emulation) drains it slowly: a burst —
+/// a fast typist, a key combo, automation — would otherwise lose keys. 10 ms per event
+/// is far below what a person notices.
+const KEY_PACE_MS: u32 = 10;
 
 impl Inner {
     pub(super) fn install_listeners(&mut self) {
@@ -162,10 +171,23 @@ impl Inner {
     }
 
     fn send_combo(&mut self, c: KeyCombo) {
-        let Some(s) = self.session.as_mut() else {
+        if self.session.is_none() {
+            return;
+        }
+        self.input.key_queue.extend(c.sequence());
+        self.drain_keys();
+    }
+
+    /// Sends the next queued key event unless one went out less than [`KEY_PACE_MS`] ago;
+    /// a timer sends the rest, one per interval.
+    fn drain_keys(&mut self) {
+        if self.input.key_timer.is_some() {
+            return;
+        }
+        let Some((code, down)) = self.input.key_queue.pop_front() else {
             return;
         };
-        for (code, down) in c.sequence() {
+        if let Some(s) = self.session.as_mut() {
             if down {
                 s.key_down(&code);
             } else {
@@ -173,6 +195,13 @@ impl Inner {
             }
         }
         self.pump();
+        let weak = self.weak.clone();
+        self.input.key_timer = Some(Timeout::new(KEY_PACE_MS, move || {
+            Inner::with(&weak, |p| {
+                p.input.key_timer = None;
+                p.drain_keys();
+            });
+        }));
     }
 
     /// Sizes the canvas (CSS only) for the scale mode and the space available.
@@ -260,19 +289,14 @@ impl Inner {
         }
     }
 
-    fn forward_keys(&mut self, actions: Vec<KeyAction>) -> bool {
-        let Some(s) = self.session.as_mut() else {
-            return false;
-        };
-        let mut handled = false;
-        for a in actions {
-            handled |= if a.pressed {
-                s.key_down(&a.code)
-            } else {
-                s.key_up(&a.code)
-            };
+    fn forward_keys(&mut self, actions: Vec<KeyAction>) {
+        if self.session.is_none() {
+            return;
         }
-        handled
+        self.input
+            .key_queue
+            .extend(actions.into_iter().map(|a| (a.code, a.pressed)));
+        self.drain_keys();
     }
 
     fn on_key(&mut self, e: &KeyboardEvent, pressed: bool) {
@@ -323,7 +347,17 @@ impl Inner {
     fn on_blur(&mut self) {
         self.input.altgr.reset();
         self.input.flush_timer = None;
+        self.input.key_timer = None;
+        let queued: Vec<(String, bool)> = self.input.key_queue.drain(..).collect();
         if let Some(s) = self.session.as_mut() {
+            // What was typed still goes to the guest; then nothing stays held down.
+            for (code, down) in queued {
+                if down {
+                    s.key_down(&code);
+                } else {
+                    s.key_up(&code);
+                }
+            }
             s.release_all();
         }
         self.pump();

@@ -77,6 +77,7 @@ pub struct Inner {
     /// The browser decodes Opus (checked at launch, long before the VM is up).
     opus_supported: bool,
     opus: Option<opus::OpusDecoder>,
+    audio_attr_timer: Option<gloo::timers::callback::Timeout>,
     /// A fatal channel failure waiting for the control connection's explanation.
     pending_failure: Option<String>,
     failure_timer: Option<gloo::timers::callback::Timeout>,
@@ -133,6 +134,7 @@ impl Player {
                 opus: None,
                 pending_failure: None,
                 failure_timer: None,
+                audio_attr_timer: None,
             })
         });
         {
@@ -267,12 +269,24 @@ impl Inner {
     }
 
     /// Updates `data-audio-frames` at most four times per second.
+    /// Publishes the frame count at most every 250 ms; a throttled update is not lost but
+    /// runs when the interval ends (audio may arrive in one burst and then stop).
     fn update_audio_attr(&mut self, force: bool) {
         let now = dom::now_ms();
         if force || now - self.audio_attr_at >= 250.0 {
             self.audio_attr_at = now;
+            self.audio_attr_timer = None;
             let n = self.audio_stats.borrow().frames;
             attr(&self.view.root, "data-audio-frames", &n.to_string());
+        } else if self.audio_attr_timer.is_none() {
+            let weak = self.weak.clone();
+            let wait = (250.0 - (now - self.audio_attr_at)).max(0.0) as u32;
+            self.audio_attr_timer = Some(gloo::timers::callback::Timeout::new(wait, move || {
+                Inner::with(&weak, |p| {
+                    p.audio_attr_timer = None;
+                    p.update_audio_attr(true);
+                });
+            }));
         }
     }
 
