@@ -31,6 +31,8 @@ pub mod palette;
 pub mod pixel;
 pub mod quic;
 mod rgba;
+#[doc(hidden)]
+pub mod testing;
 
 #[cfg(test)]
 mod robustness;

@@ -227,19 +227,7 @@ fn jpeg_alpha_errors() {
     assert!(decode_jpeg_alpha(0, js, &data[..js as usize]).is_err());
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use spice_codecs::testing::XorShift;
 
 #[test]
 fn truncation_sweeps_never_panic() {

@@ -6,48 +6,7 @@ use lz4_flex::block::{compress, compress_with_dict, decompress_into};
 use spice_codecs::lz4::decode_lz4;
 use spice_codecs::{decode_bitmap, BitmapFormat, CodecError};
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn mutate(&mut self, data: &[u8]) -> Vec<u8> {
-        let mut d = data.to_vec();
-        for _ in 0..1 + self.below(4) {
-            match self.below(5) {
-                0 if !d.is_empty() => {
-                    let i = self.below(d.len());
-                    d[i] ^= 1 << self.below(8);
-                }
-                1 if !d.is_empty() => {
-                    let i = self.below(d.len());
-                    d[i] = [0, 1, 0x0F, 0xF0, 0xFF][self.below(5)];
-                }
-                2 => {
-                    let n = self.below(d.len() + 1);
-                    d.truncate(n);
-                }
-                3 => {
-                    let i = self.below(d.len() + 1);
-                    d.insert(i, self.next() as u8);
-                }
-                _ if !d.is_empty() => {
-                    let i = self.below(d.len());
-                    d[i] = self.next() as u8;
-                }
-                _ => {}
-            }
-        }
-        d
-    }
-}
+use spice_codecs::testing::XorShift;
 
 fn bpp(format: BitmapFormat) -> usize {
     match format {

@@ -4,20 +4,7 @@ use crate::pixel::rgb16_to_rgba;
 
 const BIG_WINDOW: u64 = 1 << 22;
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use crate::testing::XorShift;
 
 fn hdr(kind: LzType, w: u32, h: u32, top_down: bool, id: u64, whd: u32) -> GlzHeader {
     GlzHeader {

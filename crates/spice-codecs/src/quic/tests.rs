@@ -379,52 +379,7 @@ fn run_past_row_end_is_rejected() {
     );
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// 1–4 random edits: bit flips, small-value pokes, truncation, insertion.
-    fn mutate(&mut self, data: &[u8]) -> Vec<u8> {
-        let mut d = data.to_vec();
-        for _ in 0..1 + self.below(4) {
-            match self.below(5) {
-                0 if !d.is_empty() => {
-                    let i = self.below(d.len());
-                    d[i] ^= 1 << self.below(8);
-                }
-                1 if !d.is_empty() => {
-                    let i = self.below(d.len());
-                    d[i] = [0, 1, 5, 0x7F, 0x80, 0xFF][self.below(6)];
-                }
-                2 => {
-                    let n = self.below(d.len() + 1);
-                    d.truncate(n);
-                }
-                3 => {
-                    let i = self.below(d.len() + 1);
-                    let b = self.next() as u8;
-                    d.insert(i, b);
-                }
-                _ if !d.is_empty() => {
-                    let i = self.below(d.len());
-                    d[i] = self.next() as u8;
-                }
-                _ => {}
-            }
-        }
-        d
-    }
-}
+use crate::testing::XorShift;
 
 #[test]
 fn mutations_never_panic() {
