@@ -214,3 +214,38 @@ pub fn compare_with_tolerance(a: &Rgba, b: &Rgba, tolerance: u8) -> Diff {
     }
     d
 }
+
+/// Peak signal-to-noise ratio over R, G and B in dB (infinite for identical images), the
+/// measure lossy codecs are held to.
+pub fn psnr(a: &Rgba, b: &Rgba) -> f64 {
+    if a.width != b.width || a.height != b.height || a.pixels.is_empty() {
+        return 0.0;
+    }
+    let (mut sum, mut n) = (0f64, 0f64);
+    for (pa, pb) in a.pixels.chunks_exact(4).zip(b.pixels.chunks_exact(4)) {
+        for c in 0..3 {
+            let d = f64::from(pa[c]) - f64::from(pb[c]);
+            sum += d * d;
+            n += 1.0;
+        }
+    }
+    if sum == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (255.0f64 * 255.0 / (sum / n)).log10()
+}
+
+#[cfg(test)]
+mod psnr_tests {
+    use super::*;
+
+    #[test]
+    fn psnr_of_a_known_error() {
+        let a = Rgba::filled(2, 1, [100, 100, 100, 255]);
+        let mut b = a.clone();
+        assert!(psnr(&a, &b).is_infinite());
+        b.pixels[0] = 110; // one channel off by 10 of 6: MSE = 100/6
+        let want = 10.0 * (255.0f64 * 255.0 / (100.0 / 6.0)).log10();
+        assert!((psnr(&a, &b) - want).abs() < 1e-9);
+    }
+}
