@@ -343,17 +343,19 @@ fn check_plausible(units: u64, body_len: usize) -> Result<(), CodecError> {
 }
 
 /// A byte cursor whose reads fail instead of panicking.
-struct Input<'a> {
-    data: &'a [u8],
-    pos: usize,
+/// A byte cursor whose reads fail instead of panicking (shared with GLZ, whose stream
+/// grammar extends LZ's).
+pub(crate) struct Input<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Input<'a> {
-    fn new(data: &'a [u8]) -> Self {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
         Input { data, pos: 0 }
     }
 
-    fn truncated(&self, n: usize) -> CodecError {
+    pub(crate) fn truncated(&self, n: usize) -> CodecError {
         CodecError::Truncated {
             needed: self.pos as u64 + n as u64,
             available: self.data.len() as u64,
@@ -361,14 +363,14 @@ impl<'a> Input<'a> {
     }
 
     #[inline]
-    fn byte(&mut self) -> Result<u8, CodecError> {
+    pub(crate) fn byte(&mut self) -> Result<u8, CodecError> {
         let b = *self.data.get(self.pos).ok_or_else(|| self.truncated(1))?;
         self.pos += 1;
         Ok(b)
     }
 
     #[inline]
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
         let data: &'a [u8] = self.data;
         let s = data
             .get(self.pos..)

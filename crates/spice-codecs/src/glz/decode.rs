@@ -2,7 +2,7 @@
 
 use super::dictionary::{GlzDictionary, Lookup, StoredImage};
 use super::GlzHeader;
-use crate::lz::{LzType, ALPHA_BIAS};
+use crate::lz::{Input, LzType, ALPHA_BIAS};
 use crate::pixel::rgb16_to_rgba;
 use crate::CodecError;
 
@@ -34,7 +34,7 @@ pub(super) fn decode_body(
     // Bounded: the header passed the pixel limit and the dictionary's window check.
     let mut out = vec![0u8; units as usize * 4];
     let mut ctx = Ctx {
-        input: Input { data: body, pos: 0 },
+        input: Input::new(body),
         hdr,
         dict,
         cache: None,
@@ -57,39 +57,6 @@ pub(super) fn decode_body(
         Some(id) => Body::Missing(id),
         None => Body::Decoded(out),
     })
-}
-
-/// A byte cursor whose reads fail instead of panicking.
-struct Input<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Input<'a> {
-    fn truncated(&self, n: usize) -> CodecError {
-        CodecError::Truncated {
-            needed: self.pos as u64 + n as u64,
-            available: self.data.len() as u64,
-        }
-    }
-
-    #[inline]
-    fn byte(&mut self) -> Result<u8, CodecError> {
-        let b = *self.data.get(self.pos).ok_or_else(|| self.truncated(1))?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    #[inline]
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
-        let data: &'a [u8] = self.data;
-        let s = data
-            .get(self.pos..)
-            .and_then(|rest| rest.get(..n))
-            .ok_or_else(|| self.truncated(n))?;
-        self.pos += n;
-        Ok(s)
-    }
 }
 
 /// One token; counts and offsets are in units.
