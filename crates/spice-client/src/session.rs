@@ -5,7 +5,7 @@
 //! [`Event`]s. A failure on any channel becomes [`Event::ChannelFailed`]: the caller decides
 //! what to tell the user, but it always learns that something died.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use rand_core::{CryptoRngCore, OsRng};
 use spice_proto::caps::{self, Caps};
@@ -181,7 +181,7 @@ pub struct Session {
     config: SessionConfig,
     rng: Box<dyn CryptoRngCore + Send>,
     channels: HashMap<ChannelKey, Channel>,
-    pending: HashMap<ChannelKey, ()>,
+    pending: HashSet<ChannelKey>,
     out: VecDeque<Output>,
     session_id: Option<u32>,
     mouse_client: bool,
@@ -208,7 +208,7 @@ impl Session {
             config,
             rng,
             channels: HashMap::new(),
-            pending: HashMap::new(),
+            pending: HashSet::new(),
             out: VecDeque::new(),
             session_id: None,
             mouse_client: false,
@@ -220,7 +220,7 @@ impl Session {
             playback,
             stats: Stats::default(),
         };
-        s.pending.insert(ChannelKey::MAIN, ());
+        s.pending.insert(ChannelKey::MAIN);
         s.out.push_back(Output::Connect(ChannelKey::MAIN));
         s
     }
@@ -267,7 +267,7 @@ impl Session {
 
     /// The transport for `key` is open: start the link.
     pub fn connected(&mut self, key: ChannelKey) {
-        if self.pending.remove(&key).is_none() {
+        if !self.pending.remove(&key) {
             return;
         }
         let connection_id = if key == ChannelKey::MAIN {
@@ -296,7 +296,7 @@ impl Session {
 
     /// The transport for `key` closed (or failed to open).
     pub fn transport_closed(&mut self, key: ChannelKey, reason: &str) {
-        let known = self.pending.remove(&key).is_some() | self.channels.remove(&key).is_some();
+        let known = self.pending.remove(&key) | self.channels.remove(&key).is_some();
         if known {
             self.event(Event::ChannelFailed {
                 channel: key,
@@ -517,8 +517,8 @@ impl Session {
                 for ch in list {
                     let k = ChannelKey::new(ch.channel_type, ch.id);
                     let wanted = self.config.channels.contains(&ch.channel_type);
-                    if wanted && !self.channels.contains_key(&k) && !self.pending.contains_key(&k) {
-                        self.pending.insert(k, ());
+                    if wanted && !self.channels.contains_key(&k) && !self.pending.contains(&k) {
+                        self.pending.insert(k);
                         self.out.push_back(Output::Connect(k));
                     }
                 }
@@ -606,6 +606,15 @@ impl Session {
         match scancode_for_code(code) {
             Some(sc) => self.scancode_down(sc),
             None => false,
+        }
+    }
+
+    /// A key went down (`pressed`) or up; for callers that carry the direction as data.
+    pub fn key(&mut self, code: &str, pressed: bool) -> bool {
+        if pressed {
+            self.key_down(code)
+        } else {
+            self.key_up(code)
         }
     }
 

@@ -560,7 +560,7 @@ fn decode_units<const IN: usize, const OUT: usize, L: Layout>(
 /// Copies `len` bytes to `dst` from `dist` bytes back, with LZ overlap semantics (each
 /// byte reads the value written `dist` bytes earlier). Caller guarantees the bounds.
 #[inline]
-fn copy_back(out: &mut [u8], dst: usize, dist: usize, len: usize) {
+pub(crate) fn copy_back(out: &mut [u8], dst: usize, dist: usize, len: usize) {
     let src = dst - dist;
     if dist >= len {
         out.copy_within(src..src + len, dst);

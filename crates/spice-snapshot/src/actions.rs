@@ -25,12 +25,7 @@ pub async fn tap(driver: &mut Driver, code: &str) -> Result<()> {
 
 pub async fn key(driver: &mut Driver, code: &str, down: bool) -> Result<()> {
     let s = driver.session_mut();
-    let ok = if down {
-        s.key_down(code)
-    } else {
-        s.key_up(code)
-    };
-    if !ok {
+    if !s.key(code, down) {
         bail!("cannot send key {code}: unknown key or inputs channel not ready");
     }
     driver.run_for(KEY_GAP).await

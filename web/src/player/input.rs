@@ -188,11 +188,7 @@ impl Inner {
             return;
         };
         if let Some(s) = self.session.as_mut() {
-            if down {
-                s.key_down(&code);
-            } else {
-                s.key_up(&code);
-            }
+            s.key(&code, down);
         }
         self.pump();
         let weak = self.weak.clone();
@@ -352,11 +348,7 @@ impl Inner {
         if let Some(s) = self.session.as_mut() {
             // What was typed still goes to the guest; then nothing stays held down.
             for (code, down) in queued {
-                if down {
-                    s.key_down(&code);
-                } else {
-                    s.key_up(&code);
-                }
+                s.key(&code, down);
             }
             s.release_all();
         }

@@ -271,12 +271,13 @@ impl Surface {
         let stride = self.width as usize * 4;
         // A source above the destination must be copied bottom-up, or its lower rows
         // would be overwritten before they are read.
-        let rows: Vec<i32> = if dy < 0 {
-            (dest.top..dest.bottom).rev().collect()
-        } else {
-            (dest.top..dest.bottom).collect()
-        };
-        for y in rows {
+        let height = dest.bottom - dest.top;
+        for i in 0..height {
+            let y = if dy < 0 {
+                dest.bottom - 1 - i
+            } else {
+                dest.top + i
+            };
             let sy = (i64::from(y) + dy) as usize;
             let sx = (i64::from(dest.left) + dx) as usize;
             let from = sy * stride + sx * 4;

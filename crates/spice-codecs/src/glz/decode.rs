@@ -2,7 +2,7 @@
 
 use super::dictionary::{GlzDictionary, Lookup, StoredImage};
 use super::GlzHeader;
-use crate::lz::{Input, LzType, ALPHA_BIAS};
+use crate::lz::{copy_back, Input, LzType, ALPHA_BIAS};
 use crate::pixel::rgb16_to_rgba;
 use crate::CodecError;
 
@@ -285,24 +285,5 @@ fn remote_end(offset: usize, count: usize, img: &StoredImage) -> Result<usize, C
             count: count as u64,
             total: units as u64,
         }),
-    }
-}
-
-/// Copies `len` bytes to `dst` from `dist` bytes back, with LZ overlap semantics (each
-/// byte reads the value written `dist` bytes earlier). Caller guarantees the bounds.
-#[inline]
-fn copy_back(out: &mut [u8], dst: usize, dist: usize, len: usize) {
-    let src = dst - dist;
-    if dist >= len {
-        out.copy_within(src..src + len, dst);
-        return;
-    }
-    // Overlapping: [src, dst + done) is periodic with period `dist`, so copy in chunks
-    // that double in size instead of unit by unit.
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(dst + done - src);
-        out.copy_within(src..src + n, dst + done);
-        done += n;
     }
 }
