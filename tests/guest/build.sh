@@ -94,7 +94,7 @@ MODDIR="$WORK/kroot/lib/modules/$KVER"
 
 # ------------------------------------------------------------------ module selection
 # name[:params]; loaded in dependency order (modules.dep closure), params passed to insmod.
-WANTED="drm drm_kms_helper ttm drm_ttm_helper qxl
+WANTED="drm drm_kms_helper ttm drm_ttm_helper qxl drm_vram_helper bochs
 soundcore snd snd-timer snd-pcm ac97_bus snd-ac97-codec snd-intel8x0:ac97_clock=48000 snd-mixer-oss snd-pcm-oss
 evdev psmouse:proto=imps
 usb-common usbcore xhci-hcd xhci-pci ehci-hcd ehci-pci uhci-hcd hid usbhid hid-generic"

@@ -9,7 +9,14 @@ mount -t devpts devpts /dev/pts 2>/dev/null
 
 # Modules in dependency order ("name params..." per line); failures (e.g. qxl without a qxl
 # device, which just registers a driver with nothing to bind) are harmless.
+# bochs (std VGA's DRM driver) is opt-in with olive.fb=bochs: without it std VGA stays in
+# VGA text mode, which is what QEMU shows before any driver and what the text-mode tests
+# use; with it the framebuffer scenes run on QEMU's default display adapter too.
+cmdline=" $(cat /proc/cmdline) "
 while read -r mod params; do
+    if [ "$mod" = bochs ]; then
+        case "$cmdline" in *" olive.fb=bochs "*) ;; *) continue ;; esac
+    fi
     # shellcheck disable=SC2086
     insmod "/lib/modules/$mod.ko" $params 2>/dev/null
 done </etc/olive/modules

@@ -9,6 +9,7 @@
 //! [`qemu::Qemu::launch_locked`]).
 
 pub mod browser;
+pub mod checks;
 pub mod chromedriver;
 pub mod evdev;
 pub mod gateway;

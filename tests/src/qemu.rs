@@ -29,6 +29,10 @@ pub enum Vga {
     Std,
     /// `-vga qxl`: the qxl DRM driver gives /dev/fb0 1024x768x32 and a hardware cursor.
     Qxl,
+    /// `-vga std` (QEMU's default adapter) with the bochs DRM driver: /dev/fb0 1024x768x32.
+    /// Its updates reach SPICE through QEMU's own display path as fresh drawables, which
+    /// is where spice-server uses GLZ, zlib-GLZ, QUIC and JPEG.
+    StdFramebuffer,
 }
 
 /// How to start QEMU.
@@ -44,6 +48,10 @@ pub struct QemuConfig {
     pub usb_tablet: bool,
     /// `-device AC97` with a SPICE audiodev.
     pub sound: bool,
+    /// SPICE on this 127.0.0.1 TCP port instead of the UNIX socket. spice-server never
+    /// compresses drawables sent over a UNIX socket (it assumes a local client), so the
+    /// codec tests need TCP to see what a remote client gets.
+    pub spice_tcp_port: Option<u16>,
     /// Appended to [`KERNEL_CMDLINE`].
     pub kernel_cmdline_extra: Option<String>,
     /// Extra raw QEMU arguments.
@@ -61,11 +69,19 @@ impl Default for QemuConfig {
             spice_options: Vec::new(),
             usb_tablet: true,
             sound: true,
+            spice_tcp_port: None,
             kernel_cmdline_extra: None,
             extra_args: Vec::new(),
             images: None,
         }
     }
+}
+
+/// A 127.0.0.1 TCP port that was free a moment ago, for [`QemuConfig::spice_tcp_port`].
+/// Callers hold the QEMU lock, so no other test races for it.
+pub fn free_tcp_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
 }
 
 impl QemuConfig {
@@ -219,7 +235,10 @@ impl Qemu {
         let serial_log = dir.join("serial0.log");
         let qemu_log = dir.join("qemu.log");
 
-        let mut spice = format!("unix=on,addr={}", spice_sock.display());
+        let mut spice = match config.spice_tcp_port {
+            Some(port) => format!("addr=127.0.0.1,port={port}"),
+            None => format!("unix=on,addr={}", spice_sock.display()),
+        };
         let mut args: Vec<String> = Vec::new();
         match &config.spice_password {
             Some(pw) => {
@@ -240,6 +259,9 @@ impl Qemu {
             spice.push_str(o);
         }
         let mut cmdline = KERNEL_CMDLINE.to_string();
+        if config.vga == Vga::StdFramebuffer {
+            cmdline.push_str(" olive.fb=bochs");
+        }
         if let Some(extra) = &config.kernel_cmdline_extra {
             cmdline.push(' ');
             cmdline.push_str(extra);
@@ -254,7 +276,7 @@ impl Qemu {
             config.memory_mb.to_string(),
             s("-vga"),
             s(match config.vga {
-                Vga::Std => "std",
+                Vga::Std | Vga::StdFramebuffer => "std",
                 Vga::Qxl => "qxl",
             }),
             s("-nic"),
@@ -380,6 +402,14 @@ impl Qemu {
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
+        }
+    }
+
+    /// Where a client reaches SPICE: the TCP port if one was configured, else the socket.
+    pub fn spice_target(&self) -> spice_snapshot::Target {
+        match self.config.spice_tcp_port {
+            Some(port) => spice_snapshot::Target::Tcp(format!("127.0.0.1:{port}")),
+            None => spice_snapshot::Target::Unix(self.spice_sock.clone()),
         }
     }
 

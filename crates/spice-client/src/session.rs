@@ -92,8 +92,11 @@ impl Compression {
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
     pub password: String,
-    /// Sent right after the display channel links. Until every codec is implemented the
-    /// default asks for LZ, which only produces BITMAP, LZ_RGB and LZ_PLT.
+    /// Sent right after the display channel links; `None` sends nothing, leaving QEMU's
+    /// `image-compression` setting in force. The default, AUTO_GLZ with a real GLZ window,
+    /// lets spice-server pick per image (GLZ, zlib-GLZ, QUIC, JPEG on slow links), which is
+    /// what keeps bandwidth down on the internet links visitors use. LZ and OFF remain for
+    /// debugging and tests.
     pub compression: Option<Compression>,
     /// Pixmap cache size offered in DISPLAY_INIT, in pixels.
     pub pixmap_cache_pixels: i64,
@@ -112,9 +115,9 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             password: String::new(),
-            compression: Some(Compression::Lz),
+            compression: Some(Compression::AutoGlz),
             pixmap_cache_pixels: crate::display::images::DEFAULT_PIXMAP_CACHE_PIXELS as i64,
-            glz_window_pixels: 0,
+            glz_window_pixels: crate::display::images::DEFAULT_GLZ_WINDOW_PIXELS as i32,
             channels: vec![
                 ChannelType::Display,
                 ChannelType::Inputs,

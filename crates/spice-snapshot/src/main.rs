@@ -42,8 +42,9 @@ struct Args {
     /// Left-click at X,Y (primary surface pixels) before the snapshot
     #[arg(long, value_parser = parse_point)]
     click: Option<(u32, u32)>,
-    /// Image compression to ask the server for: lz or off
-    #[arg(long, default_value = "lz")]
+    /// Image compression to ask the server for (auto_glz, auto_lz, quic, glz, lz, lz4, off),
+    /// or `server` to leave QEMU's own setting in force
+    #[arg(long, default_value = "auto_glz")]
     compression: String,
     /// Where to write the PNG
     #[arg(long)]
@@ -93,15 +94,14 @@ async fn run(args: Args) -> Result<()> {
         (None, None) => bail!("give --connect or --gateway"),
     };
     let compression = match args.compression.as_str() {
-        "lz" => Compression::Lz,
-        "off" => Compression::Off,
-        other => {
-            bail!("--compression must be lz or off (this client decodes only those), not {other:?}")
-        }
+        "server" => None,
+        name => Some(Compression::parse(name).with_context(|| {
+            format!("--compression must be server, auto_glz, auto_lz, quic, glz, lz, lz4 or off, not {name:?}")
+        })?),
     };
     let config = SessionConfig {
         password: args.password.clone(),
-        compression: Some(compression),
+        compression,
         ..SessionConfig::default()
     };
     let deadline = Instant::now() + Duration::from_secs(args.timeout_s);

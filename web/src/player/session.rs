@@ -5,7 +5,7 @@
 use spice_client::cursor::CursorEvent;
 use spice_client::display::DisplayEvent;
 use spice_client::playback::PlaybackEvent;
-use spice_client::{ChannelType, Compression, Event, Output, Session, SessionConfig};
+use spice_client::{ChannelType, Event, Output, Session, SessionConfig};
 
 use super::Inner;
 use crate::ui::dom::{self, attr};
@@ -35,8 +35,6 @@ impl Inner {
         };
         let config = SessionConfig {
             password: inst.spice_password.clone(),
-            // LZ: the codecs implemented so far (BITMAP, LZ_RGB, LZ_PLT).
-            compression: Some(Compression::Lz),
             channels: channels(),
             playback_opus: self.opus_supported && self.audio.is_some(),
             ..SessionConfig::default()
