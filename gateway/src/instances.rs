@@ -378,6 +378,9 @@ impl InstanceHandle for HandleRef {
     fn spice_socket(&self) -> Option<PathBuf> {
         (self.state() == VmState::Running).then(|| self.0.paths.spice_socket.clone())
     }
+    fn spice_monitor(&self) -> Option<PathBuf> {
+        (self.state() == VmState::Running).then(|| self.0.paths.spice_monitor.clone())
+    }
     fn start_vm(&self) -> Result<(), ControlError> {
         self.0.begin_start()
     }

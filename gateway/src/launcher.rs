@@ -57,6 +57,9 @@ pub struct InstancePaths {
     pub overlay: PathBuf,
     pub spice_socket: PathBuf,
     pub qmp_socket: PathBuf,
+    /// A second QMP monitor, only for handing viewer sockets to SPICE
+    /// ([`crate::spice_handover`]).
+    pub spice_monitor: PathBuf,
     pub password_file: PathBuf,
     pub pid_file: PathBuf,
     pub serial_log: PathBuf,
@@ -69,6 +72,7 @@ impl InstancePaths {
             overlay: dir.join("disk.qcow2"),
             spice_socket: dir.join("spice.sock"),
             qmp_socket: dir.join("qmp.sock"),
+            spice_monitor: dir.join("spice-mon.sock"),
             password_file: dir.join("spice.pw"),
             pid_file: dir.join("qemu.pid"),
             serial_log: dir.join("serial.log"),
@@ -203,6 +207,16 @@ pub fn qemu_args(
     }
     let qmp = format!("unix:{},server=on,wait=off", esc(&paths.qmp_socket));
     push(&["-qmp", &qmp]);
+    let mon = format!(
+        "socket,id=olive-spice-mon,path={},server=on,wait=off",
+        esc(&paths.spice_monitor)
+    );
+    push(&[
+        "-chardev",
+        &mon,
+        "-mon",
+        "chardev=olive-spice-mon,mode=control",
+    ]);
     a
 }
 
@@ -387,6 +401,8 @@ impl Launcher {
         // Belt and braces: the directory is already 0700.
         std::fs::set_permissions(&paths.spice_socket, std::fs::Permissions::from_mode(0o600))
             .map_err(io(format!("chmod {}", paths.spice_socket.display())))?;
+        std::fs::set_permissions(&paths.spice_monitor, std::fs::Permissions::from_mode(0o600))
+            .map_err(io(format!("chmod {}", paths.spice_monitor.display())))?;
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ pub mod instances;
 pub mod launcher;
 pub mod metrics;
 pub mod qmp;
+pub mod spice_handover;
 pub mod token_port;
 pub mod ws_bridge;
 

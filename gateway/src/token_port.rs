@@ -537,28 +537,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Conn<'_, S> {
         let Some(instance) = self.instance.clone() else {
             return Ok(End::Closed("not authenticated"));
         };
-        let spice = match instance.spice_socket() {
-            Some(path) => {
-                match tokio::time::timeout(
-                    self.port.opts.viewer_connect_timeout,
-                    UnixStream::connect(&path),
-                )
-                .await
-                {
-                    Ok(Ok(s)) => Some(s),
-                    Ok(Err(e)) => {
-                        warn!(instance = instance.id(), error = %e, "cannot connect to SPICE");
-                        None
-                    }
-                    Err(_) => {
-                        warn!(instance = instance.id(), "connecting to SPICE timed out");
-                        None
-                    }
-                }
-            }
-            None => None,
-        };
-        let Some(mut spice) = spice else {
+        let Some(spice) = connect_spice(&*instance, self.port.opts.viewer_connect_timeout).await
+        else {
             // As VMNetX: the protocol is re-enabled, so the client may retry.
             self.decoder.resume_framing();
             self.send(&wire::error(
@@ -567,6 +547,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Conn<'_, S> {
             .await?;
             return Box::pin(self.run()).await;
         };
+        match spice {
+            SpiceConn::Tcp(s) => self.bridge(instance, s).await,
+            SpiceConn::Unix(s) => self.bridge(instance, s).await,
+        }
+    }
+
+    /// Answers `attaching-viewer` and splices the connection to SPICE until either side
+    /// closes or the VM goes away.
+    async fn bridge<T>(
+        &mut self,
+        instance: Arc<dyn InstanceHandle>,
+        mut spice: T,
+    ) -> io::Result<End>
+    where
+        T: AsyncRead + AsyncWrite + Unpin,
+    {
         self.send(&ServerMsg::AttachingViewer).await?;
         instance.touch();
         let early = self.decoder.take_remaining();
@@ -574,7 +570,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Conn<'_, S> {
             write_with_timeout(&mut spice, &early, self.port.opts.write_timeout).await?;
         }
         // Keep the subscription only to learn about destruction.
-        let mut events = self.events.take().unwrap_or_else(|| instance.subscribe());
+        let mut events = Option::take(&mut self.events).unwrap_or_else(|| instance.subscribe());
         let destroyed = async {
             loop {
                 match events.recv().await {
@@ -597,6 +593,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Conn<'_, S> {
             _ = stopped(&mut stop) => {}
         }
         Ok(End::Viewer)
+    }
+}
+
+/// A viewer's connection to the VM's SPICE server.
+enum SpiceConn {
+    /// Handed to QEMU as TCP, so spice-server compresses images for it.
+    Tcp(TcpStream),
+    /// QEMU's UNIX socket: raw images; the fallback when the handover fails.
+    Unix(UnixStream),
+}
+
+/// Connects to SPICE through the handover monitor, falling back (with a warning) to the
+/// UNIX socket, so a handover problem costs bandwidth, not the visit.
+async fn connect_spice(instance: &dyn InstanceHandle, timeout: Duration) -> Option<SpiceConn> {
+    if let Some(monitor) = instance.spice_monitor() {
+        match tokio::time::timeout(timeout, crate::spice_handover::connect(monitor, timeout)).await
+        {
+            Ok(Ok(s)) => return Some(SpiceConn::Tcp(s)),
+            Ok(Err(e)) => {
+                warn!(instance = instance.id(), error = %e, "SPICE handover failed; using the UNIX socket")
+            }
+            Err(_) => warn!(
+                instance = instance.id(),
+                "SPICE handover timed out; using the UNIX socket"
+            ),
+        }
+    }
+    let path = instance.spice_socket()?;
+    match tokio::time::timeout(timeout, UnixStream::connect(&path)).await {
+        Ok(Ok(s)) => Some(SpiceConn::Unix(s)),
+        Ok(Err(e)) => {
+            warn!(instance = instance.id(), error = %e, "cannot connect to SPICE");
+            None
+        }
+        Err(_) => {
+            warn!(instance = instance.id(), "connecting to SPICE timed out");
+            None
+        }
     }
 }
 

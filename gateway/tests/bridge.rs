@@ -815,7 +815,6 @@ async fn qemu_checks(gw: &RealGateway) -> Result<(), String> {
         target,
         spice_client::SessionConfig {
             password,
-            compression: Some(spice_client::Compression::Lz),
             ..spice_client::SessionConfig::default()
         },
     );
@@ -863,6 +862,15 @@ async fn qemu_checks(gw: &RealGateway) -> Result<(), String> {
     }
     if handle.state() != VmState::Running {
         return Err(format!("state {:?}", handle.state()));
+    }
+    // The viewer reached SPICE as a TCP peer (the QMP handover), so the boot's drawables
+    // came compressed: over QEMU's UNIX socket every one would be a raw BITMAP.
+    let images = &driver.session().stats().images;
+    eprintln!("images through the gateway: {images:?}");
+    if !images.contains_key("GLZ_RGB") {
+        return Err(format!(
+            "no GLZ image through the gateway (was the handover skipped?): {images:?}"
+        ));
     }
 
     // A control connection through /ws hears the destruction.
