@@ -750,17 +750,6 @@ async fn real_gateway(config: olive_gateway::Config) -> RealGateway {
     }
 }
 
-fn surface_rgba(driver: &spice_snapshot::Driver) -> Option<olive_tests::Rgba> {
-    let s = driver.session().primary_surface()?;
-    let mut pixels = s.pixels().to_vec();
-    pixels.chunks_exact_mut(4).for_each(|p| p[3] = 255);
-    Some(olive_tests::Rgba {
-        width: s.width(),
-        height: s.height(),
-        pixels,
-    })
-}
-
 #[test]
 fn snapshot_through_ws_matches_screendump_and_token_dies_with_instance() {
     let _lock = olive_tests::qemu_lock();
@@ -840,7 +829,7 @@ async fn qemu_checks(gw: &RealGateway) -> Result<(), String> {
         let dump = qmp
             .screendump(&dump_path)
             .map_err(|e| format!("screendump: {e:#}"))?;
-        let ours = surface_rgba(&driver).ok_or("no primary surface")?;
+        let ours = olive_tests::checks::surface_rgba(&driver).map_err(|e| e.to_string())?;
         let diff = olive_tests::compare(&ours, &dump);
         // A blank screen early in the boot would match trivially; wait for content.
         let has_content = ours.pixels.chunks_exact(4).any(|p| p != &ours.pixels[..4]);

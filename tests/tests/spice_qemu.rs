@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use olive_tests::checks::Checks;
 use olive_tests::evdev::{linux_keycode_for_code, DISRUPTIVE, UNCERTAIN};
-use olive_tests::ppm::{compare, Rgba};
 use olive_tests::qemu::{Qemu, QemuConfig, Vga};
 use spice_client::cursor::CursorEvent;
 use spice_client::inputs::keymap::ISO_105;
@@ -65,74 +65,9 @@ fn deadline() -> Instant {
     Instant::now() + STEP_TIMEOUT
 }
 
-fn surface_rgba(driver: &Driver) -> Result<Rgba> {
-    let s = driver
-        .session()
-        .primary_surface()
-        .context("no primary surface")?;
-    let mut pixels = s.pixels().to_vec();
-    pixels.chunks_exact_mut(4).for_each(|p| p[3] = 255);
-    Ok(Rgba {
-        width: s.width(),
-        height: s.height(),
-        pixels,
-    })
-}
-
-/// Waits for the display to settle and compares it with a screendump. A draw may be in
-/// flight when the dump is taken, so a mismatch is retried a few times before it counts.
+/// [`olive_tests::checks::assert_matches_screendump`] with this file's step timeout.
 async fn assert_matches_screendump(driver: &mut Driver, qemu: &mut Qemu, what: &str) -> Result<()> {
-    let mut last = String::new();
-    for attempt in 0..5 {
-        driver
-            .settle(Duration::from_millis(400), deadline())
-            .await
-            .with_context(|| format!("{what}: settling"))?;
-        let dump = qemu.screendump()?;
-        let ours = surface_rgba(driver)?;
-        let diff = compare(&ours, &dump);
-        if diff.is_identical() {
-            if attempt > 0 {
-                eprintln!("{what}: identical after {attempt} retries");
-            }
-            return Ok(());
-        }
-        last = diff.to_string();
-        driver.run_for(Duration::from_millis(300)).await?;
-        if attempt == 4 {
-            let dir = qemu.dir().to_path_buf();
-            let _ = ours.save_ppm(dir.join(format!("{}-client.ppm", what.replace(' ', "_"))));
-            let _ = dump.save_ppm(dir.join(format!("{}-qemu.ppm", what.replace(' ', "_"))));
-        }
-    }
-    bail!("{what}: client surface differs from the screendump: {last}")
-}
-
-/// Collects failures so one run reports every broken check.
-#[derive(Default)]
-struct Checks {
-    failures: Vec<String>,
-}
-
-impl Checks {
-    fn record(&mut self, name: &str, r: Result<()>) {
-        match r {
-            Ok(()) => eprintln!("ok: {name}"),
-            Err(e) => {
-                eprintln!("FAILED: {name}: {e:#}");
-                self.failures.push(format!("{name}: {e:#}"));
-            }
-        }
-    }
-
-    fn finish(self) {
-        assert!(
-            self.failures.is_empty(),
-            "{} check(s) failed:\n{}",
-            self.failures.len(),
-            self.failures.join("\n")
-        );
-    }
+    olive_tests::checks::assert_matches_screendump(driver, qemu, what, STEP_TIMEOUT).await
 }
 
 async fn scenes_match(qemu: &mut Qemu, scenes: &[&str], compression: Compression) -> Result<()> {
