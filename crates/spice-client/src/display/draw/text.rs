@@ -49,9 +49,9 @@ fn level(row: &[u8], x: usize, bpp: u8) -> u8 {
             bit * 0xff
         }
         4 => {
-            let nibble = row
-                .get(x / 2)
-                .map_or(0, |b| if x.is_multiple_of(2) { b >> 4 } else { b & 0xf });
+            let nibble =
+                row.get(x / 2)
+                    .map_or(0, |b| if x.is_multiple_of(2) { b >> 4 } else { b & 0xf });
             nibble * 17
         }
         _ => row.get(x).copied().unwrap_or(0),
