@@ -113,8 +113,10 @@ impl<'a> Sampler<'a> {
 /// coordinate (of a pixel's top-left corner) whose centre lines up with the destination
 /// pixel's centre.
 fn map_centre(offset: i64, start: i32, src_len: u32, dst_len: u32) -> i64 {
-    let num = (2 * offset + 1) * i64::from(src_len) * 256;
-    i64::from(start) * 256 + num / (2 * i64::from(dst_len).max(1)) - 128
+    // Guest-sized lengths and offsets overflow i64 here; far-away results just miss.
+    let num = i128::from(2 * offset + 1) * i128::from(src_len) * 256;
+    let v = i128::from(start) * 256 + num / (2 * i128::from(dst_len.max(1))) - 128;
+    v.clamp(-(1 << 60), 1 << 60) as i64
 }
 
 #[cfg(test)]
@@ -166,6 +168,26 @@ mod tests {
         // Destination centre 0.5 -> source 1.0 (pixel 1), 1.5 -> 3.0 (pixel 3): ties go right.
         assert_eq!(down.at(0, 0).unwrap()[0], 10);
         assert_eq!(down.at(1, 0).unwrap()[0], 30);
+    }
+
+    #[test]
+    fn extreme_areas_do_not_overflow() {
+        let img = ramp(2, 1);
+        let area = Rect::new(i32::MIN, 0, i32::MAX, 1);
+        for filter in [Filter::Nearest, Filter::Bilinear] {
+            let s = Sampler::new(&img, Rect::new(i32::MIN, 0, 1, 1), area, filter);
+            let _ = s.at(0, 0);
+            let s = Sampler::new(&img, Rect::new(0, 0, 1, 1), area, filter);
+            let _ = s.at(0, 0);
+        }
+        // A wide area squeezed into one pixel whose centre lands inside the image.
+        let s = Sampler::new(
+            &img,
+            Rect::new(0, 0, 1, 1),
+            Rect::new(-1, 0, 3, 1),
+            Filter::Nearest,
+        );
+        assert_eq!(s.at(0, 0), Some([10, 0, 0, 255]));
     }
 
     #[test]
