@@ -836,3 +836,128 @@ fn sixteen_bit_surfaces_take_brushes_in_their_format_and_stay_quantised() {
     ));
     assert_eq!(s.px(0, 0, 0), [0x84, 0x86, 0x84, 255]);
 }
+
+// ---------------------------------------------------------------- clips and masks on the remaining ops
+
+#[test]
+fn opaque_and_blend_honour_mask_and_clip() {
+    let mut s = Screen::new(4, 1, XRGB);
+    solid(&mut s, wrect(0, 0, 4, 1), 0x0011_1111);
+    let src = rgba_bytes(&[grey(0xf0), grey(0xf0), grey(0xf0), grey(0xf0)]);
+    let bits = [0b0000_1101u8]; // 0, 2, 3
+    s.draw(DisplayMsg::DrawOpaque(DrawOpaque {
+        base: base(0, wrect(0, 0, 4, 1), &[wrect(0, 0, 3, 1)]),
+        src: rgba(&src, 4, 1),
+        src_area: wrect(0, 0, 4, 1),
+        brush: Brush::Solid(0x000f_0f0f),
+        rop: ropd::OP_OR,
+        scale_mode: 1,
+        mask: mask(&bits, 4, false, 0, (0, 0)),
+    }));
+    assert_eq!(s.reds(0, 0), vec![0xff, 0x11, 0xff, 0x11]);
+    s.draw(DisplayMsg::DrawBlend(DrawCopy {
+        base: base(0, wrect(0, 0, 4, 1), &[wrect(1, 0, 4, 1)]),
+        src: rgba(&src, 4, 1),
+        src_area: wrect(0, 0, 4, 1),
+        rop: ropd::OP_AND,
+        scale_mode: 1,
+        mask: mask(&bits, 4, true, 0, (0, 0)),
+    }));
+    // Big-endian 0b0000_1101 sets pixels 4.. (none of 0..4) -> nothing drawn.
+    assert_eq!(s.reds(0, 0), vec![0xff, 0x11, 0xff, 0x11]);
+    let be = [0b0110_0000u8]; // 1, 2
+    s.draw(DisplayMsg::DrawBlend(DrawCopy {
+        base: base(0, wrect(0, 0, 4, 1), &[wrect(2, 0, 4, 1)]),
+        src: rgba(&src, 4, 1),
+        src_area: wrect(0, 0, 4, 1),
+        rop: ropd::OP_AND,
+        scale_mode: 1,
+        mask: mask(&be, 4, true, 0, (0, 0)),
+    }));
+    assert_eq!(s.reds(0, 0), vec![0xff, 0x11, 0xf0, 0x11]);
+}
+
+#[test]
+fn transparent_and_alpha_blend_honour_clip() {
+    let mut s = Screen::new(3, 1, XRGB);
+    let src = rgba_bytes(&[grey(7), grey(8), grey(9)]);
+    s.draw(DisplayMsg::DrawTransparent(DrawTransparent {
+        base: base(
+            0,
+            wrect(0, 0, 3, 1),
+            &[wrect(0, 0, 1, 1), wrect(2, 0, 3, 1)],
+        ),
+        src: rgba(&src, 3, 1),
+        src_area: wrect(0, 0, 3, 1),
+        src_color: 0x0000_0000,
+        true_color: 0,
+    }));
+    assert_eq!(s.reds(0, 0), vec![7, 0, 9]);
+    s.draw(DisplayMsg::DrawAlphaBlend(DrawAlphaBlend {
+        base: base(0, wrect(0, 0, 3, 1), &[wrect(1, 0, 2, 1)]),
+        alpha_flags: 0,
+        alpha: 255,
+        src: rgba(&src, 3, 1),
+        src_area: wrect(0, 0, 3, 1),
+    }));
+    assert_eq!(s.reds(0, 0), vec![7, 8, 9]);
+}
+
+#[test]
+fn offscreen_surface_is_a_source_and_a_target() {
+    let mut s = Screen::new(3, 1, XRGB);
+    s.add(5, 2, 1, ARGB, 0);
+    let src = rgba_bytes(&[[10, 20, 30, 40], [50, 60, 70, 80]]);
+    let inval = s.draw(copy(
+        base(5, wrect(0, 0, 2, 1), &[]),
+        rgba(&src, 2, 1),
+        wrect(0, 0, 2, 1),
+        ropd::OP_PUT,
+        1,
+        no_mask(),
+    ));
+    assert_eq!(inval, Some(Rect::new(0, 0, 2, 1)));
+    assert_eq!(
+        s.row(5, 0),
+        vec![[10, 20, 30, 40], [50, 60, 70, 80]],
+        "ARGB keeps alpha"
+    );
+    assert_eq!(s.row(0, 0), vec![BLACK; 3], "primary untouched");
+    // Surface 5 drawn onto the primary at x = 1 (its alpha dropped: xRGB target).
+    s.draw(copy(
+        base(0, wrect(1, 0, 3, 1), &[]),
+        surface_image(5, 2, 1),
+        wrect(0, 0, 2, 1),
+        ropd::OP_PUT,
+        1,
+        no_mask(),
+    ));
+    assert_eq!(
+        s.row(0, 0),
+        vec![BLACK, [10, 20, 30, 255], [50, 60, 70, 255]]
+    );
+}
+
+#[test]
+fn stroke_with_pattern_brush_through_and_rop() {
+    let mut s = Screen::new(4, 1, XRGB);
+    solid(&mut s, wrect(0, 0, 4, 1), 0x00ff_ffff);
+    let pat = rgba_bytes(&[grey(0x0f), grey(0xf0)]);
+    s.draw(DisplayMsg::DrawStroke(DrawStroke {
+        base: base(0, wrect(0, 0, 4, 1), &[]),
+        path: Path {
+            segments: vec![PathSegment {
+                flags: path_flags::BEGIN | path_flags::END,
+                points: vec![pt(0, 0), pt(2, 0)],
+            }],
+        },
+        attr: solid_line(),
+        brush: Brush::Pattern {
+            image: rgba(&pat, 2, 1),
+            pos: Point { x: 0, y: 0 },
+        },
+        fore_mode: ropd::OP_AND,
+        back_mode: ropd::OP_PUT,
+    }));
+    assert_eq!(s.reds(0, 0), vec![0x0f, 0xf0, 0x0f, 0xff]);
+}
