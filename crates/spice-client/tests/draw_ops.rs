@@ -961,3 +961,37 @@ fn stroke_with_pattern_brush_through_and_rop() {
     }));
     assert_eq!(s.reds(0, 0), vec![0x0f, 0xf0, 0x0f, 0xff]);
 }
+
+#[test]
+fn a_failing_source_still_lets_the_mask_enter_the_cache() {
+    let mut s = Screen::new(2, 1, XRGB);
+    let missing = Image {
+        descriptor: ImageDescriptor {
+            id: 99,
+            kind: ImageType::from_u8(103),
+            flags: 0,
+            width: 2,
+            height: 1,
+        },
+        data: ImageData::FromCache,
+    };
+    let bits = [0b0000_0001u8];
+    let mut m = mask(&bits, 2, false, 0, (0, 0));
+    if let Some(img) = m.bitmap.as_mut() {
+        img.descriptor.id = 77;
+        img.descriptor.flags = 1; // CACHE_ME
+    }
+    let msg = copy(
+        base(0, wrect(0, 0, 2, 1), &[]),
+        missing,
+        wrect(0, 0, 2, 1),
+        ropd::OP_PUT,
+        1,
+        m,
+    );
+    let out = s.state.handle(&msg, &mut s.stats);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].is_err());
+    assert_eq!(s.state.caches().cached_pixmaps(), 1, "the mask was cached");
+    assert_eq!(s.row(0, 0), vec![BLACK, BLACK]);
+}

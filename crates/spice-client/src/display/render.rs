@@ -137,8 +137,10 @@ impl DisplayState {
 
     fn try_draw_copy(&mut self, d: &DrawCopy<'_>, stats: &mut Stats) -> Drawn {
         let format = self.target_format(&d.base);
-        let image = self.source(&d.src, format, stats)?;
+        // Every image is decoded before any error is reported, so the caches stay in step.
+        let image = self.source(&d.src, format, stats);
         let t = self.target(&d.base, Some(&d.mask), stats)?;
+        let image = image?;
         let rop = Ropd(d.rop);
         let area = to_rect(&d.src_area);
         let scaled = area.width() != t.box_.width() || area.height() != t.box_.height();
@@ -192,8 +194,9 @@ impl DisplayState {
         stats: &mut Stats,
     ) -> Drawn {
         let format = self.target_format(base).unwrap_or(SurfaceFormat::Xrgb32);
-        let paint_of = self.brush(brush, format, stats)?;
+        let paint_of = self.brush(brush, format, stats);
         let t = self.target(base, Some(mask), stats)?;
+        let paint_of = paint_of?;
         let Some(brush) = paint_of else {
             return Ok(Target {
                 regions: Vec::new(),
@@ -228,9 +231,10 @@ impl DisplayState {
 
     fn try_opaque(&mut self, d: &DrawOpaque<'_>, stats: &mut Stats) -> Drawn {
         let format = self.target_format(&d.base);
-        let image = self.source(&d.src, format, stats)?;
-        let brush = self.brush(&d.brush, format.unwrap_or(SurfaceFormat::Xrgb32), stats)?;
+        let image = self.source(&d.src, format, stats);
+        let brush = self.brush(&d.brush, format.unwrap_or(SurfaceFormat::Xrgb32), stats);
         let t = self.target(&d.base, Some(&d.mask), stats)?;
+        let (image, brush) = (image?, brush?);
         let rop = Ropd(d.rop);
         let src_inv = rop.src_inverted();
         let brush_rop = Ropd(d.rop & !Ropd::INVERS_SRC);
@@ -262,9 +266,10 @@ impl DisplayState {
 
     fn try_rop3(&mut self, d: &DrawRop3<'_>, stats: &mut Stats) -> Drawn {
         let format = self.target_format(&d.base);
-        let image = self.source(&d.src, format, stats)?;
-        let brush = self.brush(&d.brush, format.unwrap_or(SurfaceFormat::Xrgb32), stats)?;
+        let image = self.source(&d.src, format, stats);
+        let brush = self.brush(&d.brush, format.unwrap_or(SurfaceFormat::Xrgb32), stats);
         let t = self.target(&d.base, Some(&d.mask), stats)?;
+        let (image, brush) = (image?, brush?);
         let sampler = Sampler::new(
             &image,
             t.box_,
@@ -309,8 +314,9 @@ impl DisplayState {
 
     fn try_text(&mut self, d: &DrawText<'_>, stats: &mut Stats) -> Drawn {
         let format = self.target_format(&d.base).unwrap_or(SurfaceFormat::Xrgb32);
-        let fore = self.brush(&d.fore_brush, format, stats)?;
-        let back = self.brush(&d.back_brush, format, stats)?;
+        let fore = self.brush(&d.fore_brush, format, stats);
+        let back = self.brush(&d.back_brush, format, stats);
+        let (fore, back) = (fore?, back?);
         let t = self.target(&d.base, None, stats)?;
         let cov = text::coverage(&d.text, t.visible())?;
         let surface = self.surface_mut(t.surface_id)?;
@@ -390,11 +396,9 @@ impl DisplayState {
     }
 
     fn try_composite(&mut self, d: &DrawComposite<'_>, stats: &mut Stats) -> Drawn {
-        let src = self.resolve(&d.src, stats)?;
-        let mask = match &d.mask {
-            Some(m) => Some(self.resolve(m, stats)?),
-            None => None,
-        };
+        let src = self.resolve(&d.src, stats);
+        let mask = d.mask.as_ref().map(|m| self.resolve(m, stats)).transpose();
+        let (src, mask) = (src?, mask?);
         let t = self.target(&d.base, None, stats)?;
         let f = d.flags;
         let c = Composite {
