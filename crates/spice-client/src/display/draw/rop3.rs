@@ -3,12 +3,17 @@
 //! destination. Evaluated a byte at a time as a sum of the code's minterms.
 
 pub fn rop3(code: u8, p: u8, s: u8, d: u8) -> u8 {
-    let mut r = 0u8;
+    rop3_word(code, p.into(), s.into(), d.into()) as u8
+}
+
+/// `rop3` on every bit of a word at once: a whole pixel's channels per call.
+fn rop3_word(code: u8, p: u32, s: u32, d: u32) -> u32 {
+    let mut r = 0u32;
     for i in 0..8u8 {
         if code >> i & 1 == 0 {
             continue;
         }
-        let pick = |bit: u8, v: u8| if i & bit != 0 { v } else { !v };
+        let pick = |bit: u8, v: u32| if i & bit != 0 { v } else { !v };
         r |= pick(4, p) & pick(2, s) & pick(1, d);
     }
     r
@@ -16,9 +21,10 @@ pub fn rop3(code: u8, p: u8, s: u8, d: u8) -> u8 {
 
 /// `rop3` on the colour channels; alpha is left to the surface format.
 pub fn rop3_pixel(code: u8, p: [u8; 4], s: [u8; 4], dst: &mut [u8]) {
-    for c in 0..3 {
-        dst[c] = rop3(code, p[c], s[c], dst[c]);
-    }
+    let word = |v: [u8; 4]| u32::from_le_bytes([v[0], v[1], v[2], 0]);
+    let d = [dst[0], dst[1], dst[2], 0];
+    let r = rop3_word(code, word(p), word(s), word(d)).to_le_bytes();
+    dst[..3].copy_from_slice(&r[..3]);
 }
 
 #[cfg(test)]
@@ -45,6 +51,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn pixel_form_applies_per_channel_and_keeps_alpha() {
+        let mut d = [0xaa, 0x0f, 0xff, 7];
+        rop3_pixel(0xb8, [0xf0, 0xff, 0x00, 1], [0xcc, 0x00, 0xff, 2], &mut d);
+        assert_eq!(d, [0xb8, 0xff, 0xff, 7]);
     }
 
     #[test]
