@@ -79,7 +79,7 @@ fn state() -> (DisplayState, Stats) {
 fn benches(c: &mut Criterion) {
     let pixels: Vec<u8> = (0..SIDE * SIDE * 4).map(|i| (i * 7) as u8).collect();
     let mask_bits: Vec<u8> = (0..SIDE * SIDE / 8).map(|i| (i * 13) as u8).collect();
-    let glyph_data = vec![0x80u8; 8 * 12];
+    let glyph_data = [0x80u8; 8 * 12];
     let mut msgs: Vec<(&str, DisplayMsg<'_>)> = vec![
         (
             "copy",
