@@ -20,6 +20,9 @@ pub enum DisplayError {
     CacheOverflow { needed: u64, budget: u64 },
     #[error("image decoding failed: {0}")]
     Codec(String),
+    /// A stroke, glyph string or coverage area beyond what one draw may reasonably need.
+    #[error("draw too large ({0} points or pixels)")]
+    DrawTooLarge(u64),
 }
 
 /// Why a channel failed. Every one of these reaches the caller as an event: a channel that

@@ -44,6 +44,33 @@ pub fn render_frames(frames: &[u8]) -> usize {
     failed
 }
 
+/// Surfaces [`render_frames_with_surfaces`] creates before the frames: a 64x64 xRGB
+/// primary (0), an A8 (1), a 16-bit 555 (2) and an ARGB (3) off-screen surface, so a
+/// fuzzer reaches every draw op and target format without having to find SURFACE_CREATE.
+pub const FUZZ_SURFACES: [(u32, u32, u32, u32); 4] = [
+    (0, 64, 64, 32),
+    (1, 32, 32, 8),
+    (2, 16, 16, 16),
+    (3, 16, 16, 96),
+];
+
+/// Like [`render_frames`], on the surfaces of [`FUZZ_SURFACES`].
+pub fn render_frames_with_surfaces(frames: &[u8]) -> usize {
+    let mut all = Vec::new();
+    for (id, w, h, format) in FUZZ_SURFACES {
+        let body: Vec<u8> = [id, w, h, format, u32::from(id == 0)]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        all.extend(spice_proto::framing::encode_message(
+            spice_proto::messages::display::msg::SURFACE_CREATE,
+            &body,
+        ));
+    }
+    all.extend_from_slice(frames);
+    render_frames(&all)
+}
+
 /// Renders `messages` into a fresh display state; returns it with the statistics, and
 /// the number of draws that failed.
 pub fn render(messages: &[RawMessage]) -> Result<(DisplayState, Stats, usize), ChannelError> {

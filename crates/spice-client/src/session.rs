@@ -701,11 +701,15 @@ fn channel_caps(t: ChannelType, config: &SessionConfig) -> Caps {
             caps::main::AGENT_CONNECTED_TOKENS,
             caps::main::NAME_AND_UUID,
         ]),
-        // Only what the renderer handles: no COMPOSITE/A8_SURFACE (the guest driver would
-        // start emitting them), MULTI_CODEC with no codec bits so nothing is streamed.
+        // Only what the renderer handles. COMPOSITE and A8_SURFACE reach the guest's qxl
+        // driver, which then emits DRAW_COMPOSITE and alpha-only surfaces: both are
+        // rendered (display/draw/composite.rs). MULTI_CODEC with no codec bits so nothing
+        // is streamed.
         ChannelType::Display => Caps::from_bits(&[
             caps::display::SIZED_STREAM,
             caps::display::MONITORS_CONFIG,
+            caps::display::COMPOSITE,
+            caps::display::A8_SURFACE,
             caps::display::MULTI_CODEC,
             caps::display::LZ4_COMPRESSION,
         ]),
@@ -719,5 +723,20 @@ fn channel_caps(t: ChannelType, config: &SessionConfig) -> Caps {
             c
         }
         _ => Caps::new(),
+    }
+}
+
+#[cfg(test)]
+mod caps_tests {
+    use super::*;
+
+    #[test]
+    fn display_advertises_what_the_renderer_draws_and_no_codec() {
+        let c = channel_caps(ChannelType::Display, &SessionConfig::default());
+        assert!(c.has(caps::display::COMPOSITE));
+        assert!(c.has(caps::display::A8_SURFACE));
+        assert!(c.has(caps::display::LZ4_COMPRESSION));
+        assert!(!c.has(caps::display::GL_SCANOUT));
+        assert!(!c.has(caps::display::CODEC_MJPEG));
     }
 }

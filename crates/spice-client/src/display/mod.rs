@@ -1,7 +1,9 @@
 //! The display channel: surfaces, caches and drawing.
 
+pub mod draw;
 pub mod geom;
 pub mod images;
+mod render;
 pub mod rop;
 pub mod surface;
 
@@ -10,8 +12,7 @@ use std::sync::Arc;
 
 use spice_codecs::Rgba;
 use spice_proto::messages::display::{
-    surface_flags, Brush, Clip, DisplayBase, DisplayMsg, Image, MonitorsConfig, QMask,
-    Rect as WireRect,
+    surface_flags, Brush, Clip, DisplayBase, DisplayMsg, Image, MonitorsConfig, Rect as WireRect,
 };
 
 pub use geom::Rect;
@@ -110,64 +111,40 @@ impl DisplayState {
             DisplayMsg::CopyBits(c) => {
                 out.extend(self.copy_bits(&c.base, c.src_pos.x, c.src_pos.y))
             }
-            DisplayMsg::DrawCopy(d) => out.extend(self.draw_image(
-                &d.base,
-                &d.src,
-                &d.src_area,
-                Ropd(d.rop),
-                &d.mask,
-                stats,
-            )),
+            DisplayMsg::DrawCopy(d) | DisplayMsg::DrawBlend(d) => {
+                out.extend(self.draw_copy(d, stats))
+            }
             DisplayMsg::DrawFill(d) => {
                 out.extend(self.draw_fill(&d.base, &d.brush, Ropd(d.rop), &d.mask, stats))
             }
-            DisplayMsg::DrawBlackness(d) => {
-                out.extend(self.fill_rop(&d.base, Ropd(Ropd::OP_BLACKNESS), &d.mask, stats))
-            }
-            DisplayMsg::DrawWhiteness(d) => {
-                out.extend(self.fill_rop(&d.base, Ropd(Ropd::OP_WHITENESS), &d.mask, stats))
-            }
-            DisplayMsg::DrawInvers(d) => {
-                out.extend(self.fill_rop(&d.base, Ropd(Ropd::OP_INVERS), &d.mask, stats))
-            }
-            // Ops we do not render yet still get their images decoded, so the caches stay
-            // in step with the server's.
-            DisplayMsg::DrawOpaque(d) => out.push(self.unsupported(
-                "DRAW_OPAQUE",
-                [Some(&d.src), brush_image(&d.brush), d.mask.bitmap.as_ref()],
+            DisplayMsg::DrawBlackness(d) => out.extend(self.draw_fill(
+                &d.base,
+                &Brush::Solid(0),
+                Ropd(Ropd::OP_BLACKNESS),
+                &d.mask,
                 stats,
             )),
-            DisplayMsg::DrawBlend(d) => out.push(self.unsupported(
-                "DRAW_BLEND",
-                [Some(&d.src), d.mask.bitmap.as_ref(), None],
+            DisplayMsg::DrawWhiteness(d) => out.extend(self.draw_fill(
+                &d.base,
+                &Brush::Solid(0),
+                Ropd(Ropd::OP_WHITENESS),
+                &d.mask,
                 stats,
             )),
-            DisplayMsg::DrawRop3(d) => out.push(self.unsupported(
-                "DRAW_ROP3",
-                [Some(&d.src), brush_image(&d.brush), d.mask.bitmap.as_ref()],
+            DisplayMsg::DrawInvers(d) => out.extend(self.draw_fill(
+                &d.base,
+                &Brush::Solid(0),
+                Ropd(Ropd::OP_INVERS),
+                &d.mask,
                 stats,
             )),
-            DisplayMsg::DrawStroke(d) => out.push(self.unsupported(
-                "DRAW_STROKE",
-                [brush_image(&d.brush), None, None],
-                stats,
-            )),
-            DisplayMsg::DrawText(d) => out.push(self.unsupported(
-                "DRAW_TEXT",
-                [brush_image(&d.fore_brush), brush_image(&d.back_brush), None],
-                stats,
-            )),
-            DisplayMsg::DrawTransparent(d) => {
-                out.push(self.unsupported("DRAW_TRANSPARENT", [Some(&d.src), None, None], stats))
-            }
-            DisplayMsg::DrawAlphaBlend(d) => {
-                out.push(self.unsupported("DRAW_ALPHA_BLEND", [Some(&d.src), None, None], stats))
-            }
-            DisplayMsg::DrawComposite(d) => out.push(self.unsupported(
-                "DRAW_COMPOSITE",
-                [Some(&d.src), d.mask.as_ref(), None],
-                stats,
-            )),
+            DisplayMsg::DrawOpaque(d) => out.extend(self.draw_opaque(d, stats)),
+            DisplayMsg::DrawRop3(d) => out.extend(self.draw_rop3(d, stats)),
+            DisplayMsg::DrawStroke(d) => out.extend(self.draw_stroke(d, stats)),
+            DisplayMsg::DrawText(d) => out.extend(self.draw_text(d, stats)),
+            DisplayMsg::DrawTransparent(d) => out.extend(self.draw_transparent(d, stats)),
+            DisplayMsg::DrawAlphaBlend(d) => out.extend(self.draw_alpha_blend(d, stats)),
+            DisplayMsg::DrawComposite(d) => out.extend(self.draw_composite(d, stats)),
             // No codec is advertised, so the server creates no streams; nothing to do.
             DisplayMsg::StreamCreate(_)
             | DisplayMsg::StreamData(_)
@@ -228,99 +205,10 @@ impl DisplayState {
         Ok((box_, regions))
     }
 
-    fn mask_check(&mut self, mask: &QMask<'_>, stats: &mut Stats) -> Option<Outcome> {
-        let image = mask.bitmap.as_ref()?;
-        // Masks are not rendered yet; the image still goes through the caches.
-        let _ = self.resolve(image, stats);
-        Some(Err(DisplayError::UnsupportedImage("draw mask")))
-    }
-
-    fn draw_image(
-        &mut self,
-        base: &DisplayBase,
-        src: &Image<'_>,
-        src_area: &WireRect,
-        rop: Ropd,
-        mask: &QMask<'_>,
-        stats: &mut Stats,
-    ) -> Vec<Outcome> {
-        let mut out = Vec::new();
-        let image = match self.resolve(src, stats) {
-            Ok(i) => i,
-            Err(e) => return vec![Err(e)],
-        };
-        out.extend(self.mask_check(mask, stats));
-        let (box_, regions) = match self.regions(base) {
-            Ok(r) => r,
-            Err(e) => return vec![Err(e)],
-        };
-        let Some(surface) = self.surfaces.get_mut(&base.surface_id) else {
-            return out;
-        };
-        let src = ImageRef {
-            width: image.width,
-            height: image.height,
-            pixels: &image.pixels,
-        };
-        let src_area = to_rect(src_area);
-        for r in &regions {
-            surface.blit(*r, box_, src, src_area, rop);
-        }
-        out.extend(invalidate(base.surface_id, &regions));
-        out
-    }
-
-    fn draw_fill(
-        &mut self,
-        base: &DisplayBase,
-        brush: &Brush<'_>,
-        rop: Ropd,
-        mask: &QMask<'_>,
-        stats: &mut Stats,
-    ) -> Vec<Outcome> {
-        match brush {
-            Brush::None => Vec::new(),
-            Brush::Solid(color) => {
-                let rgb = [(color >> 16) as u8, (color >> 8) as u8, *color as u8];
-                self.fill_color(base, rgb, rop, mask, stats)
-            }
-            Brush::Pattern { image, .. } => {
-                let _ = self.resolve(image, stats);
-                vec![Err(DisplayError::UnsupportedImage("pattern brush"))]
-            }
-        }
-    }
-
-    fn fill_rop(
-        &mut self,
-        base: &DisplayBase,
-        rop: Ropd,
-        mask: &QMask<'_>,
-        stats: &mut Stats,
-    ) -> Vec<Outcome> {
-        self.fill_color(base, [0, 0, 0], rop, mask, stats)
-    }
-
-    fn fill_color(
-        &mut self,
-        base: &DisplayBase,
-        rgb: [u8; 3],
-        rop: Ropd,
-        mask: &QMask<'_>,
-        stats: &mut Stats,
-    ) -> Vec<Outcome> {
-        let mut out: Vec<Outcome> = self.mask_check(mask, stats).into_iter().collect();
-        let regions = match self.regions(base) {
-            Ok((_, r)) => r,
-            Err(e) => return vec![Err(e)],
-        };
-        if let Some(surface) = self.surfaces.get_mut(&base.surface_id) {
-            for r in &regions {
-                surface.fill(*r, rgb, rop);
-            }
-        }
-        out.extend(invalidate(base.surface_id, &regions));
-        out
+    fn surface_mut(&mut self, id: u32) -> Result<&mut Surface, DisplayError> {
+        self.surfaces
+            .get_mut(&id)
+            .ok_or(DisplayError::NoSuchSurface(id))
     }
 
     fn copy_bits(&mut self, base: &DisplayBase, src_x: i32, src_y: i32) -> Vec<Outcome> {
@@ -334,25 +222,6 @@ impl DisplayState {
             }
         }
         invalidate(base.surface_id, &regions)
-    }
-
-    fn unsupported<const N: usize>(
-        &mut self,
-        op: &'static str,
-        images: [Option<&Image<'_>>; N],
-        stats: &mut Stats,
-    ) -> Outcome {
-        for image in images.into_iter().flatten() {
-            let _ = self.resolve(image, stats);
-        }
-        Err(DisplayError::UnsupportedImage(op))
-    }
-}
-
-fn brush_image<'b, 'a>(brush: &'b Brush<'a>) -> Option<&'b Image<'a>> {
-    match brush {
-        Brush::Pattern { image, .. } => Some(image),
-        _ => None,
     }
 }
 
@@ -369,10 +238,20 @@ fn to_rect(r: &WireRect) -> Rect {
     Rect::new(r.left, r.top, r.right, r.bottom)
 }
 
+/// A surface used as a source image. Alpha-only surfaces read as pixman's a8: black
+/// with the surface's value as alpha.
 fn surface_to_rgba(s: &Surface) -> Rgba {
+    let pixels = match s.format() {
+        SurfaceFormat::A8 | SurfaceFormat::A1 => s
+            .pixels()
+            .chunks_exact(4)
+            .flat_map(|p| [0, 0, 0, p[3]])
+            .collect(),
+        _ => s.pixels().to_vec(),
+    };
     Rgba {
         width: s.width(),
         height: s.height(),
-        pixels: s.pixels().to_vec(),
+        pixels,
     }
 }

@@ -3,6 +3,7 @@
 //! All drawing entry points clip against the surface bounds first; coordinates come from
 //! the guest and are never trusted.
 
+use super::draw::pixfmt;
 use super::geom::Rect;
 use super::rop::Ropd;
 use crate::error::DisplayError;
@@ -117,6 +118,34 @@ impl Surface {
 
     pub fn bounds(&self) -> Rect {
         Rect::from_size(self.width, self.height)
+    }
+
+    pub(crate) fn pixels_mut(&mut self) -> &mut [u8] {
+        &mut self.pixels
+    }
+
+    /// Brings `regions` back to what the surface format can hold after a draw that wrote
+    /// arbitrary RGBA8: opaque alpha for xRGB, 5/6-bit channels for 16-bit formats, and
+    /// for alpha-only formats the value replicated in every channel (raster ops compute
+    /// it in the colour channels, compositing in alpha; both then read the same value).
+    pub fn settle(&mut self, regions: &[Rect]) {
+        if self.format == SurfaceFormat::Argb32 {
+            return;
+        }
+        let format = self.format;
+        let bits = pixfmt::channel_bits(format);
+        for r in regions {
+            let r = r.intersect(&self.bounds());
+            if r.is_empty() {
+                continue;
+            }
+            for y in r.top..r.bottom {
+                let range = self.row_range(y, r.left, r.right);
+                for p in self.pixels[range].chunks_exact_mut(4) {
+                    settle_pixel(p, format, bits);
+                }
+            }
+        }
     }
 
     pub fn as_image(&self) -> ImageRef<'_> {
@@ -283,6 +312,27 @@ impl Surface {
             let from = sy * stride + sx * 4;
             let to = y as usize * stride + dest.left as usize * 4;
             self.pixels.copy_within(from..from + row_bytes, to);
+        }
+    }
+}
+
+fn settle_pixel(p: &mut [u8], format: SurfaceFormat, bits: Option<[u32; 3]>) {
+    match format {
+        SurfaceFormat::A8 => {
+            let v = p[0];
+            p.fill(v);
+        }
+        SurfaceFormat::A1 => {
+            let v = if p[0] >= 0x80 { 0xff } else { 0 };
+            p.fill(v);
+        }
+        _ => {
+            if let Some(bits) = bits {
+                for c in 0..3 {
+                    p[c] = pixfmt::quantize(p[c], bits[c]);
+                }
+            }
+            p[3] = 0xff;
         }
     }
 }
