@@ -194,10 +194,11 @@ fn session_start_up_follows_the_protocol() {
             pixmap_cache_id: 1,
             pixmap_cache_size: 20 * 1024 * 1024,
             glz_dictionary_id: 0,
-            glz_dictionary_window_size: 0,
+            glz_dictionary_window_size: 4 * 1024 * 1024,
         })
     );
-    assert_eq!(msgs[1], frame(&DisplayClientMsg::PreferredCompression(6)));
+    // AUTO_GLZ: the server picks per image.
+    assert_eq!(msgs[1], frame(&DisplayClientMsg::PreferredCompression(2)));
 
     // SET_ACK is answered with ACK_SYNC; then one ACK per `window` messages.
     let mut set_ack = 7u32.to_le_bytes().to_vec();
