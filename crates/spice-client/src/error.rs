@@ -20,6 +20,10 @@ pub enum DisplayError {
     CacheOverflow { needed: u64, budget: u64 },
     #[error("image decoding failed: {0}")]
     Codec(String),
+    #[error("stream {0} does not exist")]
+    NoSuchStream(u32),
+    #[error("stream id {0} is out of range")]
+    StreamIdOutOfRange(u32),
 }
 
 /// Why a channel failed. Every one of these reaches the caller as an event: a channel that
