@@ -12,7 +12,7 @@
 pub mod clock;
 mod frame;
 mod report;
-mod tables;
+pub mod tables;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
