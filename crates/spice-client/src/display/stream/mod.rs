@@ -168,6 +168,7 @@ impl DisplayState {
             DisplayMsg::StreamData(d) => {
                 st.frame(d.id, d.mm_time, None, d.data, surfaces, stats, &mut out)
             }
+            // The frame's own size comes from its JPEG header; only the new dest matters.
             DisplayMsg::StreamDataSized(d) => st.frame(
                 d.id,
                 d.mm_time,
