@@ -249,7 +249,7 @@ static int draw_text(int x, int y, int s, const char *t, uint32_t fg, int with_b
 }
 
 /* ---------------------------------------------------------------- scenes (framebuffer) */
-enum scene { SC_CONSOLE, SC_FLAT, SC_TEXT, SC_GRADIENT, SC_MOVING };
+enum scene { SC_CONSOLE, SC_FLAT, SC_TEXT, SC_GRADIENT, SC_MOVING, SC_VIDEO };
 static enum scene cur_scene = SC_CONSOLE;
 static int move_frame;
 static int move_prev_x = -1, move_prev_y = -1;
@@ -374,6 +374,24 @@ static void scene_moving_start(void) {
         for (int x = 0; x < fb.w; x++) put(x, y, moving_bg(x, y));
     move_frame = 0;
     move_prev_x = move_prev_y = -1;
+}
+/* video scene: a fixed 320x240 box fully repainted with a smooth drifting pattern every
+ * frame, so the guest's damage rectangle is the same each time (what spice-server needs to
+ * turn the updates into a video stream). */
+#define VIDEO_W 320
+#define VIDEO_H 240
+static int frozen; /* "freeze": the animated scene stops at its current frame */
+static int tri(int v) { v &= 511; return v < 256 ? v : 511 - v; }
+static void video_step(void) {
+    int x0 = (fb.w - VIDEO_W) / 2, y0 = (fb.h - VIDEO_H) / 2, f = move_frame;
+    for (int y = 0; y < VIDEO_H; y++)
+        for (int x = 0; x < VIDEO_W; x++)
+            put(x0 + x, y0 + y, rgb(tri(2 * x + 6 * f), tri(2 * y + 4 * f), tri(x + y + 3 * f)));
+    move_frame++;
+}
+static void scene_video_start(void) {
+    scene_moving_start();
+    video_step();
 }
 static void moving_step(void) {
     int x, y;
@@ -789,6 +807,7 @@ static void set_scene(enum scene sc, const char *name) {
     }
     vt_mode(1);
     cur_scene = sc;
+    frozen = 0;
     switch (sc) {
     case SC_FLAT: scene_flat(); break;
     case SC_TEXT: scene_text(); break;
@@ -796,6 +815,10 @@ static void set_scene(enum scene sc, const char *name) {
     case SC_MOVING:
         scene_moving_start();
         moving_step();
+        next_frame_at = now_s() + 0.05;
+        break;
+    case SC_VIDEO:
+        scene_video_start();
         next_frame_at = now_s() + 0.05;
         break;
     default: break;
@@ -820,8 +843,18 @@ static void do_command(char *line) {
         else if (!strcmp(n, "text")) set_scene(SC_TEXT, n);
         else if (!strcmp(n, "gradient")) set_scene(SC_GRADIENT, n);
         else if (!strcmp(n, "moving")) set_scene(SC_MOVING, n);
+        else if (!strcmp(n, "video") && fb.mem) set_scene(SC_VIDEO, n);
+        else if (!strcmp(n, "video")) out_line("ERR scene video: needs a framebuffer");
         else if (!strcmp(n, "console")) set_scene(SC_CONSOLE, n);
         else out_line("ERR scene: unknown scene '%s'", n);
+        return;
+    }
+    if (!strcmp(line, "freeze")) {
+        if (cur_scene == SC_MOVING || cur_scene == SC_VIDEO) {
+            frozen = 1;
+            out_line("OK freeze frame=%d", move_frame);
+        } else
+            out_line("ERR freeze: no animated scene");
         return;
     }
     if (!strncmp(line, "cursor ", 7)) {
@@ -976,7 +1009,7 @@ int main(void) {
         for (int i = 0; i < ndevs; i++) pf[n++] = (struct pollfd){.fd = devs[i].fd, .events = POLLIN};
         double t = now_s();
         double wake = next_scan;
-        int animating = cur_scene == SC_MOVING;
+        int animating = (cur_scene == SC_MOVING || cur_scene == SC_VIDEO) && !frozen;
         if (animating && next_frame_at < wake) wake = next_frame_at;
         int timeout = (int)((wake - t) * 1000);
         if (timeout < 0) timeout = 0;
@@ -994,8 +1027,9 @@ int main(void) {
                 if (i < ndevs && (pf[k + i].revents & (POLLIN | POLLERR | POLLHUP))) read_device(i);
         }
         t = now_s();
-        if (cur_scene == SC_MOVING && t >= next_frame_at) {
-            if (fb.mem) moving_step();
+        if (animating && t >= next_frame_at) {
+            if (cur_scene == SC_VIDEO) video_step();
+            else if (fb.mem) moving_step();
             else vcsa_scene(SC_MOVING, ++move_frame);
             next_frame_at += 0.05;
             if (next_frame_at < t) next_frame_at = t + 0.05;

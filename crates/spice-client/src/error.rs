@@ -23,6 +23,10 @@ pub enum DisplayError {
     /// A stroke, glyph string or coverage area beyond what one draw may reasonably need.
     #[error("draw too large ({0} points or pixels)")]
     DrawTooLarge(u64),
+    #[error("stream {0} does not exist")]
+    NoSuchStream(u32),
+    #[error("stream id {0} is out of range")]
+    StreamIdOutOfRange(u32),
 }
 
 /// Why a channel failed. Every one of these reaches the caller as an event: a channel that

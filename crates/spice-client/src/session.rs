@@ -18,6 +18,7 @@ use spice_proto::messages::{
 use spice_proto::{framing::RawMessage, ChannelType, ProtoError};
 
 use crate::cursor::{CursorEvent, CursorState};
+use crate::display::stream::MmClock;
 use crate::display::{DisplayEvent, DisplayState, Surface};
 use crate::error::ChannelError;
 use crate::inputs::keymap::{scancode_for_code, Scancode};
@@ -189,12 +190,14 @@ pub struct Session {
     session_id: Option<u32>,
     mouse_client: bool,
     agent_connected: bool,
-    mm_time: Option<u32>,
+    clock: MmClock,
     display: DisplayState,
     cursor: CursorState,
     inputs: InputsState,
     playback: PlaybackState,
     stats: Stats,
+    /// The display channel whose state `display` holds (STREAM_REPORTs go there).
+    display_key: ChannelKey,
 }
 
 impl Session {
@@ -216,12 +219,13 @@ impl Session {
             session_id: None,
             mouse_client: false,
             agent_connected: false,
-            mm_time: None,
+            clock: MmClock::default(),
             display: DisplayState::with_limits(cache_pixels, glz_window),
             cursor: CursorState::default(),
             inputs: InputsState::default(),
             playback,
             stats: Stats::default(),
+            display_key: ChannelKey::new(ChannelType::Display, 0),
         };
         s.pending.insert(ChannelKey::MAIN);
         s.out.push_back(Output::Connect(ChannelKey::MAIN));
@@ -244,8 +248,36 @@ impl Session {
         self.mouse_client
     }
 
+    /// The server's multimedia time as last announced (INIT, MULTI_MEDIA_TIME).
     pub fn multimedia_time(&self) -> Option<u32> {
-        self.mm_time
+        self.clock.last_sync()
+    }
+
+    /// The multimedia time now, once the platform has ticked and the server has synced.
+    pub fn multimedia_now(&self) -> Option<u32> {
+        self.clock.now_mm()
+    }
+
+    /// The platform's monotonic clock reads `now_ms` (any origin, milliseconds).
+    ///
+    /// Video frames are stamped with the time they should appear; the session cannot
+    /// read a clock, so the platform calls this before each [`Session::receive`] and
+    /// again at [`Session::next_deadline`]. Frames whose time has come are drawn here.
+    /// A platform that never ticks gets every frame drawn as soon as it arrives.
+    pub fn tick(&mut self, now_ms: u64) {
+        self.clock.tick(now_ms);
+        self.display.set_mm_now(self.clock.now_mm());
+        let events = self.display.poll_streams(&mut self.stats);
+        let key = self.display_key;
+        self.display_outcomes(key, events);
+        self.send_stream_reports(key);
+    }
+
+    /// When (on the clock given to [`Session::tick`]) the next queued video frame is
+    /// due; the platform should tick then.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let due = self.display.next_stream_due()?;
+        self.clock.platform_time_of(due)
     }
 
     pub fn primary_surface(&self) -> Option<&Surface> {
@@ -422,16 +454,11 @@ impl Session {
             ServerMsg::Main(m) => self.on_main(m),
             ServerMsg::Display(spice_proto::messages::DisplayMsg::Base(b)) => self.on_base(key, b),
             ServerMsg::Display(m) => {
+                self.display_key = key;
+                self.display.set_mm_now(self.clock.now_mm());
                 let events = self.display.handle(&m, &mut self.stats);
-                for e in events {
-                    match e {
-                        Ok(ev) => self.event(Event::Display(ev)),
-                        Err(err) => self.event(Event::Warning {
-                            channel: key,
-                            message: err.to_string(),
-                        }),
-                    }
-                }
+                self.display_outcomes(key, events);
+                self.send_stream_reports(key);
                 Ok(())
             }
             ServerMsg::Inputs(InputsMsg::Base(b)) => self.on_base(key, b),
@@ -460,6 +487,32 @@ impl Session {
                 }
                 Ok(())
             }
+        }
+    }
+
+    fn display_outcomes(
+        &mut self,
+        key: ChannelKey,
+        outcomes: Vec<Result<DisplayEvent, crate::error::DisplayError>>,
+    ) {
+        for e in outcomes {
+            match e {
+                Ok(ev) => self.event(Event::Display(ev)),
+                Err(err) => self.event(Event::Warning {
+                    channel: key,
+                    message: err.to_string(),
+                }),
+            }
+        }
+    }
+
+    fn send_stream_reports(&mut self, key: ChannelKey) {
+        let reports = self.display.take_stream_reports();
+        if reports.is_empty() || !self.is_ready(key) {
+            return;
+        }
+        for r in reports {
+            self.send(key, &DisplayClientMsg::StreamReport(r));
         }
     }
 
@@ -503,7 +556,7 @@ impl Session {
         match msg {
             MainMsg::Init(init) => {
                 self.session_id = Some(init.session_id);
-                self.mm_time = Some(init.multi_media_time);
+                self.clock.sync(init.multi_media_time);
                 self.agent_connected = init.agent_connected != 0;
                 if self.agent_connected {
                     self.send(
@@ -529,7 +582,7 @@ impl Session {
             MainMsg::MouseMode { supported, current } => {
                 self.set_mouse_modes(supported.into(), current.into());
             }
-            MainMsg::MultiMediaTime(t) => self.mm_time = Some(t),
+            MainMsg::MultiMediaTime(t) => self.clock.sync(t),
             MainMsg::AgentConnected | MainMsg::AgentConnectedTokens(_) => {
                 if !self.agent_connected {
                     self.agent_connected = true;
@@ -703,14 +756,16 @@ fn channel_caps(t: ChannelType, config: &SessionConfig) -> Caps {
         ]),
         // Only what the renderer handles. COMPOSITE and A8_SURFACE reach the guest's qxl
         // driver, which then emits DRAW_COMPOSITE and alpha-only surfaces: both are
-        // rendered (display/draw/composite.rs). MULTI_CODEC with no codec bits so nothing
-        // is streamed.
+        // rendered (display/draw/composite.rs). Of the video codecs only MJPEG, since with
+        // MULTI_CODEC the server streams nothing else.
         ChannelType::Display => Caps::from_bits(&[
             caps::display::SIZED_STREAM,
             caps::display::MONITORS_CONFIG,
             caps::display::COMPOSITE,
             caps::display::A8_SURFACE,
+            caps::display::STREAM_REPORT,
             caps::display::MULTI_CODEC,
+            caps::display::CODEC_MJPEG,
             caps::display::LZ4_COMPRESSION,
         ]),
         // VOLUME and LATENCY only add messages we pass on; OPUS makes the server encode,
@@ -731,12 +786,14 @@ mod caps_tests {
     use super::*;
 
     #[test]
-    fn display_advertises_what_the_renderer_draws_and_no_codec() {
+    fn display_advertises_what_the_renderer_draws_and_only_mjpeg() {
         let c = channel_caps(ChannelType::Display, &SessionConfig::default());
         assert!(c.has(caps::display::COMPOSITE));
         assert!(c.has(caps::display::A8_SURFACE));
         assert!(c.has(caps::display::LZ4_COMPRESSION));
         assert!(!c.has(caps::display::GL_SCANOUT));
-        assert!(!c.has(caps::display::CODEC_MJPEG));
+        assert!(c.has(caps::display::CODEC_MJPEG));
+        assert!(!c.has(caps::display::CODEC_VP8));
+        assert!(!c.has(caps::display::CODEC_H264));
     }
 }

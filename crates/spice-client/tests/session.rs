@@ -338,3 +338,118 @@ fn playback_channel_caps_follow_the_config() {
         );
     }
 }
+
+/// Display caps: stream support for MJPEG only (with MULTI_CODEC the server streams no
+/// codec whose bit is missing), plus what the renderer handles, COMPOSITE and A8_SURFACE
+/// included.
+#[test]
+fn display_caps_offer_mjpeg_streams_only() {
+    let server = Server::new();
+    let mut s = Session::new(SessionConfig {
+        password: PASSWORD.into(),
+        ..SessionConfig::default()
+    });
+    drain(&mut s);
+    link(&mut s, &server, ChannelKey::MAIN, 0, &main_init(9, 1, 1));
+    s.receive(ChannelKey::MAIN, &channels_list(&[(2, 0)]));
+    drain(&mut s);
+    let display = ChannelKey::new(ChannelType::Display, 0);
+    s.connected(display);
+    let out = drain(&mut s);
+    let bytes = &sent(&out, display)[0];
+    let header = LinkHeader::decode(bytes).unwrap();
+    let mess = LinkMess::decode(&bytes[LINK_HEADER_SIZE..LINK_HEADER_SIZE + header.size as usize])
+        .unwrap();
+    // SIZED_STREAM 0, MONITORS_CONFIG 1, COMPOSITE 2, A8_SURFACE 3, STREAM_REPORT 4, LZ4 5,
+    // MULTI_CODEC 8, CODEC_MJPEG 9.
+    assert_eq!(mess.channel_caps, vec![0b11_0011_1111]);
+}
+
+const JPEG: &[u8] = include_bytes!("../../spice-codecs/tests/fixtures/gray_33x17.jpg");
+
+fn u32s(values: &[u32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// STREAM_CREATE on surface 0 at (0, 0) 33×17, TOP_DOWN, no clip.
+fn stream_create(id: u32, codec: u8) -> Vec<u8> {
+    let mut b = u32s(&[0, id]);
+    b.extend_from_slice(&[1, codec]);
+    b.extend_from_slice(&0u64.to_le_bytes());
+    b.extend(u32s(&[33, 17, 33, 17]));
+    b.extend(u32s(&[0, 0, 17, 33])); // top, left, bottom, right
+    b.push(0);
+    encode_message(122, &b)
+}
+
+fn invalidations(outputs: &[Output]) -> Vec<spice_client::display::Rect> {
+    events(outputs)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Display(spice_client::display::DisplayEvent::Invalidate { rect, .. }) => {
+                Some(rect)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Frames wait until the multimedia clock (the server's time, run on the platform's clock
+/// given to `tick`) reaches their stamp; `next_deadline` says when that is. A stream in a
+/// codec the client lacks gets the "cannot decode" report as soon as reports are asked for.
+#[test]
+fn stream_frames_follow_the_platform_clock() {
+    let server = Server::new();
+    let mut s = Session::new(SessionConfig {
+        password: PASSWORD.into(),
+        ..SessionConfig::default()
+    });
+    drain(&mut s);
+    s.tick(5000);
+    // MAIN_INIT says the server's mm clock reads 1000 now.
+    link(&mut s, &server, ChannelKey::MAIN, 0, &main_init(9, 1, 1));
+    s.receive(ChannelKey::MAIN, &channels_list(&[(2, 0)]));
+    drain(&mut s);
+    let display = ChannelKey::new(ChannelType::Display, 0);
+    link(&mut s, &server, display, 9, &[]);
+
+    let mut msgs = encode_message(314, &u32s(&[0, 64, 32, 32, 1]));
+    msgs.extend(stream_create(1, 1));
+    let mut data = u32s(&[1, 1100, JPEG.len() as u32]);
+    data.extend_from_slice(JPEG);
+    msgs.extend(encode_message(123, &data));
+    s.receive(display, &msgs);
+    assert!(invalidations(&drain(&mut s)).is_empty());
+    assert_eq!(s.multimedia_now(), Some(1000));
+    assert_eq!(s.next_deadline(), Some(5100));
+    s.tick(5099);
+    assert!(invalidations(&drain(&mut s)).is_empty());
+    s.tick(5100);
+    assert_eq!(
+        invalidations(&drain(&mut s)),
+        vec![spice_client::display::Rect::new(0, 0, 33, 17)]
+    );
+    assert_eq!(s.next_deadline(), None);
+    assert_eq!(s.stats().stream_frames.get("MJPEG"), Some(&1));
+
+    let mut msgs = stream_create(2, 2);
+    msgs.extend(encode_message(319, &u32s(&[2, 5, 20, 1000])));
+    s.receive(display, &msgs);
+    let out = drain(&mut s);
+    assert_eq!(
+        messages(&sent(&out, display)),
+        vec![frame(&DisplayClientMsg::StreamReport(
+            spice_proto::messages::display::StreamReport {
+                stream_id: 2,
+                unique_id: 5,
+                start_frame_mm_time: 0,
+                end_frame_mm_time: 0,
+                num_frames: 0,
+                num_drops: u32::MAX,
+                last_frame_delay: 0,
+                audio_delay: u32::MAX,
+            }
+        ))]
+    );
+    assert_eq!(s.stats().codecs_line(), "codecs images=- streams=MJPEG,VP8");
+}

@@ -72,6 +72,8 @@ pub struct Driver {
     pub observed: Observed,
     /// Raw bytes received on the recorded channel, link phase included, for replay.
     recording: Option<(ChannelKey, Vec<u8>)>,
+    /// Origin of the monotonic clock the session is ticked with (video frame timing).
+    epoch: Instant,
 }
 
 impl Driver {
@@ -85,6 +87,7 @@ impl Driver {
             writers: HashMap::new(),
             observed: Observed::default(),
             recording: None,
+            epoch: Instant::now(),
         }
     }
 
@@ -199,6 +202,7 @@ impl Driver {
         mut done: impl FnMut(&Session, &Observed) -> bool,
     ) -> Result<()> {
         loop {
+            self.tick();
             self.flush().await?;
             if done(&self.session, &self.observed) {
                 return Ok(());
@@ -207,8 +211,12 @@ impl Driver {
             if now >= deadline {
                 bail!("timed out waiting for {what}");
             }
-            // Wake at least every 20 ms so time-based conditions (settling) are checked.
-            let wait = (deadline - now).min(Duration::from_millis(20));
+            // Wake at least every 20 ms so time-based conditions (settling) are checked,
+            // and when the next video frame is due.
+            let mut wait = (deadline - now).min(Duration::from_millis(20));
+            if let Some(due) = self.session.next_deadline() {
+                wait = wait.min(Duration::from_millis(due.saturating_sub(self.clock_ms())));
+            }
             match tokio::time::timeout(wait, self.rx.recv()).await {
                 Ok(Some(io)) => self.handle_io(io),
                 Ok(None) => bail!("driver channel closed"),
@@ -218,6 +226,16 @@ impl Driver {
                 self.handle_io(io);
             }
         }
+    }
+
+    fn clock_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Tells the session the time: queued video frames are drawn when it comes.
+    fn tick(&mut self) {
+        let now = self.clock_ms();
+        self.session.tick(now);
     }
 
     fn handle_io(&mut self, io: Io) {
@@ -232,6 +250,7 @@ impl Driver {
                         buf.extend_from_slice(&bytes);
                     }
                 }
+                self.tick();
                 self.session.receive(key, &bytes)
             }
             Io::Closed(key, reason) => {

@@ -163,7 +163,18 @@ fn print_summary(driver: &Driver, out: &std::path::Path) {
     for (codec, n) in &stats.images {
         println!("  {codec}: {n}");
     }
+    if !stats.streams.is_empty() {
+        println!("stream frames:");
+        for (codec, n) in &stats.stream_frames {
+            println!("  {codec}: {n}");
+        }
+        println!(
+            "  late: {}, dropped: {}",
+            stats.stream_frames_late, stats.stream_frames_dropped
+        );
+    }
     println!("bytes received: {}", stats.bytes_received);
+    println!("{}", stats.codecs_line());
     for (ch, w) in &driver.observed.warnings {
         eprintln!("warning: {ch}: {w}");
     }

@@ -92,6 +92,7 @@ impl Inner {
                 Action::Emit(ClientEvent::ViewerAttached) => {
                     v.attached = true;
                     let rest = v.decoder.take_remaining();
+                    self.tick_session();
                     if let Some(s) = self.session.as_mut() {
                         s.connected(key);
                         if !rest.is_empty() {
@@ -117,6 +118,7 @@ impl Inner {
             return;
         };
         if v.attached {
+            self.tick_session();
             if let Some(s) = self.session.as_mut() {
                 s.receive(key, data);
             }

@@ -81,6 +81,8 @@ pub struct Inner {
     /// A fatal channel failure waiting for the control connection's explanation.
     pending_failure: Option<String>,
     failure_timer: Option<gloo::timers::callback::Timeout>,
+    /// Wakes the session when its next video frame is due (and that time).
+    stream_timer: Option<(u64, gloo::timers::callback::Timeout)>,
 }
 
 impl Player {
@@ -134,6 +136,7 @@ impl Player {
                 opus: None,
                 pending_failure: None,
                 failure_timer: None,
+                stream_timer: None,
                 audio_attr_timer: None,
             })
         });

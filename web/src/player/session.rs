@@ -51,8 +51,10 @@ impl Inner {
         self.release_pointer_lock();
     }
 
-    /// Performs every pending session output.
+    /// Performs every pending session output, after telling the session the time (video
+    /// frames wait for it), and wakes up again when the next frame is due.
     pub(super) fn pump(&mut self) {
+        self.tick_session();
         while let Some(out) = self.session.as_mut().and_then(|s| s.poll_output()) {
             match out {
                 Output::Connect(key) => self.open_viewer(key),
@@ -61,6 +63,37 @@ impl Inner {
                 Output::Event(e) => self.on_session_event(e),
             }
         }
+        self.schedule_stream_tick();
+    }
+
+    /// The session's clock is `performance.now()`; call before `receive` too, so frames
+    /// are judged early or late against the time they arrived.
+    pub(super) fn tick_session(&mut self) {
+        if let Some(s) = self.session.as_mut() {
+            s.tick(dom::now_ms() as u64);
+        }
+    }
+
+    fn schedule_stream_tick(&mut self) {
+        let Some(due) = self.session.as_ref().and_then(|s| s.next_deadline()) else {
+            self.stream_timer = None;
+            return;
+        };
+        if self.stream_timer.as_ref().is_some_and(|(at, _)| *at == due) {
+            return;
+        }
+        let wait = due.saturating_sub(dom::now_ms() as u64);
+        let weak = self.weak.clone();
+        let timer = gloo::timers::callback::Timeout::new(
+            u32::try_from(wait).unwrap_or(u32::MAX),
+            move || {
+                Inner::with(&weak, |p| {
+                    p.stream_timer = None;
+                    p.pump();
+                })
+            },
+        );
+        self.stream_timer = Some((due, timer));
     }
 
     fn on_session_event(&mut self, e: Event) {

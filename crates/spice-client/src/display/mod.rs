@@ -5,6 +5,7 @@ pub mod geom;
 pub mod images;
 mod render;
 pub mod rop;
+pub mod stream;
 pub mod surface;
 
 use std::collections::HashMap;
@@ -52,6 +53,7 @@ pub struct DisplayState {
     surfaces: HashMap<u32, Surface>,
     primary: Option<u32>,
     caches: ImageCaches,
+    streams: stream::StreamState,
 }
 
 impl DisplayState {
@@ -79,7 +81,7 @@ impl DisplayState {
     /// Applies one display message. Each result is an event or a non-fatal error (a draw
     /// that could not be performed); the channel stays up either way.
     pub fn handle(&mut self, msg: &DisplayMsg<'_>, stats: &mut Stats) -> Vec<Outcome> {
-        let mut out = Vec::new();
+        let mut out = self.flush_streams_before(msg, stats);
         match msg {
             DisplayMsg::SurfaceCreate(c) => {
                 out.push(self.create_surface(c.surface_id, c.width, c.height, c.format, c.flags))
@@ -145,14 +147,13 @@ impl DisplayState {
             DisplayMsg::DrawTransparent(d) => out.extend(self.draw_transparent(d, stats)),
             DisplayMsg::DrawAlphaBlend(d) => out.extend(self.draw_alpha_blend(d, stats)),
             DisplayMsg::DrawComposite(d) => out.extend(self.draw_composite(d, stats)),
-            // No codec is advertised, so the server creates no streams; nothing to do.
             DisplayMsg::StreamCreate(_)
             | DisplayMsg::StreamData(_)
             | DisplayMsg::StreamDataSized(_)
             | DisplayMsg::StreamClip { .. }
             | DisplayMsg::StreamDestroy { .. }
             | DisplayMsg::StreamDestroyAll
-            | DisplayMsg::StreamActivateReport(_) => {}
+            | DisplayMsg::StreamActivateReport(_) => out.extend(self.handle_stream(msg, stats)),
             _ => {}
         }
         out
