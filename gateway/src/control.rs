@@ -73,6 +73,10 @@ pub trait InstanceHandle: Send + Sync {
     fn touch(&self);
     /// The VM's SPICE UNIX socket, when it is running.
     fn spice_socket(&self) -> Option<PathBuf>;
+    /// The latest `startup-progress` fraction while a memory image loads.
+    fn startup_progress(&self) -> Option<f64> {
+        None
+    }
     fn start_vm(&self) -> Result<(), ControlError>;
     fn stop_vm(&self) -> Result<(), ControlError>;
     fn destroy(&self);
