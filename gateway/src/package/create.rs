@@ -1,8 +1,9 @@
 //! `olive-gateway package create`: boot a catalog item, wait for the moment worth keeping,
 //! and write a package whose memory image resumes exactly there.
 //!
-//! The VM is stopped before saving (a non-live migration), so the memory image, the disk
-//! and the screendump all show the same instant. The disk written is the instance's
+//! The VM is stopped right after the screendump and before saving (a non-live
+//! migration), so the memory image, the disk and the screendump show the same instant
+//! (up to the guest's activity between screendump and `stop`, a few milliseconds). The disk written is the instance's
 //! overlay flattened into a standalone qcow2, so writes the guest made before the moment
 //! are part of the package. Direct-kernel-boot guests get their kernel and initrd copied
 //! in: a resumed guest needs the very kernel it was saved with.
@@ -203,13 +204,15 @@ async fn save(
     out: &Path,
     codec: Codec,
 ) -> Result<Manifest, CreateError> {
-    qmp.execute("stop", None).await?;
+    // The screendump comes first: a stopped QXL device no longer renders (its SPICE
+    // worker is paused), so a screendump after `stop` shows a stale or black surface.
     let screen = out.join("screen.ppm");
     qmp.execute(
         "screendump",
         Some(serde_json::json!({ "filename": screen.display().to_string() })),
     )
     .await?;
+    qmp.execute("stop", None).await?;
     let mem_name = format!("memory.{}", codec.extension());
     let max = u64::from(machine.memory_mb) * (1 << 20) + MAX_DEVICE_STATE_BYTES;
     let saved = crate::migration::save(
