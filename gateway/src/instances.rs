@@ -36,6 +36,19 @@ pub enum CreateError {
     Io(String),
 }
 
+/// Why a running instance could not be saved as a package.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("no such instance")]
+    NoInstance,
+    #[error("the instance's VM is not running")]
+    NotRunning,
+    #[error("package name: {0}")]
+    BadName(String),
+    #[error("saving failed: {0}")]
+    Failed(String),
+}
+
 /// What the creator of an instance gets back (`POST /api/instances`).
 #[derive(Clone, Debug, Serialize)]
 pub struct Created {
@@ -182,6 +195,12 @@ impl Instance {
     /// The token (`id/secret`).
     pub fn token(&self) -> String {
         format!("{}/{}", self.id, self.secret)
+    }
+
+    /// Records activity now (saving takes a while; the idle timer must not fire).
+    fn touch_now(&self, epoch: Instant) {
+        self.last_activity
+            .store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Moves stopped → starting and launches QEMU in the background.
@@ -553,6 +572,36 @@ impl Registry {
             spice_password: instance.spice_password.clone(),
             control_url: self.shared.control_url.clone(),
         })
+    }
+
+    /// Saves instance `id`'s running VM as the package `<data_dir>/packages/<name>` (the
+    /// curator's "save now"); the VM continues afterwards.
+    pub async fn save_package(
+        &self,
+        id: &str,
+        name: &str,
+        codec: crate::package::codec::Codec,
+    ) -> Result<(std::path::PathBuf, crate::package::manifest::Manifest), SaveError> {
+        crate::package::manifest::check_file_name(name).map_err(SaveError::BadName)?;
+        let inst = self.get(id).ok_or(SaveError::NoInstance)?;
+        if inst.lock().vm_state != VmState::Running {
+            return Err(SaveError::NotRunning);
+        }
+        let dir = self.shared.config.data_dir.join("packages");
+        std::fs::create_dir_all(&dir).map_err(|e| SaveError::Failed(e.to_string()))?;
+        let out = dir.join(name);
+        inst.touch_now(self.shared.epoch);
+        let m = crate::package::create::save_running(
+            &self.shared.launcher,
+            &inst.item,
+            &inst.paths,
+            &out,
+            codec,
+        )
+        .await
+        .map_err(|e| SaveError::Failed(e.to_string()))?;
+        tracing::info!(id, package = %out.display(), "instance saved as a package");
+        Ok((out, m))
     }
 
     /// The live instance with `id`.

@@ -98,6 +98,14 @@ enum AdminAction {
     Create { item: String },
     /// Destroy an instance.
     Destroy { id: String },
+    /// Save a running instance as the package `<data_dir>/packages/NAME` (the curator's
+    /// "this is the moment").
+    Package {
+        id: String,
+        name: String,
+        #[arg(long)]
+        codec: Option<String>,
+    },
 }
 
 fn init_logging(filter: Option<&str>) {
@@ -183,6 +191,9 @@ async fn run() -> Result<()> {
                 AdminAction::List => admin::Command::List,
                 AdminAction::Create { item } => admin::Command::Create { item },
                 AdminAction::Destroy { id } => admin::Command::Destroy { id },
+                AdminAction::Package { id, name, codec } => {
+                    admin::Command::Package { id, name, codec }
+                }
             };
             print!("{}", admin::run(server, &key, cmd).await?);
         }

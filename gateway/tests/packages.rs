@@ -241,9 +241,39 @@ package = "bad"
             "resume took {resume_time:?} with {} progress events",
             fractions.len()
         );
+
+        // 4. The curator's signal through the admin API: save the running instance as a
+        //    package; it validates and the VM goes on running.
+        let path = format!("/api/instances/{id}/package");
+        let addr = server.http_addr();
+        let save = |body: &'static str| {
+            olive_gateway::admin::request(addr, "POST", &path, Some(KEY), Some(body))
+        };
+        let r = save(r#"{"name": "../escape"}"#).await.unwrap();
+        assert_eq!(r.status, 400, "{}", r.body);
+        let r = save(r#"{"name": "live", "codec": "zstd"}"#).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        let live = s.dir.join("data/packages/live");
+        let report = olive_gateway::package::validate::validate(
+            Source::Local(live.clone()),
+            POLICY,
+            Path::new("qemu-img"),
+        )
+        .expect("the live-saved package validates");
+        assert!(
+            report.iter().any(|l| l.starts_with("memory: zstd")),
+            "{report:?}"
+        );
+        let mut qmp = olive_tests::qmp::Qmp::connect(
+            server.registry().get(&id).unwrap().dir().join("qmp.sock"),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(qmp.query_status().unwrap(), "running");
+        drop(qmp);
         server.registry().destroy(&id).await;
 
-        // 4. The corrupt image: the visitor is told, and the guest boots from scratch.
+        // 5. The corrupt image: the visitor is told, and the guest boots from scratch.
         let (id, events) = launch_events(&server, "bad").await;
         let rejected = events
             .iter()

@@ -118,6 +118,36 @@ async fn boot_wait_save(
     Ok(manifest)
 }
 
+/// Saves the running VM of an instance into the new directory `out` (a curator's signal
+/// through the admin API: the curator brought the guest to the moment worth keeping).
+/// The VM is paused while its state is saved and its disk copied, then continues.
+pub async fn save_running(
+    launcher: &Launcher,
+    item: &Item,
+    paths: &InstancePaths,
+    out: &Path,
+    codec: Codec,
+) -> Result<Manifest, CreateError> {
+    make_out_dir(out)?;
+    let mut qmp = Qmp::connect(&paths.qmp_socket, Duration::from_secs(10)).await?;
+    let mut machine = item.machine.clone();
+    machine.memory_image = None;
+    let result = async {
+        machine.machine_type = Some(concrete_machine_type(&mut qmp, &machine).await?);
+        let manifest = save(launcher, &mut qmp, &machine, item, paths, out, codec).await?;
+        // `stop` flushed the overlay; QEMU still holds its lock, hence `-U` in flatten.
+        let disk = flatten_disk(launcher, &paths.overlay, &out.join("disk.qcow2")).await?;
+        Ok::<_, CreateError>(Manifest { disk, ..manifest })
+    }
+    .await;
+    // Whatever happened, the curator's VM goes on (after a completed migration QEMU is in
+    // `postmigrate`, from which `cont` resumes it).
+    let _ = qmp.execute("cont", None).await;
+    let manifest = result?;
+    write_manifest(out, &manifest)?;
+    Ok(manifest)
+}
+
 /// Creates `out`, which must not exist or be empty (never mix two packages).
 fn make_out_dir(out: &Path) -> Result<(), CreateError> {
     if out.exists() {
@@ -310,7 +340,7 @@ async fn flatten_disk(
     to: &Path,
 ) -> Result<FileRef, CreateError> {
     let out = Command::new(&launcher.qemu_img)
-        .args(["convert", "-q", "-O", "qcow2"])
+        .args(["convert", "-q", "-U", "-O", "qcow2"])
         .arg(overlay)
         .arg(to)
         .stdin(std::process::Stdio::null())
