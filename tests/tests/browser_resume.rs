@@ -1,7 +1,8 @@
 //! End-to-end resume in real headless Chromium: the test guest's `flat` scene is packaged at
 //! its ready marker, and Run on the packaged item shows the start-up progress bar with its
 //! time-remaining text, rising to 100 %, and then the screen exactly as saved (canvas ==
-//! the package's screendump), without the guest booting again.
+//! the package's screendump), without the guest booting again. With a corrupt memory image
+//! the visitor reads that the saved state could not be restored and the guest cold-boots.
 //!
 //! Needs the web app's `dist/` (see tests/tests/browser.rs).
 
@@ -20,10 +21,16 @@ fn scratch() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
-/// Records every state of the progress bar (hidden, aria-valuenow, text) from now on.
+/// Records every state of the progress bar (hidden, aria-valuenow, text) and every status
+/// line from now on.
 const RECORD_PROGRESS: &str = r#"
 window.__oliveProgress = [];
+window.__oliveStatus = [];
 const seen = () => {
+  const st = document.querySelector('.player-status');
+  if (st && window.__oliveStatus[window.__oliveStatus.length - 1] !== st.textContent) {
+    window.__oliveStatus.push(st.textContent);
+  }
   const p = document.querySelector('.player-progress');
   if (!p) return;
   const rec = { hidden: p.hidden, now: p.getAttribute('aria-valuenow'), text: p.textContent };
@@ -95,6 +102,56 @@ async fn scenario(gw: &TestGateway, b: &Browser, saved: &Rgba) -> Result<()> {
         bail!("the guest booted instead of resuming");
     }
     eprintln!("progress seen in the browser: {shown:?}");
+    gw.server().registry().destroy(&id).await;
+    Ok(())
+}
+
+/// A corrupt memory image: the visitor reads that the saved state could not be restored,
+/// and the guest then boots from scratch to its ready line.
+async fn corrupt_scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
+    b.goto(&format!("{}/", gw.url())).await?;
+    b.js(RECORD_PROGRESS, vec![]).await?;
+    b.click_run("flat-bad", Duration::from_secs(20)).await?;
+    b.wait_state(&["running"], Duration::from_secs(90)).await?;
+    let id = gw
+        .instances_of("flat-bad")
+        .pop()
+        .context("no instance of flat-bad")?;
+    gw.wait_serial(&id, "OLIVE-GUEST-READY", Duration::from_secs(90))
+        .await?;
+    let texts = b.js("return window.__oliveStatus || null;", vec![]).await?;
+    let told = texts.as_array().is_some_and(|v| {
+        v.iter().any(|t| {
+            t.as_str()
+                .is_some_and(|t| t.contains("could not be restored"))
+        })
+    });
+    if !told {
+        bail!("the visitor was not told the saved state was rejected: {texts:?}");
+    }
+    Ok(())
+}
+
+/// Copies a package, flipping bytes in the middle of its memory image.
+fn corrupt_copy(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)?.flatten() {
+        std::fs::copy(e.path(), to.join(e.file_name()))?;
+    }
+    let mem = std::fs::read_dir(to)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("memory."))
+        })
+        .context("no memory image")?;
+    let mut bytes = std::fs::read(&mem)?;
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0xa5;
+    }
+    std::fs::write(&mem, bytes)?;
     Ok(())
 }
 
@@ -109,7 +166,13 @@ async fn run_on_a_package_shows_progress_then_the_saved_screen() {
         .await
         .expect("package the test guest");
     let saved = Rgba::load_ppm(pkg.join("screen.ppm")).expect("saved screen");
-    let items = [item.packaged("flat-pkg", &pkg)];
+    let bad = scratch().join(format!("resume-bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&bad);
+    corrupt_copy(&pkg, &bad).expect("corrupt copy");
+    let items = [
+        item.clone().packaged("flat-pkg", &pkg),
+        item.packaged("flat-bad", &bad),
+    ];
     let gw = TestGateway::start(&scratch(), &dist, &items)
         .await
         .expect("gateway");
@@ -119,7 +182,10 @@ async fn run_on_a_package_shows_progress_then_the_saved_screen() {
     })
     .await;
     let result = match &browser {
-        Ok(b) => scenario(&gw, b, &saved).await,
+        Ok(b) => match scenario(&gw, b, &saved).await {
+            Ok(()) => corrupt_scenario(&gw, b).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(anyhow::anyhow!("browser: {e:#}")),
     };
     if let Ok(b) = browser {
@@ -131,6 +197,7 @@ async fn run_on_a_package_shows_progress_then_the_saved_screen() {
     }
     gw.shutdown().await;
     let _ = std::fs::remove_dir_all(&pkg);
+    let _ = std::fs::remove_dir_all(&bad);
     if let Err(e) = result {
         panic!("{e:#}");
     }
