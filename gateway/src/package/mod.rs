@@ -25,18 +25,12 @@ use source::{Source, SourceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("package {root}: {source}")]
-    Source {
-        root: String,
-        #[source]
-        source: SourceError,
-    },
-    #[error("package {root}: {source}")]
-    Manifest {
-        root: String,
-        #[source]
-        source: ManifestError,
-    },
+    // The cause is part of the message (config errors show only the message), so it is
+    // not also a `source` that `{:#}` would print twice.
+    #[error("package {root}: {cause}")]
+    Source { root: String, cause: SourceError },
+    #[error("package {root}: {cause}")]
+    Manifest { root: String, cause: ManifestError },
 }
 
 /// A memory image to resume from.
@@ -64,13 +58,13 @@ impl Package {
         let bytes = root
             .join(MANIFEST_FILE)
             .read_small(MAX_MANIFEST_BYTES)
-            .map_err(|source| PackageError::Source {
+            .map_err(|cause| PackageError::Source {
                 root: r.clone(),
-                source,
+                cause,
             })?;
         let manifest = Manifest::parse(&bytes)
             .and_then(|m| m.check_policy(policy).map(|()| m))
-            .map_err(|source| PackageError::Manifest { root: r, source })?;
+            .map_err(|cause| PackageError::Manifest { root: r, cause })?;
         Ok(Package { root, manifest })
     }
 
@@ -82,9 +76,9 @@ impl Package {
         self.file(f)
             .local_path()
             .map(std::path::Path::to_path_buf)
-            .map_err(|source| PackageError::Source {
+            .map_err(|cause| PackageError::Source {
                 root: self.root.to_string(),
-                source,
+                cause,
             })
     }
 

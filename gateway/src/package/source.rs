@@ -12,11 +12,10 @@ use std::path::{Path, PathBuf};
 pub enum SourceError {
     #[error("{0}: remote packages are not supported yet")]
     RemoteUnsupported(String),
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{0}: larger than {1} bytes")]
     TooLarge(String, u64),
@@ -73,9 +72,9 @@ impl Source {
     /// A blocking reader over the whole file (memory images are streamed through it).
     pub fn open(&self) -> Result<Box<dyn Read + Send>, SourceError> {
         let path = self.local_path()?;
-        let f = std::fs::File::open(path).map_err(|source| SourceError::Io {
+        let f = std::fs::File::open(path).map_err(|cause| SourceError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
     }
@@ -85,9 +84,9 @@ impl Source {
         let path = self.local_path()?;
         std::fs::metadata(path)
             .map(|m| m.len())
-            .map_err(|source| SourceError::Io {
+            .map_err(|cause| SourceError::Io {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })
     }
 
@@ -98,9 +97,9 @@ impl Source {
         self.open()?
             .take(limit + 1)
             .read_to_end(&mut out)
-            .map_err(|source| SourceError::Io {
+            .map_err(|cause| SourceError::Io {
                 path: PathBuf::from(self.to_string()),
-                source,
+                cause,
             })?;
         if out.len() as u64 > limit {
             return Err(SourceError::TooLarge(self.to_string(), limit));
