@@ -672,6 +672,17 @@ mod tests {
     }
 
     #[test]
+    fn resume_differs_only_by_incoming() {
+        // A migration stream loads only into the machine it was saved from: the resume
+        // command line is the cold one plus `-incoming defer -S`, nothing else.
+        let p = InstancePaths::new("/x".into());
+        let cold = qemu_args(&machine(), &p, Resolved::Tcg, "n", false);
+        let warm = qemu_args(&machine(), &p, Resolved::Tcg, "n", true);
+        assert_eq!(warm[..cold.len()], cold[..]);
+        assert_eq!(warm[cold.len()..], ["-incoming", "defer", "-S"]);
+    }
+
+    #[test]
     fn network_is_restricted() {
         let mut m = machine();
         m.network = true;

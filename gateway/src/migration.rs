@@ -219,7 +219,8 @@ pub async fn load(
     // QEMU's verdict first: a stream it rejected says more than our side's broken pipe.
     wait_completed(qmp, deadline).await?;
     result?;
-    report(fed.load(Ordering::Relaxed));
+    // QEMU has it all; a manifest that overstated the size must not leave the bar short.
+    report(total);
     if let Some(want) = &image.sha256 {
         let got = hash
             .lock()
