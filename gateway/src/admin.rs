@@ -118,8 +118,18 @@ pub async fn request(
 #[derive(Debug, Clone)]
 pub enum Command {
     List,
-    Create { item: String },
-    Destroy { id: String },
+    Create {
+        item: String,
+    },
+    Destroy {
+        id: String,
+    },
+    /// Save a running instance as the package `<data_dir>/packages/<name>`.
+    Package {
+        id: String,
+        name: String,
+        codec: Option<String>,
+    },
 }
 
 /// Runs an admin command and returns what to print.
@@ -180,6 +190,24 @@ pub async fn run(server: SocketAddr, key: &str, cmd: Command) -> Result<String> 
             .await?;
             match r.status {
                 204 => Ok(format!("destroyed {id}\n")),
+                _ => bail!("server answered {}: {}", r.status, r.body.trim()),
+            }
+        }
+        Command::Package { id, name, codec } => {
+            if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                bail!("invalid instance id {id:?}");
+            }
+            let body = serde_json::json!({ "name": name, "codec": codec }).to_string();
+            let r = request(
+                server,
+                "POST",
+                &format!("/api/instances/{id}/package"),
+                Some(key),
+                Some(&body),
+            )
+            .await?;
+            match r.status {
+                200 => Ok(r.body.trim().to_string() + "\n"),
                 _ => bail!("server answered {}: {}", r.status, r.body.trim()),
             }
         }

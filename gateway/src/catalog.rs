@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::package::MemoryImage;
+
 /// Sound devices the launcher knows how to attach to a SPICE audiodev.
 pub const SOUND_DEVICES: &[&str] = &["AC97", "intel-hda", "sb16", "es1370"];
 
@@ -36,9 +38,11 @@ pub struct ItemMeta {
 pub struct Machine {
     /// The pristine disk image; never written (each instance gets a qcow2 overlay).
     pub disk: PathBuf,
-    /// A saved memory image. Accepted for catalog compatibility; resuming is not implemented
-    /// yet, so the VM cold-boots.
-    pub memory_image: Option<PathBuf>,
+    /// The disk came from a package (untrusted): it must be a qcow2 without a backing
+    /// file, or it could make QEMU open any file the gateway can read.
+    pub standalone_disk: bool,
+    /// A saved memory image (from a package): the first start of an instance resumes it.
+    pub memory_image: Option<MemoryImage>,
     pub memory_mb: u32,
     pub vcpus: u32,
     /// `-machine` type, e.g. `pc` or `q35` (QEMU's default when absent).

@@ -141,13 +141,16 @@ struct RawQemu {
 #[serde(deny_unknown_fields)]
 struct RawItem {
     id: String,
-    title: String,
+    /// A package directory (or, later, URL); replaces `[item.machine]`, and its metadata
+    /// fills any of the fields below left out.
+    package: Option<String>,
+    title: Option<String>,
     creator: Option<String>,
     year: Option<u32>,
     description: Option<String>,
     rights: Option<String>,
     thumbnail: Option<String>,
-    machine: RawMachine,
+    machine: Option<RawMachine>,
 }
 
 #[derive(Deserialize)]
@@ -287,73 +290,60 @@ impl Config {
             if items.iter().any(|x| x.id == it.id) {
                 return Err(err(&at("id"), format!("duplicate item id {:?}", it.id)));
             }
-            let m = it.machine;
-            if m.memory_mb < 16 || m.memory_mb > max_memory_mb {
-                return Err(err(
-                    &atm("memory_mb"),
-                    format!(
-                        "{} MiB is outside 16..={max_memory_mb} (limits.max_memory_mb)",
-                        m.memory_mb
-                    ),
-                ));
-            }
-            if m.vcpus == 0 || m.vcpus > max_vcpus {
-                return Err(err(
-                    &atm("vcpus"),
-                    format!("{} is outside 1..={max_vcpus} (limits.max_vcpus)", m.vcpus),
-                ));
-            }
-            if let Some(mt) = &m.machine_type {
-                if !mt
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-                {
-                    return Err(err(&atm("machine_type"), format!("invalid name {mt:?}")));
-                }
-            }
-            if let Some(s) = &m.sound {
-                if !crate::catalog::SOUND_DEVICES.contains(&s.as_str()) {
+            let policy = crate::package::manifest::Policy {
+                max_memory_mb,
+                max_vcpus,
+            };
+            let (meta, machine) = match (it.package.as_deref(), it.machine) {
+                (Some(_), Some(_)) => {
                     return Err(err(
-                        &atm("sound"),
-                        format!(
-                            "unsupported sound device {s:?} (one of {:?})",
-                            crate::catalog::SOUND_DEVICES
-                        ),
-                    ));
+                        &at("package"),
+                        "an item has either `package` or `[item.machine]`, not both".into(),
+                    ))
                 }
-            }
-            if m.initrd.is_some() && m.kernel.is_none() || m.append.is_some() && m.kernel.is_none()
-            {
-                return Err(err(&atm("kernel"), "initrd/append need a kernel".into()));
-            }
-            if m.append.as_deref().is_some_and(|a| a.contains('\n')) {
-                return Err(err(&atm("append"), "must be one line".into()));
-            }
+                (None, None) => {
+                    return Err(err(
+                        &at("machine"),
+                        "missing `[item.machine]` (or `package`)".into(),
+                    ))
+                }
+                (Some(pkg), None) => {
+                    let root = crate::package::source::Source::parse(pkg, &base);
+                    let p = crate::package::Package::open(root, policy)
+                        .map_err(|e| err(&at("package"), e.to_string()))?;
+                    let machine = p
+                        .machine()
+                        .map_err(|e| err(&at("package"), e.to_string()))?;
+                    let pm = p.meta();
+                    let meta = ItemMeta {
+                        title: it.title.unwrap_or(pm.title),
+                        creator: it.creator.or(pm.creator),
+                        year: it.year.or(pm.year),
+                        description: it.description.or(pm.description),
+                        rights: it.rights.or(pm.rights),
+                        thumbnail: it.thumbnail,
+                    };
+                    (meta, machine)
+                }
+                (None, Some(m)) => {
+                    let Some(title) = it.title else {
+                        return Err(err(&at("title"), "missing field `title`".into()));
+                    };
+                    let meta = ItemMeta {
+                        title,
+                        creator: it.creator,
+                        year: it.year,
+                        description: it.description,
+                        rights: it.rights,
+                        thumbnail: it.thumbnail,
+                    };
+                    (meta, machine_from_raw(m, policy, &abs, &atm, &err)?)
+                }
+            };
             items.push(Item {
                 id: it.id,
-                meta: ItemMeta {
-                    title: it.title,
-                    creator: it.creator,
-                    year: it.year,
-                    description: it.description,
-                    rights: it.rights,
-                    thumbnail: it.thumbnail,
-                },
-                machine: Machine {
-                    disk: abs(&m.disk),
-                    memory_image: m.memory_image.as_deref().map(abs),
-                    memory_mb: m.memory_mb,
-                    vcpus: m.vcpus,
-                    machine_type: m.machine_type,
-                    display: m.display,
-                    sound: m.sound,
-                    limit_mouse_rate: m.limit_mouse_rate,
-                    kernel: m.kernel.as_deref().map(abs),
-                    initrd: m.initrd.as_deref().map(abs),
-                    append: m.append,
-                    network: m.network,
-                    tablet: m.tablet,
-                },
+                meta,
+                machine,
             });
         }
 
@@ -385,6 +375,82 @@ impl Config {
             catalog: Catalog::new(items),
         })
     }
+}
+
+type ErrFn<'a> = dyn Fn(&[Seg<'_>], String) -> ConfigError + 'a;
+
+/// A hand-written `[item.machine]`, checked against the limits.
+fn machine_from_raw(
+    m: RawMachine,
+    policy: crate::package::manifest::Policy,
+    abs: &dyn Fn(&Path) -> PathBuf,
+    atm: &dyn Fn(&'static str) -> [Seg<'static>; 4],
+    err: &ErrFn<'_>,
+) -> Result<Machine, ConfigError> {
+    let max_memory_mb = policy.max_memory_mb;
+    let max_vcpus = policy.max_vcpus;
+    if m.memory_image.is_some() {
+        return Err(err(
+            &atm("memory_image"),
+            "memory images come from packages: make one with `olive-gateway package create` and use `package = DIR`".into(),
+        ));
+    }
+    if m.memory_mb < 16 || m.memory_mb > max_memory_mb {
+        return Err(err(
+            &atm("memory_mb"),
+            format!(
+                "{} MiB is outside 16..={max_memory_mb} (limits.max_memory_mb)",
+                m.memory_mb
+            ),
+        ));
+    }
+    if m.vcpus == 0 || m.vcpus > max_vcpus {
+        return Err(err(
+            &atm("vcpus"),
+            format!("{} is outside 1..={max_vcpus} (limits.max_vcpus)", m.vcpus),
+        ));
+    }
+    if let Some(mt) = &m.machine_type {
+        if !mt
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(err(&atm("machine_type"), format!("invalid name {mt:?}")));
+        }
+    }
+    if let Some(s) = &m.sound {
+        if !crate::catalog::SOUND_DEVICES.contains(&s.as_str()) {
+            return Err(err(
+                &atm("sound"),
+                format!(
+                    "unsupported sound device {s:?} (one of {:?})",
+                    crate::catalog::SOUND_DEVICES
+                ),
+            ));
+        }
+    }
+    if m.initrd.is_some() && m.kernel.is_none() || m.append.is_some() && m.kernel.is_none() {
+        return Err(err(&atm("kernel"), "initrd/append need a kernel".into()));
+    }
+    if m.append.as_deref().is_some_and(|a| a.contains('\n')) {
+        return Err(err(&atm("append"), "must be one line".into()));
+    }
+    Ok(Machine {
+        disk: abs(&m.disk),
+        standalone_disk: false,
+        memory_image: None,
+        memory_mb: m.memory_mb,
+        vcpus: m.vcpus,
+        machine_type: m.machine_type,
+        display: m.display,
+        sound: m.sound,
+        limit_mouse_rate: m.limit_mouse_rate,
+        kernel: m.kernel.as_deref().map(abs),
+        initrd: m.initrd.as_deref().map(abs),
+        append: m.append,
+        network: m.network,
+        tablet: m.tablet,
+    })
 }
 
 /// A step in a field path: a key or an index into an array of tables.
@@ -614,6 +680,32 @@ display = "qxl"
             (Some(10), Some("qemu.accelerator")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn package_items() {
+        let both = GOOD.replace("id = \"b\"\n", "id = \"b\"\npackage = \"pkgs/b\"\n");
+        let e = parse(&both).unwrap_err();
+        assert_eq!(e.field(), Some("item[1].package"), "{e}");
+        assert!(e.to_string().contains("not both"), "{e}");
+        let text = GOOD.replace(
+            "id = \"b\"\n",
+            "id = \"b\"\npackage = \"/nonexistent/pkg\"\n",
+        );
+        let cut = text.find("[item.machine]\ndisk = \"/abs").unwrap();
+        let e = parse(&text[..cut]).unwrap_err();
+        assert_eq!(
+            (e.line(), e.field()),
+            (Some(21), Some("item[1].package")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("olive-package.json"), "{e}");
+        let e = parse(&GOOD.replace(
+            "disk = \"a.qcow2\"",
+            "disk = \"a.qcow2\"\nmemory_image = \"m\"",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("package create"), "{e}");
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub trait InstanceHandle: Send + Sync {
     fn spice_monitor(&self) -> Option<PathBuf> {
         None
     }
+    /// The latest `startup-progress` fraction while a memory image loads.
+    fn startup_progress(&self) -> Option<f64> {
+        None
+    }
     fn start_vm(&self) -> Result<(), ControlError>;
     fn stop_vm(&self) -> Result<(), ControlError>;
     fn destroy(&self);

@@ -6,6 +6,7 @@
 //! | `POST /api/instances` `{"item": ID}` | anyone | create + start; `{id, token, spice_password, control_url}`; 503 + `Retry-After` when full |
 //! | `GET /api/instances` | `X-Secret-Key` | list |
 //! | `DELETE /api/instances/{id}` | `X-Secret-Key` | destroy; 204 or 404 |
+//! | `POST /api/instances/{id}/package` `{"name", "codec"?}` | `X-Secret-Key` | save the running VM as `<data_dir>/packages/<name>`; 200, 400, 404, 409, 500 |
 //! | `GET /healthz` | anyone | `ok` |
 //! | `GET /metrics` | anyone | Prometheus text |
 //! | `GET /ws` | browsers | the WebSocket bridge (mounted by [`crate::Server`]) |
@@ -19,13 +20,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{any, delete, get};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use crate::instances::{CreateError, Registry};
+use crate::instances::{CreateError, Registry, SaveError};
 
 /// Seconds a client is told to wait when every instance slot is taken. Instances free up
 /// on the idle timeout's scale, so retrying sooner than this is just load.
@@ -109,6 +110,49 @@ async fn destroy(
     }
 }
 
+#[derive(Deserialize)]
+struct SaveRequest {
+    name: String,
+    codec: Option<String>,
+}
+
+/// The curator's signal: save this instance, as it is now, as a package.
+async fn save_package(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = check_key(&st, &headers) {
+        return r;
+    }
+    let Ok(req) = serde_json::from_slice::<SaveRequest>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "Expected {\"name\": NAME}");
+    };
+    let codec = match req.codec.as_deref() {
+        None => crate::package::codec::Codec::DEFAULT,
+        Some(c) => match crate::package::codec::Codec::from_name(c) {
+            Some(c) => c,
+            None => return error(StatusCode::BAD_REQUEST, "Unknown codec"),
+        },
+    };
+    match st.registry.save_package(&id, &req.name, codec).await {
+        Ok((dir, m)) => Json(json!({
+            "package": dir.display().to_string(),
+            "name": m.name,
+            "memory_bytes": m.memory.as_ref().map(|x| x.file.size),
+        }))
+        .into_response(),
+        Err(e @ SaveError::BadName(_)) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(SaveError::NoInstance) => error(StatusCode::NOT_FOUND, "Not found"),
+        Err(e @ SaveError::NotRunning) => error(StatusCode::CONFLICT, &e.to_string()),
+        Err(e @ SaveError::Failed(_)) => {
+            tracing::warn!(id, "{e}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+        }
+    }
+}
+
 async fn metrics(State(st): State<AppState>) -> Response {
     let text = st.registry.metrics().render(&st.registry.by_state());
     (
@@ -142,6 +186,7 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
         .route("/api/collection", get(collection))
         .route("/api/instances", get(list).post(create))
         .route("/api/instances/{id}", delete(destroy))
+        .route("/api/instances/{id}/package", post(save_package))
         .with_state(state);
     with_static(api, static_dir)
 }

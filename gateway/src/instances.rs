@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::control::{
     ControlError, ControlEvent, InstanceHandle, Registry as RegistryTrait, VmState,
 };
-use crate::launcher::{kill_pid, InstancePaths, Launcher};
+use crate::launcher::{kill_pid, InstancePaths, LaunchError, Launcher};
 use crate::metrics::{state_name, Metrics};
 
 /// Why an instance could not be created.
@@ -34,6 +34,19 @@ pub enum CreateError {
     AtCapacity(usize),
     #[error("cannot create instance: {0}")]
     Io(String),
+}
+
+/// Why a running instance could not be saved as a package.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("no such instance")]
+    NoInstance,
+    #[error("the instance's VM is not running")]
+    NotRunning,
+    #[error("package name: {0}")]
+    BadName(String),
+    #[error("saving failed: {0}")]
+    Failed(String),
 }
 
 /// What the creator of an instance gets back (`POST /api/instances`).
@@ -117,6 +130,8 @@ struct StateInner {
     vm: Option<Vm>,
     /// Incremented per launch so that a watcher of an old QEMU cannot touch a newer one.
     generation: u64,
+    /// The latest `startup-progress` of the current launch (for clients joining late).
+    progress: Option<f64>,
 }
 
 /// One instance.
@@ -182,6 +197,12 @@ impl Instance {
         format!("{}/{}", self.id, self.secret)
     }
 
+    /// Records activity now (saving takes a while; the idle timer must not fire).
+    fn touch_now(&self, epoch: Instant) {
+        self.last_activity
+            .store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
     /// Moves stopped → starting and launches QEMU in the background.
     fn begin_start(self: &Arc<Self>) -> Result<(), ControlError> {
         let Some(shared) = self.shared.upgrade() else {
@@ -193,6 +214,7 @@ impl Instance {
                 return Err(ControlError::NotStopped);
             }
             s.vm_state = VmState::Starting;
+            s.progress = None;
             s.generation += 1;
             s.generation
         };
@@ -206,10 +228,7 @@ impl Instance {
             return;
         };
         let name = format!("olive-{}", self.id);
-        let result = shared
-            .launcher
-            .launch(&self.item.machine, &self.paths, &self.spice_password, &name)
-            .await;
+        let (result, resumed) = self.launch(&shared, &name).await;
         let mut launched = match result {
             Ok(l) => l,
             Err(e) => {
@@ -254,8 +273,10 @@ impl Instance {
         }
         shared.metrics.observe_launch(launched.elapsed);
         tracing::info!(id = %self.id, pid = launched.pid, elapsed = ?launched.elapsed, "VM running");
+        // `check_display` tells VMNetX clients to look for a black screen; the gateway has
+        // already looked (see `Launcher::resume`), a client doing it again is harmless.
         self.emit(ControlEvent::VmStarted {
-            check_display: false,
+            check_display: resumed,
         });
         let mut child = launched.child;
         let status = tokio::select! {
@@ -292,6 +313,55 @@ impl Instance {
             self.emit(ControlEvent::VmStopped);
             self.destroy_now().await;
         }
+    }
+
+    /// Starts QEMU: resuming the item's memory image on the first start (a restart keeps
+    /// the overlay, whose disk no longer matches the image, so it cold-boots as in
+    /// VMNetX), and cold-booting after telling the visitor if the image is rejected.
+    /// Returns whether the VM was resumed.
+    async fn launch(
+        &self,
+        shared: &Shared,
+        name: &str,
+    ) -> (Result<crate::launcher::Launched, LaunchError>, bool) {
+        let machine = &self.item.machine;
+        let launcher = &shared.launcher;
+        if let Some(image) = machine.memory_image.as_ref() {
+            if !self.paths.overlay.exists() {
+                let progress = |fraction: f64| {
+                    self.lock().progress = Some(fraction);
+                    self.emit(ControlEvent::StartupProgress { fraction });
+                };
+                let r = launcher
+                    .resume(
+                        machine,
+                        image,
+                        &self.paths,
+                        &self.spice_password,
+                        name,
+                        &progress,
+                    )
+                    .await;
+                match r {
+                    Err(LaunchError::MemoryRejected(why)) => {
+                        tracing::warn!(id = %self.id, item = %self.item.id, "{why}; cold-booting");
+                        shared
+                            .metrics
+                            .memory_rejected
+                            .fetch_add(1, Ordering::Relaxed);
+                        self.lock().progress = None;
+                        self.emit(ControlEvent::StartupRejectedMemory);
+                        // The failed resume's overlay is unused, but start from a clean one.
+                        let _ = std::fs::remove_file(&self.paths.overlay);
+                    }
+                    other => return (other, true),
+                }
+            }
+        }
+        let r = launcher
+            .launch(machine, &self.paths, &self.spice_password, name)
+            .await;
+        (r, false)
     }
 
     /// Destroys the instance and waits until QEMU is dead and its files are gone.
@@ -380,6 +450,12 @@ impl InstanceHandle for HandleRef {
     }
     fn spice_monitor(&self) -> Option<PathBuf> {
         (self.state() == VmState::Running).then(|| self.0.paths.spice_monitor.clone())
+    }
+    fn startup_progress(&self) -> Option<f64> {
+        let s = self.0.lock();
+        (s.vm_state == VmState::Starting)
+            .then_some(s.progress)
+            .flatten()
     }
     fn start_vm(&self) -> Result<(), ControlError> {
         self.0.begin_start()
@@ -479,6 +555,7 @@ impl Registry {
                     vm_state: VmState::Stopped,
                     vm: None,
                     generation: 0,
+                    progress: None,
                 }),
                 events,
                 shared: Arc::downgrade(&self.shared),
@@ -498,6 +575,36 @@ impl Registry {
             spice_password: instance.spice_password.clone(),
             control_url: self.shared.control_url.clone(),
         })
+    }
+
+    /// Saves instance `id`'s running VM as the package `<data_dir>/packages/<name>` (the
+    /// curator's "save now"); the VM continues afterwards.
+    pub async fn save_package(
+        &self,
+        id: &str,
+        name: &str,
+        codec: crate::package::codec::Codec,
+    ) -> Result<(std::path::PathBuf, crate::package::manifest::Manifest), SaveError> {
+        crate::package::manifest::check_file_name(name).map_err(SaveError::BadName)?;
+        let inst = self.get(id).ok_or(SaveError::NoInstance)?;
+        if inst.lock().vm_state != VmState::Running {
+            return Err(SaveError::NotRunning);
+        }
+        let dir = self.shared.config.data_dir.join("packages");
+        std::fs::create_dir_all(&dir).map_err(|e| SaveError::Failed(e.to_string()))?;
+        let out = dir.join(name);
+        inst.touch_now(self.shared.epoch);
+        let m = crate::package::create::save_running(
+            &self.shared.launcher,
+            &inst.item,
+            &inst.paths,
+            &out,
+            codec,
+        )
+        .await
+        .map_err(|e| SaveError::Failed(e.to_string()))?;
+        tracing::info!(id, package = %out.display(), "instance saved as a package");
+        Ok((out, m))
     }
 
     /// The live instance with `id`.

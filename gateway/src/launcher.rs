@@ -16,6 +16,7 @@ use tokio::process::{Child, Command};
 
 use crate::accel::Resolved;
 use crate::catalog::{Display, Machine};
+use crate::package::MemoryImage;
 use crate::qmp::{Qmp, QmpError};
 
 /// How long QEMU may take from spawn to QMP readiness before the launch is abandoned.
@@ -35,6 +36,10 @@ pub enum LaunchError {
     Exited { status: String, log: String },
     #[error("QEMU did not become ready within {0:?}")]
     Timeout(Duration),
+    /// The memory image could not be resumed (QEMU rejected it, it is corrupt, or the
+    /// resumed screen stayed black); the caller cold-boots instead.
+    #[error("memory image rejected: {0}")]
+    MemoryRejected(String),
     #[error("QMP: {0}")]
     Qmp(#[from] QmpError),
     #[error("{what}: {source}")]
@@ -64,6 +69,10 @@ pub struct InstancePaths {
     pub pid_file: PathBuf,
     pub serial_log: PathBuf,
     pub qemu_log: PathBuf,
+    /// The `unix:` migration socket (saving and resuming memory images).
+    pub migration_socket: PathBuf,
+    /// Where `screendump` writes.
+    pub screendump: PathBuf,
 }
 
 impl InstancePaths {
@@ -77,6 +86,8 @@ impl InstancePaths {
             pid_file: dir.join("qemu.pid"),
             serial_log: dir.join("serial.log"),
             qemu_log: dir.join("qemu.log"),
+            migration_socket: dir.join("migrate.sock"),
+            screendump: dir.join("screen.ppm"),
             dir,
         }
     }
@@ -117,6 +128,7 @@ pub fn qemu_args(
     paths: &InstancePaths,
     accel: Resolved,
     name: &str,
+    incoming: bool,
 ) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
@@ -217,6 +229,11 @@ pub fn qemu_args(
         "-mon",
         "chardev=olive-spice-mon,mode=control",
     ]);
+    if incoming {
+        // Wait for `migrate-incoming`, and stay paused after it so the image's checksum
+        // is verified before the guest runs a single instruction.
+        push(&["-incoming", "defer", "-S"]);
+    }
     a
 }
 
@@ -291,8 +308,9 @@ impl Launcher {
         Ok(())
     }
 
-    /// Launches QEMU for `machine` in `paths.dir` (which must exist) and waits until QMP
-    /// says the VM runs and SPICE is enabled. On error nothing is left running.
+    /// Launches QEMU for `machine` in `paths.dir` (which must exist), booting it from
+    /// scratch, and waits until QMP says the VM runs and SPICE is enabled. On error
+    /// nothing is left running.
     pub async fn launch(
         &self,
         machine: &Machine,
@@ -301,8 +319,69 @@ impl Launcher {
         name: &str,
     ) -> Result<Launched, LaunchError> {
         let t0 = Instant::now();
-        if machine.memory_image.is_some() {
-            tracing::warn!(name, "memory images are not supported yet; cold-booting");
+        let (mut child, pid) = self.spawn(machine, paths, password, name, false).await?;
+        let deadline = t0 + READY_TIMEOUT;
+        let ready = async {
+            let mut qmp = self
+                .connect_qmp(&mut child, paths, machine, deadline)
+                .await?;
+            wait_running(&mut qmp, deadline).await?;
+            check_spice(&mut qmp, paths).await
+        }
+        .await;
+        finish(child, pid, t0, ready).await
+    }
+
+    /// Launches QEMU for `machine` and resumes `image` into it, calling `progress` with
+    /// the fraction loaded. Fails with [`LaunchError::MemoryRejected`] if QEMU refuses the
+    /// image, the image is corrupt, or the screen is still entirely black a second after
+    /// the VM resumed (VMNetX issue #30: QEMU spinning on a bad image); the caller then
+    /// cold-boots. On error nothing is left running.
+    pub async fn resume(
+        &self,
+        machine: &Machine,
+        image: &MemoryImage,
+        paths: &InstancePaths,
+        password: &str,
+        name: &str,
+        progress: &(dyn Fn(f64) + Send + Sync),
+    ) -> Result<Launched, LaunchError> {
+        let t0 = Instant::now();
+        let (mut child, pid) = self.spawn(machine, paths, password, name, true).await?;
+        let ready = async {
+            let mut qmp = self
+                .connect_qmp(&mut child, paths, machine, t0 + READY_TIMEOUT)
+                .await?;
+            crate::migration::load(&mut qmp, &paths.migration_socket, image, progress)
+                .await
+                .map_err(|e| LaunchError::MemoryRejected(e.to_string()))?;
+            let rejected = |e: QmpError| LaunchError::MemoryRejected(e.to_string());
+            qmp.execute("cont", None).await.map_err(rejected)?;
+            let deadline = Instant::now() + READY_TIMEOUT;
+            wait_running(&mut qmp, deadline)
+                .await
+                .map_err(|e| match e {
+                    LaunchError::Qmp(q) => rejected(q),
+                    other => other,
+                })?;
+            check_spice(&mut qmp, paths).await?;
+            check_not_black(&mut qmp, paths).await
+        }
+        .await;
+        finish(child, pid, t0, ready).await
+    }
+
+    /// Creates the overlay and password file, then starts QEMU (not yet ready).
+    async fn spawn(
+        &self,
+        machine: &Machine,
+        paths: &InstancePaths,
+        password: &str,
+        name: &str,
+        incoming: bool,
+    ) -> Result<(Child, u32), LaunchError> {
+        if machine.standalone_disk {
+            self.check_standalone(&machine.disk).await?;
         }
         self.ensure_overlay(&machine.disk, &paths.overlay).await?;
         write_private(&paths.password_file, password.as_bytes())?;
@@ -311,7 +390,7 @@ impl Launcher {
         let log2 = log
             .try_clone()
             .map_err(io(format!("dup {}", paths.qemu_log.display())))?;
-        let args = qemu_args(machine, paths, self.accel, name);
+        let args = qemu_args(machine, paths, self.accel, name, incoming);
         tracing::debug!(?args, "spawning QEMU");
         let mut child = Command::new(&self.qemu)
             .args(&args)
@@ -334,26 +413,34 @@ impl Launcher {
             kill_child(&mut child).await;
             return Err(e);
         }
-        match self.wait_ready(&mut child, paths, machine).await {
-            Ok(()) => Ok(Launched {
-                child,
-                pid,
-                elapsed: t0.elapsed(),
-            }),
-            Err(e) => {
-                kill_child(&mut child).await;
-                Err(e)
-            }
-        }
+        Ok((child, pid))
     }
 
-    async fn wait_ready(
+    /// A package's disk must not name a backing file (it could be any file we can read).
+    async fn check_standalone(&self, disk: &Path) -> Result<(), LaunchError> {
+        let (img, d) = (self.qemu_img.clone(), disk.to_path_buf());
+        let r = tokio::task::spawn_blocking(move || {
+            crate::package::validate::check_standalone_qcow2(&img, &d)
+        })
+        .await
+        .map_err(|e| LaunchError::Disk {
+            path: disk.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        r.map_err(|message| LaunchError::Disk {
+            path: disk.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Connects to QMP once QEMU has created its socket (before it runs the guest).
+    pub(crate) async fn connect_qmp(
         &self,
         child: &mut Child,
         paths: &InstancePaths,
         machine: &Machine,
-    ) -> Result<(), LaunchError> {
-        let deadline = Instant::now() + READY_TIMEOUT;
+        deadline: Instant,
+    ) -> Result<Qmp, LaunchError> {
         let exited = |status: ExitStatus| {
             let log = std::fs::read_to_string(&paths.qemu_log).unwrap_or_default();
             if log.contains("unsupported machine type") {
@@ -366,8 +453,7 @@ impl Launcher {
                 log: log.trim().chars().take(2000).collect(),
             }
         };
-        // QEMU creates the QMP socket before it runs the guest.
-        let mut qmp = loop {
+        loop {
             if let Some(status) = child.try_wait().map_err(io("wait for QEMU"))? {
                 return Err(exited(status));
             }
@@ -376,34 +462,90 @@ impl Launcher {
             }
             if paths.qmp_socket.exists() {
                 match Qmp::connect(&paths.qmp_socket, Duration::from_secs(10)).await {
-                    Ok(q) => break q,
+                    Ok(q) => return Ok(q),
                     Err(e) => tracing::debug!("QMP not ready yet: {e}"),
                 }
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
-        };
-        loop {
-            let status = qmp.execute("query-status", None).await?;
-            if status.get("status").and_then(|s| s.as_str()) == Some("running") {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(LaunchError::Timeout(READY_TIMEOUT));
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        let spice = qmp.execute("query-spice", None).await?;
-        if spice.get("enabled").and_then(|e| e.as_bool()) != Some(true) {
-            return Err(LaunchError::Qmp(QmpError::Protocol(format!(
-                "SPICE not enabled: {spice}"
-            ))));
+    }
+}
+
+/// Hands back a ready QEMU, or kills it and passes the error on.
+async fn finish(
+    mut child: Child,
+    pid: u32,
+    t0: Instant,
+    ready: Result<(), LaunchError>,
+) -> Result<Launched, LaunchError> {
+    match ready {
+        Ok(()) => Ok(Launched {
+            child,
+            pid,
+            elapsed: t0.elapsed(),
+        }),
+        Err(e) => {
+            kill_child(&mut child).await;
+            Err(e)
         }
-        // Belt and braces: the directory is already 0700.
-        std::fs::set_permissions(&paths.spice_socket, std::fs::Permissions::from_mode(0o600))
-            .map_err(io(format!("chmod {}", paths.spice_socket.display())))?;
-        std::fs::set_permissions(&paths.spice_monitor, std::fs::Permissions::from_mode(0o600))
-            .map_err(io(format!("chmod {}", paths.spice_monitor.display())))?;
-        Ok(())
+    }
+}
+
+async fn wait_running(qmp: &mut Qmp, deadline: Instant) -> Result<(), LaunchError> {
+    loop {
+        let status = qmp.execute("query-status", None).await?;
+        if status.get("status").and_then(|s| s.as_str()) == Some("running") {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(LaunchError::Timeout(READY_TIMEOUT));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn check_spice(qmp: &mut Qmp, paths: &InstancePaths) -> Result<(), LaunchError> {
+    let spice = qmp.execute("query-spice", None).await?;
+    if spice.get("enabled").and_then(|e| e.as_bool()) != Some(true) {
+        return Err(LaunchError::Qmp(QmpError::Protocol(format!(
+            "SPICE not enabled: {spice}"
+        ))));
+    }
+    // Belt and braces: the directory is already 0700.
+    std::fs::set_permissions(&paths.spice_socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(io(format!("chmod {}", paths.spice_socket.display())))?;
+    std::fs::set_permissions(&paths.spice_monitor, std::fs::Permissions::from_mode(0o600))
+        .map_err(io(format!("chmod {}", paths.spice_monitor.display())))
+}
+
+/// How long a resumed screen may stay entirely black (VMNetX's client waited 1000 ms).
+pub const BLACK_SCREEN_GRACE: Duration = Duration::from_secs(1);
+
+/// VMNetX issue #30, checked on the server (where the screen is known before any viewer
+/// draws it): a resumed VM whose screen is entirely black for [`BLACK_SCREEN_GRACE`]
+/// loaded an image it cannot run. A good image passes on the first screendump, so this
+/// costs one screendump, not a second.
+async fn check_not_black(qmp: &mut Qmp, paths: &InstancePaths) -> Result<(), LaunchError> {
+    let until = Instant::now() + BLACK_SCREEN_GRACE;
+    let file = paths.screendump.display().to_string();
+    loop {
+        qmp.execute("screendump", Some(serde_json::json!({ "filename": file })))
+            .await?;
+        let data = std::fs::read(&paths.screendump).unwrap_or_default();
+        let _ = std::fs::remove_file(&paths.screendump);
+        match crate::migration::ppm_all_black(&data) {
+            Some(false) => return Ok(()),
+            None => {
+                tracing::warn!("unreadable screendump; skipping the black-screen check");
+                return Ok(());
+            }
+            Some(true) if Instant::now() >= until => {
+                return Err(LaunchError::MemoryRejected(
+                    "the screen is still entirely black after resuming".into(),
+                ))
+            }
+            Some(true) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
     }
 }
 
@@ -503,6 +645,7 @@ mod tests {
     fn machine() -> Machine {
         Machine {
             disk: "/d/disk.qcow2".into(),
+            standalone_disk: false,
             memory_image: None,
             memory_mb: 256,
             vcpus: 2,
@@ -521,7 +664,7 @@ mod tests {
     #[test]
     fn args_are_locked_down() {
         let p = InstancePaths::new("/data/instances/x,y".into());
-        let a = qemu_args(&machine(), &p, Resolved::Tcg, "olive-x").join(" ");
+        let a = qemu_args(&machine(), &p, Resolved::Tcg, "olive-x", false).join(" ");
         for want in [
             "-nodefaults",
             "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
@@ -545,11 +688,22 @@ mod tests {
     }
 
     #[test]
+    fn resume_differs_only_by_incoming() {
+        // A migration stream loads only into the machine it was saved from: the resume
+        // command line is the cold one plus `-incoming defer -S`, nothing else.
+        let p = InstancePaths::new("/x".into());
+        let cold = qemu_args(&machine(), &p, Resolved::Tcg, "n", false);
+        let warm = qemu_args(&machine(), &p, Resolved::Tcg, "n", true);
+        assert_eq!(warm[..cold.len()], cold[..]);
+        assert_eq!(warm[cold.len()..], ["-incoming", "defer", "-S"]);
+    }
+
+    #[test]
     fn network_is_restricted() {
         let mut m = machine();
         m.network = true;
         let p = InstancePaths::new("/x".into());
-        let a = qemu_args(&m, &p, Resolved::Kvm, "n").join(" ");
+        let a = qemu_args(&m, &p, Resolved::Kvm, "n", false).join(" ");
         assert!(a.contains("user,id=olive-net,restrict=on"), "{a}");
         assert!(!a.contains("-nic none"));
     }

@@ -17,6 +17,8 @@ pub mod http;
 pub mod instances;
 pub mod launcher;
 pub mod metrics;
+pub mod migration;
+pub mod package;
 pub mod qmp;
 pub mod spice_handover;
 pub mod token_port;

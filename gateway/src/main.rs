@@ -31,6 +31,11 @@ enum Cmd {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Make and check Olive packages (a manifest, a disk, a memory image to resume from).
+    Package {
+        #[command(subcommand)]
+        action: PackageAction,
+    },
     /// Talk to a running server.
     Admin {
         /// Take the server address and secret key from this configuration file.
@@ -48,6 +53,44 @@ enum Cmd {
 }
 
 #[derive(Subcommand)]
+enum PackageAction {
+    /// Boot a catalog item, wait for the save condition, write a package into OUT.
+    Create {
+        /// The gateway configuration holding the item (its QEMU and limits are used too).
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        item: String,
+        /// A new (or empty) directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Save when the serial console prints this text (e.g. OLIVE-GUEST-READY).
+        #[arg(long, conflicts_with_all = ["wait_secs", "wait_enter"])]
+        wait_serial: Option<String>,
+        /// Save this many seconds after QEMU is ready.
+        #[arg(long, conflicts_with = "wait_enter")]
+        wait_secs: Option<u64>,
+        /// Save when Enter is pressed on standard input.
+        #[arg(long)]
+        wait_enter: bool,
+        /// Memory image codec: none, lz4, zstd or xz.
+        #[arg(long, default_value = "lz4")]
+        codec: String,
+        /// Give up if the condition is not met within this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Check a package: manifest schema, checksums, machine settings within policy.
+    Validate {
+        /// The package directory.
+        package: String,
+        /// Take limits and qemu-img from this configuration (default limits otherwise).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum AdminAction {
     /// List instances.
     List,
@@ -55,6 +98,14 @@ enum AdminAction {
     Create { item: String },
     /// Destroy an instance.
     Destroy { id: String },
+    /// Save a running instance as the package `<data_dir>/packages/NAME` (the curator's
+    /// "this is the moment").
+    Package {
+        id: String,
+        name: String,
+        #[arg(long)]
+        codec: Option<String>,
+    },
 }
 
 fn init_logging(filter: Option<&str>) {
@@ -109,6 +160,7 @@ async fn run() -> Result<()> {
                 c.catalog.items().count()
             );
         }
+        Cmd::Package { action } => package(action).await?,
         Cmd::Admin {
             config,
             server,
@@ -139,8 +191,114 @@ async fn run() -> Result<()> {
                 AdminAction::List => admin::Command::List,
                 AdminAction::Create { item } => admin::Command::Create { item },
                 AdminAction::Destroy { id } => admin::Command::Destroy { id },
+                AdminAction::Package { id, name, codec } => {
+                    admin::Command::Package { id, name, codec }
+                }
             };
             print!("{}", admin::run(server, &key, cmd).await?);
+        }
+    }
+    Ok(())
+}
+
+async fn package(action: PackageAction) -> Result<()> {
+    use olive_gateway::package::{self, codec::Codec, create, manifest::Policy, source::Source};
+    match action {
+        PackageAction::Create {
+            config,
+            item,
+            out,
+            wait_serial,
+            wait_secs,
+            wait_enter,
+            codec,
+            timeout,
+        } => {
+            let cfg = Config::load(&config)?;
+            let it = cfg
+                .catalog
+                .get(&item)
+                .with_context(|| format!("no item {item:?} in {}", config.display()))?;
+            let codec = Codec::from_name(&codec)
+                .with_context(|| format!("unknown codec {codec:?} (none, lz4, zstd, xz)"))?;
+            let wait = match (wait_serial, wait_secs, wait_enter) {
+                (Some(m), _, _) => create::WaitFor::Serial(m),
+                (_, Some(s), _) => create::WaitFor::Seconds(s),
+                (_, _, true) => {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    std::thread::spawn(move || {
+                        eprintln!("press Enter to save the package");
+                        let mut line = String::new();
+                        if std::io::stdin().read_line(&mut line).is_ok() {
+                            let _ = tx.send(());
+                        }
+                    });
+                    create::WaitFor::Signal(rx)
+                }
+                _ => anyhow::bail!("say when to save: --wait-serial, --wait-secs or --wait-enter"),
+            };
+            let accel = olive_gateway::accel::resolve(cfg.accelerator, &cfg.qemu_binary).await;
+            let launcher = olive_gateway::launcher::Launcher {
+                qemu: cfg.qemu_binary.clone(),
+                qemu_img: cfg.qemu_img.clone(),
+                accel,
+            };
+            let out = std::path::absolute(&out)?;
+            let work = out.with_file_name(format!(
+                ".{}.work-{}",
+                out.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+                std::process::id()
+            ));
+            let opts = create::CreateOptions {
+                codec,
+                wait,
+                timeout: std::time::Duration::from_secs(timeout),
+            };
+            let m = create::create(&launcher, &it, &out, &work, opts).await?;
+            println!("{}: package {:?} written", out.display(), m.name);
+            if let Some(mem) = &m.memory {
+                println!(
+                    "memory image: {} bytes -> {} bytes ({})",
+                    mem.uncompressed_size,
+                    mem.file.size,
+                    mem.codec.name()
+                );
+            }
+        }
+        PackageAction::Validate {
+            package: pkg,
+            config,
+        } => {
+            let (policy, qemu_img) = match &config {
+                Some(p) => {
+                    let c = Config::load(p)?;
+                    (
+                        Policy {
+                            max_memory_mb: c.max_memory_mb,
+                            max_vcpus: c.max_vcpus,
+                        },
+                        c.qemu_img,
+                    )
+                }
+                None => (
+                    Policy {
+                        max_memory_mb: 4096,
+                        max_vcpus: 4,
+                    },
+                    PathBuf::from("qemu-img"),
+                ),
+            };
+            let root = Source::parse(&pkg, &std::env::current_dir()?);
+            let report = tokio::task::spawn_blocking(move || {
+                package::validate::validate(root, policy, &qemu_img)
+            })
+            .await??;
+            for line in report {
+                println!("ok  {line}");
+            }
+            println!("{pkg}: valid");
         }
     }
     Ok(())

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub launch_failures: AtomicU64,
     pub bridged_bytes: AtomicU64,
     pub rejected_at_capacity: AtomicU64,
+    /// Memory images that could not be resumed (the VM cold-booted instead).
+    pub memory_rejected: AtomicU64,
     launch_time: Mutex<Histogram>,
 }
 
@@ -84,6 +86,11 @@ impl Metrics {
                 "olive_rejected_at_capacity_total",
                 "Instance requests refused at the concurrency limit.",
                 c(&self.rejected_at_capacity),
+            ),
+            (
+                "olive_memory_rejected_total",
+                "Memory images that could not be resumed (cold boot instead).",
+                c(&self.memory_rejected),
             ),
         ] {
             let _ = writeln!(o, "# HELP {name} {help}");

@@ -485,9 +485,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Conn<'_, S> {
             server_timeout_max: i64::try_from(max).unwrap_or(i64::MAX),
         };
         debug!(client = %self.client, instance = instance.id(), "authenticated");
+        // A client that connects while a memory image loads sees the bar at once, not
+        // only from the next progress event (a small image may have no next one).
+        let progress = (state == VmState::Starting)
+            .then(|| instance.startup_progress())
+            .flatten();
         self.instance = Some(instance);
         self.events = Some(events);
         self.send(&ok).await?;
+        if let Some(fraction) = progress {
+            self.send(&ServerMsg::StartupProgress { fraction }).await?;
+        }
         Ok(Step::Continue)
     }
 

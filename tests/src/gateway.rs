@@ -31,6 +31,9 @@ pub struct GwItem {
     pub sound: bool,
     /// usb-tablet (SPICE client mouse mode).
     pub tablet: bool,
+    /// An Olive package directory to launch instead of the machine above (which is then
+    /// only what the package was made from).
+    pub package: Option<PathBuf>,
 }
 
 impl GwItem {
@@ -43,7 +46,15 @@ impl GwItem {
             scene: None,
             sound: true,
             tablet: true,
+            package: None,
         }
+    }
+
+    /// The same item launched from the package at `dir`.
+    pub fn packaged(mut self, id: &str, dir: &Path) -> GwItem {
+        self.id = id.into();
+        self.package = Some(dir.to_path_buf());
+        self
     }
 
     /// A qxl framebuffer item showing `scene`, with sound and a tablet.
@@ -55,6 +66,7 @@ impl GwItem {
             scene: Some(scene.into()),
             sound: true,
             tablet: true,
+            package: None,
         }
     }
 }
@@ -124,6 +136,15 @@ accelerator = "tcg"
         dist = static_dir.display()
     );
     for it in items {
+        if let Some(pkg) = &it.package {
+            out.push_str(&format!(
+                "\n[[item]]\nid = \"{id}\"\ntitle = \"{title}\"\npackage = \"{pkg}\"\n",
+                id = it.id,
+                title = it.title,
+                pkg = pkg.display()
+            ));
+            continue;
+        }
         let mut append = crate::qemu::KERNEL_CMDLINE.to_string();
         if let Some(s) = &it.scene {
             append.push_str(&format!(" olive.scene={s}"));
@@ -323,4 +344,54 @@ impl Drop for TestGateway {
         drop(self.server.take());
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Makes an Olive package of `item` (the test guest) at its `OLIVE-GUEST-READY` marker, in
+/// the new directory `out`, with the memory image compressed by `codec`. Takes no QEMU
+/// lock: the caller holds it.
+pub async fn package_item(
+    scratch: &Path,
+    item: &GwItem,
+    out: &Path,
+    codec: olive_gateway::package::codec::Codec,
+) -> Result<olive_gateway::package::manifest::Manifest> {
+    use olive_gateway::package::create;
+    let dir = scratch.join(format!(
+        "olive-pkg-make-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let result = async {
+        let st = std::process::Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2"])
+            .arg(dir.join("blank.qcow2"))
+            .arg("64M")
+            .status()
+            .context("qemu-img (package qemu-utils)")?;
+        if !st.success() {
+            bail!("qemu-img create failed: {st}");
+        }
+        let path = dir.join("gateway.toml");
+        std::fs::write(&path, config_text(0, &dir, std::slice::from_ref(item))?)?;
+        let config = olive_gateway::Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let it = config.catalog.get(&item.id).context("item")?;
+        let launcher = olive_gateway::launcher::Launcher {
+            qemu: config.qemu_binary.clone(),
+            qemu_img: config.qemu_img.clone(),
+            accel: olive_gateway::accel::Resolved::Tcg,
+        };
+        let opts = create::CreateOptions {
+            codec,
+            wait: create::WaitFor::Serial("OLIVE-GUEST-READY".into()),
+            timeout: Duration::from_secs(120),
+        };
+        create::create(&launcher, &it, out, &dir.join("work"), opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("package create: {e}"))
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

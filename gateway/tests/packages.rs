@@ -1,0 +1,304 @@
+//! Packages against real QEMU (TCG) and the test guest: package the guest at its ready
+//! marker, validate the package, resume it through the gateway (progress rising to 1,
+//! the screen identical to the moment of saving, no second boot), and fall back to a cold
+//! boot, with the visitor told, when the memory image is corrupt.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use olive_gateway::control::{ControlEvent, VmState};
+use olive_gateway::launcher::{kill_pid, Launcher};
+use olive_gateway::package::{codec::Codec, create, manifest::Policy, source::Source};
+use olive_gateway::{Config, Server};
+use olive_tests::ppm::{compare, Rgba};
+
+const KEY: &str = "test-secret-key-0123456789";
+
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Drop for Scratch {
+    /// Also runs when a test panics: no QEMU started under this directory outlives it.
+    fn drop(&mut self) {
+        let needle = self.dir.display().to_string();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+                if String::from_utf8_lossy(&cmd).contains(&needle) {
+                    kill_pid(pid);
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn scratch() -> Scratch {
+    let dir = std::env::temp_dir().join(format!("olive-pkg-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    common::blank_disk(&dir);
+    Scratch { dir }
+}
+
+fn header() -> String {
+    format!(
+        r#"
+listen = "127.0.0.1:0"
+token_port = 0
+secret_key = "{KEY}"
+data_dir = "data"
+
+[limits]
+max_memory_mb = 512
+max_vcpus = 2
+
+[qemu]
+accelerator = "tcg"
+"#
+    )
+}
+
+fn load(dir: &Path, name: &str, text: &str) -> Config {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).unwrap()
+}
+
+const POLICY: Policy = Policy {
+    max_memory_mb: 512,
+    max_vcpus: 2,
+};
+
+/// Events of one launch, up to and including `vm-started` (or a failure).
+async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
+    let created = server.registry().create(item).unwrap();
+    let handle = server.registry().handle(&created.id).unwrap();
+    let mut rx = handle.subscribe();
+    let mut events = Vec::new();
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(90), rx.recv())
+            .await
+            .expect("no vm-started within 90 s")
+            .expect("event stream closed");
+        let done = matches!(
+            e,
+            ControlEvent::VmStarted { .. } | ControlEvent::StartupFailed { .. }
+        );
+        events.push(e);
+        if done {
+            return (created.id, events);
+        }
+    }
+}
+
+fn screendump(server: &Server, id: &str) -> Rgba {
+    let dir = server.registry().get(id).unwrap().dir().to_path_buf();
+    let mut qmp =
+        olive_tests::qmp::Qmp::connect(dir.join("qmp.sock"), Duration::from_secs(10)).expect("QMP");
+    qmp.screendump(dir.join("test-screen.ppm"))
+        .expect("screendump")
+}
+
+fn serial_log(server: &Server, id: &str) -> String {
+    let dir = server.registry().get(id).unwrap().dir().to_path_buf();
+    std::fs::read_to_string(dir.join("serial.log")).unwrap_or_default()
+}
+
+/// Copies a package, flipping bytes in the middle of its memory image.
+fn corrupt_copy(from: &Path, to: &Path, memory_file: &str) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+    let mem = to.join(memory_file);
+    let mut bytes = std::fs::read(&mem).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0xa5;
+    }
+    std::fs::write(&mem, bytes).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots() {
+    let _lock = olive_tests::qemu_lock();
+    let s = scratch();
+    tokio::time::timeout(Duration::from_secs(400), async {
+        // 1. Package the test guest at its ready marker.
+        let cfg = load(&s.dir, "make.toml", &(header() + &common::guest_item()));
+        let launcher = Launcher {
+            qemu: cfg.qemu_binary.clone(),
+            qemu_img: cfg.qemu_img.clone(),
+            accel: olive_gateway::accel::Resolved::Tcg,
+        };
+        let item = cfg.catalog.get("guest").unwrap();
+        let pkg = s.dir.join("pkg");
+        let opts = create::CreateOptions {
+            codec: Codec::Lz4,
+            wait: create::WaitFor::Serial("OLIVE-GUEST-READY".into()),
+            timeout: Duration::from_secs(120),
+        };
+        let manifest = create::create(&launcher, &item, &pkg, &s.dir.join("work"), opts)
+            .await
+            .expect("package create");
+        assert!(!s.dir.join("work").exists(), "scratch instance left behind");
+        let mem = manifest.memory.clone().expect("a memory image");
+        assert_eq!(mem.codec, Codec::Lz4);
+        assert!(manifest.machine.machine_type.starts_with("pc-i440fx-"));
+        let saved_screen = olive_tests::ppm::Rgba::load_ppm(pkg.join("screen.ppm")).unwrap();
+        let lit = (0..saved_screen.height)
+            .flat_map(|y| (0..saved_screen.width).map(move |x| (x, y)))
+            .any(|(x, y)| saved_screen.rgb(x, y) != [0, 0, 0]);
+        assert!(
+            lit,
+            "the guest's screen at its ready marker should not be black"
+        );
+
+        // 2. It validates; a corrupt copy does not.
+        let report = olive_gateway::package::validate::validate(
+            Source::Local(pkg.clone()),
+            POLICY,
+            Path::new("qemu-img"),
+        )
+        .expect("package validates");
+        assert!(
+            report.iter().any(|l| l.starts_with("memory: lz4")),
+            "{report:?}"
+        );
+        let bad = s.dir.join("bad");
+        corrupt_copy(&pkg, &bad, &mem.file.path);
+        let e = olive_gateway::package::validate::validate(
+            Source::Local(bad.clone()),
+            POLICY,
+            Path::new("qemu-img"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("memory"), "{e}");
+
+        // 3. Launch both through the gateway.
+        let serve = header()
+            + r#"
+[[item]]
+id = "pkg"
+package = "pkg"
+
+[[item]]
+id = "bad"
+title = "Corrupt memory image"
+package = "bad"
+"#;
+        let server = Server::start(load(&s.dir, "serve.toml", &serve))
+            .await
+            .unwrap();
+        let public = server.registry().config().catalog.get("pkg").unwrap();
+        assert_eq!(public.meta.title, "Test guest", "title from the manifest");
+
+        let t0 = Instant::now();
+        let (id, events) = launch_events(&server, "pkg").await;
+        let resume_time = t0.elapsed();
+        let fractions: Vec<f64> = events
+            .iter()
+            .filter_map(|e| match e {
+                ControlEvent::StartupProgress { fraction } => Some(*fraction),
+                _ => None,
+            })
+            .collect();
+        assert!(!fractions.is_empty(), "no startup-progress: {events:?}");
+        assert!(
+            fractions.windows(2).all(|w| w[0] <= w[1]),
+            "fractions not monotonic: {fractions:?}"
+        );
+        assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
+        assert!(fractions.iter().all(|f| (0.0..=1.0).contains(f)));
+        assert_eq!(
+            events.last(),
+            Some(&ControlEvent::VmStarted {
+                check_display: true
+            }),
+            "{events:?}"
+        );
+        assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
+        let now = screendump(&server, &id);
+        let diff = compare(&saved_screen, &now);
+        assert!(diff.is_identical(), "resumed screen differs: {diff:?}");
+        // Resumed, not rebooted: the guest never printed its boot marker again.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            !serial_log(&server, &id).contains("OLIVE-GUEST-READY"),
+            "the guest booted instead of resuming"
+        );
+        assert_eq!(
+            server.registry().handle(&id).unwrap().state(),
+            VmState::Running
+        );
+        eprintln!(
+            "resume took {resume_time:?} with {} progress events",
+            fractions.len()
+        );
+
+        // 4. The curator's signal through the admin API: save the running instance as a
+        //    package; it validates and the VM goes on running.
+        let path = format!("/api/instances/{id}/package");
+        let addr = server.http_addr();
+        let save = |body: &'static str| {
+            olive_gateway::admin::request(addr, "POST", &path, Some(KEY), Some(body))
+        };
+        let r = save(r#"{"name": "../escape"}"#).await.unwrap();
+        assert_eq!(r.status, 400, "{}", r.body);
+        let r = save(r#"{"name": "live", "codec": "zstd"}"#).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        let live = s.dir.join("data/packages/live");
+        let report = olive_gateway::package::validate::validate(
+            Source::Local(live.clone()),
+            POLICY,
+            Path::new("qemu-img"),
+        )
+        .expect("the live-saved package validates");
+        assert!(
+            report.iter().any(|l| l.starts_with("memory: zstd")),
+            "{report:?}"
+        );
+        let mut qmp = olive_tests::qmp::Qmp::connect(
+            server.registry().get(&id).unwrap().dir().join("qmp.sock"),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(qmp.query_status().unwrap(), "running");
+        drop(qmp);
+        server.registry().destroy(&id).await;
+
+        // 5. The corrupt image: the visitor is told, and the guest boots from scratch.
+        let (id, events) = launch_events(&server, "bad").await;
+        let rejected = events
+            .iter()
+            .position(|e| *e == ControlEvent::StartupRejectedMemory)
+            .unwrap_or_else(|| panic!("no startup-rejected-memory: {events:?}"));
+        assert_eq!(
+            events.last(),
+            Some(&ControlEvent::VmStarted {
+                check_display: false
+            }),
+            "{events:?}"
+        );
+        assert!(rejected < events.len() - 1);
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !serial_log(&server, &id).contains("OLIVE-GUEST-READY") {
+            assert!(Instant::now() < deadline, "the cold boot never got ready");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let metrics = server.registry().metrics().render(&[]);
+        assert!(
+            metrics.contains("olive_memory_rejected_total 1"),
+            "{metrics}"
+        );
+        server.shutdown().await;
+    })
+    .await
+    .expect("test timed out");
+}
