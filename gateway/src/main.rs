@@ -31,6 +31,9 @@ enum Cmd {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Import a VMNetX `.nxpk` package into a directory (disk, unwrapped memory image,
+    /// machine.json).
+    ImportNxpk { package: PathBuf, out_dir: PathBuf },
     /// Talk to a running server.
     Admin {
         /// Take the server address and secret key from this configuration file.
@@ -108,6 +111,10 @@ async fn run() -> Result<()> {
                 config.display(),
                 c.catalog.items().count()
             );
+        }
+        Cmd::ImportNxpk { package, out_dir } => {
+            let imported = olive_gateway::nxpk::import_local(&package, &out_dir).await?;
+            println!("{}", serde_json::to_string_pretty(&imported)?);
         }
         Cmd::Admin {
             config,

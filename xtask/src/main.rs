@@ -446,6 +446,7 @@ const FUZZ_CRATES: &[&str] = &[
     "crates/spice-codecs",
     "crates/spice-client",
     "crates/netx-proto",
+    "gateway",
 ];
 
 /// Runs every fuzz target for a while. cargo-fuzz needs nightly features; this toolchain

@@ -34,7 +34,13 @@ pub enum LzopError {
     #[error("lzop: corrupt LZO1X data: {0}")]
     Lzo(&'static str),
     #[error("lzop: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for LzopError {
+    fn from(e: std::io::Error) -> Self {
+        LzopError::Io(e)
+    }
 }
 
 /// Adler-32 as lzop uses it (initial value 1).

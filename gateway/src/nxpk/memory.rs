@@ -56,10 +56,24 @@ pub enum MemoryError {
     UnsupportedCompression(Compression),
     #[error("memory image: xz: {0}")]
     Xz(String),
+    // Plain fields, not sources: the message already carries the cause, and a source
+    // would make error chains print it twice.
     #[error("memory image: {0}")]
-    Lzop(#[from] lzop::LzopError),
+    Lzop(lzop::LzopError),
     #[error("memory image: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<lzop::LzopError> for MemoryError {
+    fn from(e: lzop::LzopError) -> Self {
+        MemoryError::Lzop(e)
+    }
+}
+
+impl From<std::io::Error> for MemoryError {
+    fn from(e: std::io::Error) -> Self {
+        MemoryError::Io(e)
+    }
 }
 
 fn le32(b: &[u8], i: usize) -> u32 {

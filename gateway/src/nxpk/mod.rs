@@ -31,19 +31,19 @@ pub const MANIFEST_NAME: &str = "vmnetx-package.xml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum NxpkError {
-    #[error("{0}")]
+    #[error(transparent)]
     Zip(#[from] zip::ZipError),
-    #[error("{0}")]
+    #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
-    #[error("{0}")]
+    #[error(transparent)]
     Domain(#[from] domain::DomainError),
-    #[error("{0}")]
+    #[error(transparent)]
     Memory(#[from] memory::MemoryError),
     #[error("{0} is not UTF-8")]
     Encoding(String),
     #[error("reading the package: {0}")]
     Read(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
