@@ -63,8 +63,9 @@ fn quick() -> FetchOptions {
     }
 }
 
+/// Bounds a test; generous because QEMU tests may first wait for the shared QEMU lock.
 fn bounded<F: std::future::Future>(f: F) -> tokio::time::Timeout<F> {
-    tokio::time::timeout(Duration::from_secs(120), f)
+    tokio::time::timeout(Duration::from_secs(300), f)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -368,6 +369,19 @@ async fn qemu_io_reads_few_sectors_of_a_remote_qcow2() {
             &["-r", "-f", "qcow2", "-c", "read -P 0xab 1M 64k", &uri],
         )
         .await;
+        // The export is read-only: a write is refused and nothing reaches the server.
+        let w = tokio::process::Command::new("qemu-io")
+            .args(["-f", "raw", "-c", "write -P 0x11 0 512", &uri])
+            .output()
+            .await
+            .unwrap();
+        let text =
+            String::from_utf8_lossy(&w.stderr).to_string() + &String::from_utf8_lossy(&w.stdout);
+        eprintln!("write attempt: {}", text.trim());
+        assert!(
+            !w.status.success() || text.contains("rror"),
+            "write accepted: {text}"
+        );
         let (gets, bytes) = (srv.gets(), srv.bytes());
         eprintln!(
             "qcow2 image {} bytes; info + read: {gets} GETs, {bytes} bytes",

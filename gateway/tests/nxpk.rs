@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use olive_gateway::fetch::{ChunkCache, FetchOptions};
+use olive_gateway::fetch::{ChunkCache, FetchOptions, ImageSlice, NbdExport};
 use olive_gateway::nxpk::domain::{self, DomainError};
 use olive_gateway::nxpk::memory::{self, Compression, MemoryError};
 use olive_gateway::nxpk::{self, lzop, url, LocalFile, Package};
@@ -649,6 +649,21 @@ async fn remote_nxpk_is_read_on_demand_and_its_memory_streams() {
         .unwrap();
     assert_eq!(local.disk, pkg.disk);
     assert_eq!(local.memory, pkg.memory);
+
+    // The disk member is served to QEMU straight out of the remote package.
+    let sock = dir.0.join("disk.nbd");
+    let slice = ImageSlice::new(img.clone(), pkg.disk.offset, pkg.disk.size).unwrap();
+    let _export = NbdExport::serve(&sock, slice).unwrap();
+    let info = tokio::process::Command::new("qemu-img")
+        .args(["info", &NbdExport::qemu_uri(&sock)])
+        .output()
+        .await
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains("file format: qcow2") && info.contains("virtual size: 64 MiB"),
+        "{info}"
+    );
 
     let m = pkg.memory.clone().unwrap();
     let s = img.remote().stream_range(m.offset, m.size).await.unwrap();
