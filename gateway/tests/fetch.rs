@@ -247,8 +247,11 @@ async fn memory_image_streams_in_one_request_and_reports_a_drop() {
             .stream_range(4096, data.len() as u64 - 4096)
             .await
             .unwrap();
+        let (received, total) = s.progress();
+        assert_eq!(total, data.len() as u64 - 4096);
         let mut got = Vec::new();
         s.read_to_end(&mut got).await.unwrap();
+        assert_eq!(received.load(Ordering::SeqCst), total);
         assert_eq!(got, &data[4096..]);
         assert_eq!(srv.gets(), 1, "one request for the whole stream");
 
@@ -378,10 +381,7 @@ async fn qemu_io_reads_few_sectors_of_a_remote_qcow2() {
         let text =
             String::from_utf8_lossy(&w.stderr).to_string() + &String::from_utf8_lossy(&w.stdout);
         eprintln!("write attempt: {}", text.trim());
-        assert!(
-            !w.status.success() || text.contains("rror"),
-            "write accepted: {text}"
-        );
+        assert!(!w.status.success(), "write accepted: {text}");
         let (gets, bytes) = (srv.gets(), srv.bytes());
         eprintln!(
             "qcow2 image {} bytes; info + read: {gets} GETs, {bytes} bytes",
@@ -464,6 +464,125 @@ async fn test_guest_boots_with_a_demand_fetched_disk() {
             "boot + read touched {bytes} bytes of 256 MiB"
         );
         assert!(export.last_error().is_none());
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// The NBD protocol as a client other than QEMU might speak it: declined options, reads past
+/// the end, writes to the read-only export, disconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nbd_protocol_edges() {
+    use tokio::io::AsyncWriteExt;
+    bounded(async {
+        let data = pattern(1 << 20, 10);
+        let srv = RangeServer::start(data.clone()).await;
+        let dir = Scratch::new("nbd-proto");
+        let cache = ChunkCache::open(&dir.0.join("chunks"), 64 * KIB, 1 << 30).unwrap();
+        let img = cache.image(&srv.url("p"), quick()).await.unwrap();
+        let sock = dir.0.join("disk.nbd");
+        let _export = NbdExport::serve(&sock, ImageSlice::whole(img)).unwrap();
+        let mut c = tokio::net::UnixStream::connect(&sock).await.unwrap();
+
+        let mut hello = [0u8; 18];
+        c.read_exact(&mut hello).await.unwrap();
+        assert_eq!(&hello[..8], b"NBDMAGIC");
+        assert_eq!(&hello[8..16], b"IHAVEOPT");
+        c.write_all(&3u32.to_be_bytes()).await.unwrap(); // fixed newstyle, no zeroes
+
+        async fn option(
+            c: &mut tokio::net::UnixStream,
+            opt: u32,
+            data: &[u8],
+        ) -> Vec<(u32, Vec<u8>)> {
+            let mut msg = b"IHAVEOPT".to_vec();
+            msg.extend_from_slice(&opt.to_be_bytes());
+            msg.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            msg.extend_from_slice(data);
+            c.write_all(&msg).await.unwrap();
+            let mut replies = Vec::new();
+            loop {
+                let mut h = [0u8; 20];
+                c.read_exact(&mut h).await.unwrap();
+                assert_eq!(
+                    u64::from_be_bytes(h[..8].try_into().unwrap()),
+                    0x3e889045565a9
+                );
+                assert_eq!(u32::from_be_bytes(h[8..12].try_into().unwrap()), opt);
+                let kind = u32::from_be_bytes(h[12..16].try_into().unwrap());
+                let mut body = vec![0; u32::from_be_bytes(h[16..20].try_into().unwrap()) as usize];
+                c.read_exact(&mut body).await.unwrap();
+                replies.push((kind, body));
+                if kind != 3 {
+                    return replies; // not NBD_REP_INFO: the last reply
+                }
+            }
+        }
+        // Structured replies are declined.
+        assert_eq!(option(&mut c, 8, &[]).await, vec![(0x8000_0001, vec![])]);
+        // NBD_OPT_GO "disk", no info requests: export info, block size, then ACK.
+        let mut go = 4u32.to_be_bytes().to_vec();
+        go.extend_from_slice(b"disk");
+        go.extend_from_slice(&0u16.to_be_bytes());
+        let replies = option(&mut c, 7, &go).await;
+        assert_eq!(replies.last().unwrap().0, 1, "ACK");
+        let export = &replies[0].1;
+        assert_eq!(u16::from_be_bytes([export[0], export[1]]), 0);
+        assert_eq!(
+            u64::from_be_bytes(export[2..10].try_into().unwrap()),
+            data.len() as u64
+        );
+        let flags = u16::from_be_bytes([export[10], export[11]]);
+        assert_eq!(flags & 3, 3, "HAS_FLAGS | READ_ONLY");
+
+        async fn request(
+            c: &mut tokio::net::UnixStream,
+            kind: u16,
+            handle: u64,
+            off: u64,
+            len: u32,
+            payload: &[u8],
+        ) -> (u32, u64) {
+            let mut msg = 0x2560_9513u32.to_be_bytes().to_vec();
+            msg.extend_from_slice(&0u16.to_be_bytes());
+            msg.extend_from_slice(&kind.to_be_bytes());
+            msg.extend_from_slice(&handle.to_be_bytes());
+            msg.extend_from_slice(&off.to_be_bytes());
+            msg.extend_from_slice(&len.to_be_bytes());
+            msg.extend_from_slice(payload);
+            c.write_all(&msg).await.unwrap();
+            let mut r = [0u8; 16];
+            c.read_exact(&mut r).await.unwrap();
+            assert_eq!(u32::from_be_bytes(r[..4].try_into().unwrap()), 0x6744_6698);
+            (
+                u32::from_be_bytes(r[4..8].try_into().unwrap()),
+                u64::from_be_bytes(r[8..16].try_into().unwrap()),
+            )
+        }
+        let size = data.len() as u64;
+        assert_eq!(
+            request(&mut c, 0, 1, size - 10, 20, &[]).await,
+            (22, 1),
+            "read past the end: EINVAL"
+        );
+        assert_eq!(
+            request(&mut c, 1, 2, 0, 512, &[0x11; 512]).await,
+            (1, 2),
+            "write: EPERM"
+        );
+        assert_eq!(request(&mut c, 3, 3, 0, 0, &[]).await, (0, 3), "flush: ok");
+        assert_eq!(request(&mut c, 0, 4, 1000, 16, &[]).await, (0, 4));
+        let mut got = [0u8; 16];
+        c.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, &data[1000..1016]);
+        // Disconnect: the server closes the connection.
+        let mut disc = 0x2560_9513u32.to_be_bytes().to_vec();
+        disc.extend_from_slice(&[0, 0, 0, 2]);
+        disc.extend_from_slice(&[0; 20]);
+        c.write_all(&disc).await.unwrap();
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
     })
     .await
     .expect("test timed out");

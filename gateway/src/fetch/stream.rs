@@ -7,7 +7,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -24,6 +24,8 @@ pub struct RangeStream {
     pending: Bytes,
     task: tokio::task::JoinHandle<()>,
     done: bool,
+    received: Arc<AtomicU64>,
+    total: u64,
 }
 
 impl Drop for RangeStream {
@@ -45,6 +47,8 @@ impl RemoteFile {
         .await?;
         let (tx, rx) = mpsc::channel(16);
         let me = self.clone();
+        let received = Arc::new(AtomicU64::new(0));
+        let counter = received.clone();
         let task = tokio::spawn(async move {
             let mut got = 0u64;
             let mut body = resp.bytes_stream();
@@ -64,6 +68,7 @@ impl RemoteFile {
                 let room = usize::try_from(len - got).unwrap_or(usize::MAX);
                 let piece = piece.slice(..piece.len().min(room));
                 got += piece.len() as u64;
+                counter.store(got, Ordering::Relaxed);
                 me.stats()
                     .bytes
                     .fetch_add(piece.len() as u64, Ordering::Relaxed);
@@ -77,7 +82,17 @@ impl RemoteFile {
             pending: Bytes::new(),
             task,
             done: false,
+            received,
+            total: len,
         })
+    }
+}
+
+impl RangeStream {
+    /// Bytes arrived so far and the total, for a loading-progress display (VMNetX showed an
+    /// ETA while the memory image loaded). Cheap to clone and poll from another task.
+    pub fn progress(&self) -> (Arc<AtomicU64>, u64) {
+        (self.received.clone(), self.total)
     }
 }
 
