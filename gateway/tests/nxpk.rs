@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use olive_gateway::fetch::{ChunkCache, FetchOptions, ImageSlice, NbdExport};
+use olive_gateway::fetch::{ChunkCache, FetchOptions, ImageSlice, NbdExport, DEFAULT_CHUNK_SIZE};
 use olive_gateway::nxpk::domain::{self, DomainError};
 use olive_gateway::nxpk::memory::{self, Compression, MemoryError};
 use olive_gateway::nxpk::{self, lzop, url, LocalFile, Package};
@@ -573,7 +573,46 @@ fn nxpk_from_the_running_test_guest_imports_and_resumes_to_the_same_screen() {
         }
     }
 
-    // A memory image QEMU could never load (corrupt xz) is dropped: the package cold-boots.
+    // The same package over HTTP: opened remotely, its memory image streamed in one request
+    // through the unwrapper into QEMU's restore (a FIFO read by `exec:cat`) as it arrives.
+    let bytes = std::fs::read(dir.0.join("xz.nxpk")).unwrap();
+    let package_len = bytes.len();
+    let (screen, gets, fetched) = rt.block_on(async {
+        let srv = RangeServer::start(bytes).await;
+        let cache = ChunkCache::open(&dir.0.join("chunks"), DEFAULT_CHUNK_SIZE, 1 << 30).unwrap();
+        let img = cache
+            .image(&srv.url("guest.nxpk"), FetchOptions::default())
+            .await
+            .unwrap();
+        let pkg = Package::open(img.clone()).await.unwrap();
+        let m = pkg.memory.clone().unwrap();
+        let fifo = dir.0.join("restore.fifo");
+        run("mkfifo", &[fifo.to_str().unwrap()]);
+        let stream = img.remote().stream_range(m.offset, m.size).await.unwrap();
+        let f = fifo.clone();
+        let writer = tokio::spawn(async move {
+            let out = tokio::task::spawn_blocking(move || {
+                std::fs::OpenOptions::new().write(true).open(&f)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            nxpk::unwrap_memory_stream(stream, out).await
+        });
+        let screen = tokio::task::spawn_blocking(move || resume(&fifo))
+            .await
+            .unwrap();
+        let (_, n) = writer.await.unwrap().unwrap();
+        assert_eq!(n, saved.stream.len() as u64);
+        (screen, srv.gets(), srv.bytes())
+    });
+    eprintln!("remote resume: package {package_len} bytes, {fetched} fetched in {gets} GETs");
+    assert!(
+        screen == saved.screen,
+        "streamed resume shows the screen at save time"
+    );
+
+    // A memory image that cannot be unwrapped (unknown compression) is dropped: cold boot.
     let mut broken = Saved {
         stream: saved.stream.clone(),
         screen: saved.screen.clone(),
