@@ -6,7 +6,8 @@
 //! Modules: [`config`] (TOML), [`catalog`] (items), [`accel`] (KVM/TCG choice),
 //! [`launcher`] (QEMU child processes), [`qmp`] (readiness), [`instances`] (registry,
 //! state machine, GC), [`http`] (axum routes), [`metrics`], [`admin`] (CLI client),
-//! [`control`] (the contract with [`token_port`] and [`ws_bridge`]).
+//! [`control`] (the contract with [`token_port`] and [`ws_bridge`]), [`fetch`] (demand fetching
+//! of http(s) packages: range reads, shared chunk cache, NBD export), [`nxpk`] (VMNetX packages).
 
 pub mod accel;
 pub mod admin;

@@ -138,6 +138,9 @@ async fn cache_evicts_least_recently_used_within_its_limit() {
             .filter(|f| f.file_name() != "info.json")
             .count();
         assert_eq!(files, 3, "evicted chunk files are deleted");
+        assert_eq!(cache.stats().evictions.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.stats().hits.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.stats().misses.load(Ordering::SeqCst), 4);
         let before = srv.gets();
         assert_eq!(
             img.read_at(cs, 16).await.unwrap(),

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
@@ -107,6 +108,16 @@ struct VersionInfo {
     chunk_size: u64,
 }
 
+/// Counters for metrics: how well the cache serves reads.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    /// Chunk reads served from disk.
+    pub hits: AtomicU64,
+    /// Chunk reads that fetched (or joined a fetch already under way).
+    pub misses: AtomicU64,
+    pub evictions: AtomicU64,
+}
+
 /// The cache; one per gateway.
 pub struct ChunkCache {
     dir: PathBuf,
@@ -114,6 +125,7 @@ pub struct ChunkCache {
     limit: u64,
     state: Mutex<State>,
     images: Mutex<HashMap<String, Weak<CachedImage>>>,
+    stats: CacheStats,
 }
 
 impl std::fmt::Debug for ChunkCache {
@@ -197,6 +209,7 @@ impl ChunkCache {
             limit,
             state: Mutex::new(state),
             images: Mutex::new(HashMap::new()),
+            stats: CacheStats::default(),
         };
         let gone = lock(&cache.state).evict_to(limit);
         cache.remove_files(&gone);
@@ -205,6 +218,10 @@ impl ChunkCache {
 
     pub fn chunk_size(&self) -> u64 {
         self.chunk_size
+    }
+
+    pub fn stats(&self) -> &CacheStats {
+        &self.stats
     }
 
     /// Bytes of chunks held on disk.
@@ -277,6 +294,9 @@ impl ChunkCache {
     }
 
     fn remove_files(&self, keys: &[ChunkKey]) {
+        self.stats
+            .evictions
+            .fetch_add(keys.len() as u64, Ordering::Relaxed);
         for k in keys {
             let _ = std::fs::remove_file(self.chunk_path(k));
         }
@@ -303,7 +323,10 @@ impl ChunkCache {
         let pending = match pending {
             Some(p) => p,
             None => match tokio::fs::read(self.chunk_path(&key)).await {
-                Ok(data) if data.len() as u64 == want => return Ok(Bytes::from(data)),
+                Ok(data) if data.len() as u64 == want => {
+                    self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Bytes::from(data));
+                }
                 _ => {
                     // Evicted under us or damaged: forget it and fetch again.
                     let mut st = lock(&self.state);
@@ -312,6 +335,7 @@ impl ChunkCache {
                 }
             },
         };
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
         pending
             .get_or_init(|| self.fetch_and_store(image, key.clone(), want))
             .await
