@@ -230,6 +230,14 @@ async fn transient_failures_are_retried_then_reported() {
         assert!(msg.contains("connection dropped"), "{msg}");
         assert!(msg.contains(&srv.url("r")), "names the URL: {msg}");
 
+        // A server that refuses HEAD is sized by a one-byte range GET.
+        srv.shared.drop_mid_body.store(false, Ordering::SeqCst);
+        srv.shared.refuse_head.store(true, Ordering::SeqCst);
+        let remote = RemoteFile::open(&srv.url("r"), quick()).await.unwrap();
+        assert_eq!(remote.size(), data.len() as u64);
+        assert_eq!(remote.validator().etag.as_deref(), Some("\"v1\""));
+        assert_eq!(remote.read_range(100, 10).await.unwrap(), &data[100..110]);
+
         // Non-http(s) URLs are refused before any request.
         let err = RemoteFile::open("file:///etc/passwd", quick())
             .await

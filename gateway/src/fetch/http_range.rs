@@ -157,6 +157,58 @@ pub fn check_url(url: &str) -> Result<reqwest::Url, FetchError> {
     }
 }
 
+/// Size and headers of `url`: HEAD, or — for servers that refuse HEAD — a one-byte range GET
+/// whose `Content-Range` gives the total.
+async fn probe(client: &reqwest::Client, url: &str) -> Result<(u64, HeaderMap), FetchError> {
+    let resp = client
+        .head(url)
+        .header(ACCEPT_ENCODING, "identity")
+        .send()
+        .await
+        .map_err(|e| network(url, 1, e))?;
+    let status = resp.status();
+    if status.is_success() {
+        let size = resp
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| FetchError::NoLength {
+                url: url.to_owned(),
+            })?;
+        return Ok((size, resp.headers().clone()));
+    }
+    if status != StatusCode::METHOD_NOT_ALLOWED && status != StatusCode::NOT_IMPLEMENTED {
+        return Err(FetchError::Status {
+            url: url.to_owned(),
+            status,
+        });
+    }
+    let resp = client
+        .get(url)
+        .header(RANGE, "bytes=0-0")
+        .header(ACCEPT_ENCODING, "identity")
+        .send()
+        .await
+        .map_err(|e| network(url, 1, e))?;
+    if resp.status() != StatusCode::PARTIAL_CONTENT {
+        return Err(FetchError::NoRanges {
+            url: url.to_owned(),
+            detail: format!("HEAD refused and a range GET answered {}", resp.status()),
+        });
+    }
+    let size = resp
+        .headers()
+        .get(CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes 0-0/"))
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| FetchError::NoLength {
+            url: url.to_owned(),
+        })?;
+    Ok((size, resp.headers().clone()))
+}
+
 /// reqwest's top-level message ("error sending request") hides the cause; keep the chain.
 fn network(url: &str, attempts: u32, e: impl std::error::Error) -> FetchError {
     let mut message = e.to_string();
@@ -184,29 +236,7 @@ impl RemoteFile {
             .build()
             .map_err(|e| network(url, 0, e))?;
         let stats = Arc::new(FetchStats::default());
-        let head = retry(&opts, &stats, || async {
-            let resp = client
-                .head(url)
-                .header(ACCEPT_ENCODING, "identity")
-                .send()
-                .await
-                .map_err(|e| network(url, 1, e))?;
-            if !resp.status().is_success() {
-                return Err(FetchError::Status {
-                    url: url.to_owned(),
-                    status: resp.status(),
-                });
-            }
-            Ok(resp.headers().clone())
-        })
-        .await?;
-        let size = head
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or_else(|| FetchError::NoLength {
-                url: url.to_owned(),
-            })?;
+        let (size, head) = retry(&opts, &stats, || probe(&client, url)).await?;
         if size > opts.max_size {
             return Err(FetchError::TooLarge {
                 url: url.to_owned(),

@@ -33,6 +33,8 @@ pub struct Shared {
     pub drop_mid_body: AtomicBool,
     /// Delay before answering a GET (lets concurrent readers overlap).
     pub delay_ms: AtomicU64,
+    /// HEAD answers 405, as some object stores do.
+    pub refuse_head: AtomicBool,
 }
 
 pub struct RangeServer {
@@ -55,6 +57,7 @@ impl RangeServer {
             fail_next: AtomicU32::new(0),
             drop_mid_body: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
+            refuse_head: AtomicBool::new(false),
         });
         let app = axum::Router::new()
             .fallback(serve)
@@ -108,6 +111,12 @@ async fn serve(State(s): State<Arc<Shared>>, method: Method, h: HeaderMap) -> Re
     };
     if method == Method::HEAD {
         s.counters.heads.fetch_add(1, Ordering::SeqCst);
+        if s.refuse_head.load(Ordering::SeqCst) {
+            return Response::builder()
+                .status(StatusCode::METHOD_NOT_ALLOWED)
+                .body(Body::empty())
+                .unwrap();
+        }
         return base()
             .header(header::CONTENT_LENGTH, size)
             .body(Body::empty())
