@@ -328,9 +328,12 @@ impl ChunkCache {
                     return Ok(Bytes::from(data));
                 }
                 _ => {
-                    // Evicted under us or damaged: forget it and fetch again.
+                    // Evicted under us or damaged: fetch again. Forget the entry only if its
+                    // file is gone, so a copy another reader just stored stays accounted.
                     let mut st = lock(&self.state);
-                    st.remove(&key);
+                    if !self.chunk_path(&key).exists() {
+                        st.remove(&key);
+                    }
                     st.inflight.entry(key.clone()).or_default().clone()
                 }
             },
