@@ -6,18 +6,21 @@
 //! Modules: [`config`] (TOML), [`catalog`] (items), [`accel`] (KVM/TCG choice),
 //! [`launcher`] (QEMU child processes), [`qmp`] (readiness), [`instances`] (registry,
 //! state machine, GC), [`http`] (axum routes), [`metrics`], [`admin`] (CLI client),
-//! [`control`] (the contract with [`token_port`] and [`ws_bridge`]).
+//! [`control`] (the contract with [`token_port`] and [`ws_bridge`]), [`fetch`] (demand fetching
+//! of http(s) packages: range reads, shared chunk cache, NBD export), [`nxpk`] (VMNetX packages).
 
 pub mod accel;
 pub mod admin;
 pub mod catalog;
 pub mod config;
 pub mod control;
+pub mod fetch;
 pub mod http;
 pub mod instances;
 pub mod launcher;
 pub mod metrics;
 pub mod migration;
+pub mod nxpk;
 pub mod package;
 pub mod qmp;
 pub mod spice_handover;

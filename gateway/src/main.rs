@@ -36,6 +36,9 @@ enum Cmd {
         #[command(subcommand)]
         action: PackageAction,
     },
+    /// Import a VMNetX `.nxpk` package into a directory (disk, unwrapped memory image,
+    /// machine.json).
+    ImportNxpk { package: PathBuf, out_dir: PathBuf },
     /// Talk to a running server.
     Admin {
         /// Take the server address and secret key from this configuration file.
@@ -161,6 +164,10 @@ async fn run() -> Result<()> {
             );
         }
         Cmd::Package { action } => package(action).await?,
+        Cmd::ImportNxpk { package, out_dir } => {
+            let imported = olive_gateway::nxpk::import_local(&package, &out_dir).await?;
+            println!("{}", serde_json::to_string_pretty(&imported)?);
+        }
         Cmd::Admin {
             config,
             server,

@@ -19,6 +19,11 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("cpio", "cpio"),
     ("depmod", "kmod"),
     ("gcc", "gcc"),
+    // gateway/tests/nxpk.rs builds VMNetX packages as VMNetX did: Python's zipfile, xz, and
+    // the real lzop tool as a cross-check of our lzop decoder.
+    ("python3", "python3"),
+    ("xz", "xz-utils"),
+    ("lzop", "lzop"),
     // Headless browser for the wasm unit tests of olive-web and the browser e2e tests.
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
@@ -446,6 +451,7 @@ const FUZZ_CRATES: &[&str] = &[
     "crates/spice-codecs",
     "crates/spice-client",
     "crates/netx-proto",
+    "gateway",
 ];
 
 /// Runs every fuzz target for a while. cargo-fuzz needs nightly features; this toolchain
