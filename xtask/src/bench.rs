@@ -33,8 +33,9 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Runs the criterion benchmark, then reads each measurement's mean time and pixel count
-/// from criterion's JSON (its printed figures have varying units).
+/// Runs the criterion benchmark, then reads each measurement's median time and pixel count
+/// from criterion's JSON (its printed figures have varying units). The median, as the wasm
+/// bench reports, because on a shared machine a few preempted samples skew the mean.
 fn native_figures(root: &Path, quick: bool) -> Result<Figures> {
     let mut cmd = cargo();
     cmd.args(["bench", "-p", "spice-client", "--bench", "replay", "--"]);
@@ -70,14 +71,14 @@ fn criterion_mpx(dir: &Path) -> Result<f64> {
             .with_context(|| format!("reading {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     };
-    let mean_ns = read("estimates.json")?["mean"]["point_estimate"]
+    let median_ns = read("estimates.json")?["median"]["point_estimate"]
         .as_f64()
-        .context("no mean estimate")?;
+        .context("no median estimate")?;
     let pixels = read("benchmark.json")?["throughput"]["Elements"]
         .as_f64()
         .context("no Elements throughput")?;
     // pixels / (ns * 1e-9) / 1e6
-    Ok(pixels / mean_ns * 1e3)
+    Ok(pixels / median_ns * 1e3)
 }
 
 /// Runs the wasm benchmark through wasm-bindgen-test-runner and chromedriver, with a

@@ -16,31 +16,35 @@ use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_config
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Each measurement runs until it has taken at least this long (after one warm-up run).
+/// Each measurement takes samples for at least this long (after a warm-up run)...
 const MIN_MS: f64 = 2000.0;
-const MIN_ITERATIONS: u32 = 5;
+/// ...and at least this many samples, each of enough runs to last this long (the
+/// browser's clock is coarse, 0.1 ms without cross-origin isolation).
+const MIN_SAMPLES: usize = 10;
+const SAMPLE_MS: f64 = 20.0;
 
-fn now_ms(performance: &web_sys::Performance) -> f64 {
-    performance.now()
-}
-
-/// Mean milliseconds per call of `f`.
+/// Median milliseconds per call of `f`, over samples of several calls: the median, as
+/// criterion's, shrugs off the pauses a busy machine inflicts on a few samples.
 fn measure(performance: &web_sys::Performance, mut f: impl FnMut()) -> f64 {
+    let start = performance.now();
     f();
-    let start = now_ms(performance);
-    let mut iterations = 0u32;
-    loop {
-        f();
-        iterations += 1;
-        let elapsed = now_ms(performance) - start;
-        if iterations >= MIN_ITERATIONS && elapsed >= MIN_MS {
-            return elapsed / f64::from(iterations);
+    let once = (performance.now() - start).max(0.01);
+    let runs = (SAMPLE_MS / once).ceil().max(1.0) as u32;
+    let mut samples = Vec::new();
+    let begin = performance.now();
+    while samples.len() < MIN_SAMPLES || performance.now() - begin < MIN_MS {
+        let t = performance.now();
+        for _ in 0..runs {
+            f();
         }
+        samples.push((performance.now() - t) / f64::from(runs));
     }
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
 }
 
 fn report(group: &str, name: &str, pixels: u64, ms: f64) {
-    // Parsed by `cargo xtask bench`: BENCH <group>/<name> pixels=<n> ms=<mean per run>.
+    // Parsed by `cargo xtask bench`: BENCH <group>/<name> pixels=<n> ms=<median per run>.
     console_log!(
         "BENCH {group}/{name} pixels={pixels} ms={ms:.4} mpx_s={:.1}",
         pixels as f64 / ms / 1000.0
