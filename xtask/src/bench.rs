@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: every image codec's decode throughput, and the whole replay's,
-//! natively (criterion, `crates/spice-client/benches/replay.rs`) and as wasm in headless
-//! Chromium (`crates/spice-client/tests/wasm_codec_bench.rs`), on the same recordings, both
-//! built with the release profile. Prints one table with the ratio native/wasm.
+//! natively (`crates/spice-client/benches/codec_table.rs`) and as wasm in headless
+//! Chromium (`crates/spice-client/tests/wasm_codec_bench.rs`): the same measuring loop on
+//! the same recordings, both built with the release profile. Prints one table with the
+//! ratio native/wasm. (`cargo bench -p spice-client --bench replay` is the criterion view.)
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,16 +12,15 @@ use anyhow::{bail, Context, Result};
 
 use crate::{cargo, chromedriver, describe, install, step, web_tools, APT_PACKAGES};
 
-/// Throughput in millions of pixels per second, keyed by `group/codec` (e.g. `codec/glz`).
+/// Best-sample throughput in millions of pixels per second, keyed by `group/codec` (e.g. `codec/glz`).
 type Figures = BTreeMap<String, f64>;
 
-pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
+pub fn bench(root: &Path) -> Result<()> {
     install::cargo_bin_on_path();
     install::apt_packages(APT_PACKAGES)?;
-    let quick = rest.iter().any(|a| a == "--quick");
     let mut native = Figures::new();
-    step("native benchmark (criterion, release)", || {
-        native = native_figures(root, quick)?;
+    step("native benchmark (release)", || {
+        native = native_figures()?;
         Ok(())
     })?;
     step("web tools (wasm-bindgen-cli)", || web_tools(root))?;
@@ -33,52 +33,21 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Runs the criterion benchmark, then reads each measurement's median time and pixel count
-/// from criterion's JSON (its printed figures have varying units). The median, as the wasm
-/// bench reports, because on a shared machine a few preempted samples skew the mean.
-fn native_figures(root: &Path, quick: bool) -> Result<Figures> {
+/// Runs `recordings::run_all` natively (the `codec_table` bench of spice-client, release
+/// profile) and reads its BENCH lines.
+fn native_figures() -> Result<Figures> {
     let mut cmd = cargo();
-    cmd.args(["bench", "-p", "spice-client", "--bench", "replay", "--"]);
-    if quick {
-        cmd.args(["--warm-up-time", "1", "--measurement-time", "2"]);
-    }
-    crate::run(&mut cmd)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| root.join("target"));
-    let mut out = Figures::new();
-    for group in ["codec", "render"] {
-        let dir = target.join("criterion").join(group);
-        let entries =
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name == "report" {
-                continue;
-            }
-            let mpx = criterion_mpx(&entry.path())
-                .with_context(|| format!("criterion results of {group}/{name}"))?;
-            out.insert(format!("{group}/{name}"), mpx);
-        }
-    }
-    Ok(out)
+    cmd.args(["bench", "-p", "spice-client", "--bench", "codec_table"])
+        .stdout(Stdio::piped());
+    bench_lines(&run_capturing(&mut cmd)?, "native")
 }
 
-fn criterion_mpx(dir: &Path) -> Result<f64> {
-    let read = |file: &str| -> Result<serde_json::Value> {
-        let path = dir.join("new").join(file);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-    };
-    let median_ns = read("estimates.json")?["median"]["point_estimate"]
-        .as_f64()
-        .context("no median estimate")?;
-    let pixels = read("benchmark.json")?["throughput"]["Elements"]
-        .as_f64()
-        .context("no Elements throughput")?;
-    // pixels / (ns * 1e-9) / 1e6
-    Ok(pixels / median_ns * 1e3)
+fn bench_lines(stdout: &str, what: &str) -> Result<Figures> {
+    let figures: Figures = stdout.lines().filter_map(parse_bench_line).collect();
+    if figures.is_empty() {
+        bail!("the {what} benchmark printed no BENCH line");
+    }
+    Ok(figures)
 }
 
 /// Runs the wasm benchmark through wasm-bindgen-test-runner and chromedriver, with a
@@ -114,12 +83,7 @@ fn wasm_figures(root: &Path) -> Result<Figures> {
     }
     let result = run_capturing(&mut cmd);
     let _ = std::fs::remove_dir_all(&tmp);
-    let stdout = result?;
-    let figures: Figures = stdout.lines().filter_map(parse_bench_line).collect();
-    if figures.is_empty() {
-        bail!("the wasm benchmark printed no BENCH line");
-    }
-    Ok(figures)
+    bench_lines(&result?, "wasm")
 }
 
 fn run_capturing(cmd: &mut Command) -> Result<String> {

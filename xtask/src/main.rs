@@ -44,7 +44,7 @@ fn main() -> Result<()> {
         Some("web") => web(&root),
         Some("guest") => build_guest(&root).map(|_| ()),
         Some("fuzz") => fuzz(&root, &args[1..]),
-        Some("bench") => bench::bench(&root, &args[1..]),
+        Some("bench") => bench::bench(&root),
         _ => {
             eprintln!("usage: cargo xtask <test|demo|guest|web|fuzz|bench>");
             eprintln!("  test   format check, clippy, wasm32 build, web app (trunk) and its wasm tests in");
