@@ -103,7 +103,7 @@ pub fn render_pixels(messages: &[RawMessage]) -> u64 {
 }
 
 /// Each measurement takes samples for at least this long (after a warm-up run)...
-const MIN_MS: f64 = 2000.0;
+const MIN_MS: f64 = 3000.0;
 /// ...and at least this many samples, each of enough runs to last this long: short
 /// enough that many samples escape preemption on a busy machine, long enough for the
 /// browser's coarse clock (0.1 ms without cross-origin isolation).

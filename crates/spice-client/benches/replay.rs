@@ -5,8 +5,9 @@
 //! * `render/<name>` replays the whole stream: protocol decode, image decode (any codec)
 //!   and drawing into the surface, as a live session does.
 //!
-//! `cargo xtask bench` runs this and the same measurements compiled to wasm in headless
-//! Chromium (`tests/wasm_codec_bench.rs`), and prints both side by side.
+//! `cargo xtask bench` compares the same measurements natively and as wasm in headless
+//! Chromium with one simpler loop shared by both (`recordings::run_all`, run by
+//! `benches/codec_table.rs` and `tests/wasm_codec_bench.rs`).
 
 mod recordings;
 
