@@ -1,9 +1,10 @@
-//! Project tasks: `cargo xtask test` and `cargo xtask demo`.
+//! Project tasks: `cargo xtask test`, `cargo xtask demo`, `cargo xtask bench`, ...
 //!
 //! These are the only two commands a newcomer needs, so each installs what it is missing
 //! (Debian packages when run as root, the wasm32 target, cargo tools) before doing its work,
 //! and says exactly what it runs.
 
+mod bench;
 mod install;
 
 use std::path::{Path, PathBuf};
@@ -48,8 +49,9 @@ fn main() -> Result<()> {
         Some("web") => web(&root),
         Some("guest") => build_guest(&root).map(|_| ()),
         Some("fuzz") => fuzz(&root, &args[1..]),
+        Some("bench") => bench::bench(&root),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|guest>");
+            eprintln!("usage: cargo xtask <test|demo|guest|web|fuzz|bench>");
             eprintln!("  test   format check, clippy, wasm32 build, web app (trunk) and its wasm tests in");
             eprintln!("         headless Chromium, unit + integration + browser end-to-end tests");
             eprintln!("         (--quick: no web app, no guest; only --lib --bins)");
@@ -60,6 +62,12 @@ fn main() -> Result<()> {
             );
             eprintln!(
                 "  fuzz [SECONDS]  run every cargo-fuzz target for SECONDS (default 30) each"
+            );
+            eprintln!(
+                "  bench  codec decode and replay throughput (Mpx/s), native and wasm in headless"
+            );
+            eprintln!(
+                "         Chromium, as one table with the ratio (--quick: shorter criterion runs)"
             );
             std::process::exit(2);
         }

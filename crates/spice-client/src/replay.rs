@@ -4,10 +4,18 @@
 //! included (see `spice-snapshot --record`). Replaying skips the link reply and result,
 //! then runs the messages through the same decoder and renderer a live session uses.
 
+use spice_codecs::glz::{decode_glz, decode_zlib_glz, GlzDictionary, GlzOutcome};
+use spice_codecs::jpeg::{decode_jpeg, decode_jpeg_alpha};
+use spice_codecs::lz4::decode_lz4;
+use spice_codecs::quic::decode_quic;
+use spice_codecs::{decode_bitmap, decode_lz, BitmapFormat, CodecError, Rgba};
 use spice_proto::framing::{Deframer, RawMessage};
 use spice_proto::link::{LinkHeader, LINK_HEADER_SIZE, LINK_RESULT_SIZE};
-use spice_proto::messages::{decode_display, DisplayMsg};
+use spice_proto::messages::display::image::{bitmap_flags, ImageType};
+use spice_proto::messages::display::ImageData;
+use spice_proto::messages::{decode_display, BaseMsg, DisplayMsg};
 
+use crate::display::images::DEFAULT_GLZ_WINDOW_PIXELS;
 use crate::display::DisplayState;
 use crate::error::ChannelError;
 use crate::stats::Stats;
@@ -81,6 +89,129 @@ pub fn render(messages: &[RawMessage]) -> Result<(DisplayState, Stats, usize), C
         apply(&mut state, &mut stats, m.ty, &m.body, &mut failed)?;
     }
     Ok((state, stats, failed))
+}
+
+/// What decoding a recording's images of some codecs did: the figures a codec benchmark
+/// divides by the time the caller measured around [`decode_images`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded {
+    pub images: u64,
+    pub pixels: u64,
+}
+
+/// Decodes, with spice-codecs alone (no protocol state, no caches, no drawing), every
+/// image in `messages` whose wire type is in `kinds`, in stream order. GLZ images share
+/// one dictionary, as in a session, so GLZ and zlib-GLZ must be decoded together (and
+/// from the start of the stream) for back-references to resolve. Palette bitmaps and
+/// LZ_PLT are not handled: they need the palette cache, and the recordings have none.
+pub fn decode_images(
+    messages: &[RawMessage],
+    kinds: &[ImageType],
+) -> Result<Decoded, ChannelError> {
+    let mut glz = GlzDictionary::new(DEFAULT_GLZ_WINDOW_PIXELS);
+    let mut out = Decoded::default();
+    for m in messages {
+        for_each_display_msg(m.ty, &m.body, &mut |msg| {
+            for image in msg.images() {
+                if !kinds.contains(&image.descriptor.kind) {
+                    continue;
+                }
+                let rgba = decode_one(
+                    &image.data,
+                    image.descriptor.width,
+                    image.descriptor.height,
+                    &mut glz,
+                )
+                .map_err(|e| {
+                    ChannelError::Unexpected(format!(
+                        "{} image {:#x}: {e}",
+                        image.descriptor.kind.name(),
+                        image.descriptor.id
+                    ))
+                })?;
+                out.images += 1;
+                out.pixels += u64::from(rgba.width) * u64::from(rgba.height);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+/// Pixels of every image `messages` carry (descriptor sizes, cache hits included): what a
+/// replay draws, the unit of render throughput.
+pub fn image_pixels(messages: &[RawMessage]) -> Result<u64, ChannelError> {
+    let mut pixels = 0u64;
+    for m in messages {
+        for_each_display_msg(m.ty, &m.body, &mut |msg| {
+            for image in msg.images() {
+                let d = &image.descriptor;
+                pixels += u64::from(d.width) * u64::from(d.height);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(pixels)
+}
+
+/// Calls `f` on the display message and, for a MSG_LIST, on each of its sub-messages.
+fn for_each_display_msg(
+    ty: u16,
+    body: &[u8],
+    f: &mut dyn FnMut(&DisplayMsg) -> Result<(), ChannelError>,
+) -> Result<(), ChannelError> {
+    let msg = decode_display(ty, body)?;
+    if let DisplayMsg::Base(BaseMsg::List(subs)) = &msg {
+        for sub in subs {
+            for_each_display_msg(sub.ty, sub.body, f)?;
+        }
+        return Ok(());
+    }
+    f(&msg)
+}
+
+fn decode_one(
+    data: &ImageData,
+    width: u32,
+    height: u32,
+    glz: &mut GlzDictionary,
+) -> Result<Rgba, String> {
+    let glz_image = |outcome: Result<GlzOutcome, CodecError>| match outcome {
+        Ok(GlzOutcome::Decoded(image)) => Ok(image),
+        Ok(GlzOutcome::NeedsImage { id }) => Err(format!(
+            "refers to GLZ image {id}, which is not in the recording"
+        )),
+        Err(e) => Err(e.to_string()),
+    };
+    let decoded = match data {
+        ImageData::Bitmap(b) => BitmapFormat::try_from(b.format.to_u8()).and_then(|format| {
+            decode_bitmap(
+                format,
+                b.width,
+                b.height,
+                b.stride,
+                b.flags & bitmap_flags::TOP_DOWN != 0,
+                b.data,
+                None,
+            )
+        }),
+        ImageData::LzRgb { data } => decode_lz(data, None),
+        ImageData::Quic { data } => decode_quic(data),
+        ImageData::GlzRgb { data } => return glz_image(decode_glz(data, glz)),
+        ImageData::ZlibGlzRgb {
+            glz_data_size,
+            data,
+        } => return glz_image(decode_zlib_glz(*glz_data_size, data, glz)),
+        ImageData::Lz4 { data } => decode_lz4(data, width, height),
+        ImageData::Jpeg { data } => decode_jpeg(data),
+        ImageData::JpegAlpha {
+            flags,
+            jpeg_size,
+            data,
+        } => decode_jpeg_alpha(*flags, *jpeg_size, data),
+        _ => return Err("is not a self-contained image".into()),
+    };
+    decoded.map_err(|e| e.to_string())
 }
 
 fn apply(
