@@ -36,9 +36,6 @@ enum Cmd {
         #[command(subcommand)]
         action: PackageAction,
     },
-    /// Import a VMNetX `.nxpk` package into a directory (disk, unwrapped memory image,
-    /// machine.json).
-    ImportNxpk { package: PathBuf, out_dir: PathBuf },
     /// Talk to a running server.
     Admin {
         /// Take the server address and secret key from this configuration file.
@@ -82,6 +79,33 @@ enum PackageAction {
         /// Give up if the condition is not met within this many seconds.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
+    },
+    /// Convert a VMNetX `.nxpk` into an Olive package in OUT: the domain mapped to our
+    /// machine settings, the disk as a standalone qcow2, the memory image unwrapped and
+    /// recompressed, and kept only if this QEMU resumes it (otherwise the package
+    /// cold-boots).
+    Import {
+        /// The gateway configuration whose QEMU and limits are used.
+        #[arg(long)]
+        config: PathBuf,
+        /// The `.nxpk` file.
+        nxpk: PathBuf,
+        /// A new (or empty) directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Memory image codec: none, lz4, zstd or xz.
+        #[arg(long, default_value = "lz4")]
+        codec: String,
+        /// Keep the memory image without trying to resume it once.
+        #[arg(long)]
+        no_restore_check: bool,
+        /// Direct kernel boot files for guests started that way (not VMNetX's own).
+        #[arg(long)]
+        kernel: Option<PathBuf>,
+        #[arg(long, requires = "kernel")]
+        initrd: Option<PathBuf>,
+        #[arg(long, requires = "kernel")]
+        append: Option<String>,
     },
     /// Check a package: manifest schema, checksums, machine settings within policy.
     Validate {
@@ -164,10 +188,6 @@ async fn run() -> Result<()> {
             );
         }
         Cmd::Package { action } => package(action).await?,
-        Cmd::ImportNxpk { package, out_dir } => {
-            let imported = olive_gateway::nxpk::import_local(&package, &out_dir).await?;
-            println!("{}", serde_json::to_string_pretty(&imported)?);
-        }
         Cmd::Admin {
             config,
             server,
@@ -208,6 +228,15 @@ async fn run() -> Result<()> {
     Ok(())
 }
 
+/// A launcher with the configuration's QEMU, qemu-img and accelerator.
+async fn launcher_for(cfg: &Config) -> olive_gateway::launcher::Launcher {
+    olive_gateway::launcher::Launcher {
+        qemu: cfg.qemu_binary.clone(),
+        qemu_img: cfg.qemu_img.clone(),
+        accel: olive_gateway::accel::resolve(cfg.accelerator, &cfg.qemu_binary).await,
+    }
+}
+
 async fn package(action: PackageAction) -> Result<()> {
     use olive_gateway::package::{self, codec::Codec, create, manifest::Policy, source::Source};
     match action {
@@ -244,12 +273,7 @@ async fn package(action: PackageAction) -> Result<()> {
                 }
                 _ => anyhow::bail!("say when to save: --wait-serial, --wait-secs or --wait-enter"),
             };
-            let accel = olive_gateway::accel::resolve(cfg.accelerator, &cfg.qemu_binary).await;
-            let launcher = olive_gateway::launcher::Launcher {
-                qemu: cfg.qemu_binary.clone(),
-                qemu_img: cfg.qemu_img.clone(),
-                accel,
-            };
+            let launcher = launcher_for(&cfg).await;
             let out = std::path::absolute(&out)?;
             let work = out.with_file_name(format!(
                 ".{}.work-{}",
@@ -272,6 +296,50 @@ async fn package(action: PackageAction) -> Result<()> {
                     mem.file.size,
                     mem.codec.name()
                 );
+            }
+        }
+        PackageAction::Import {
+            config,
+            nxpk,
+            out,
+            codec,
+            no_restore_check,
+            kernel,
+            initrd,
+            append,
+        } => {
+            let cfg = Config::load(&config)?;
+            let opts = package::import::ImportOptions {
+                codec: Codec::from_name(&codec)
+                    .with_context(|| format!("unknown codec {codec:?} (none, lz4, zstd, xz)"))?,
+                check_restore: !no_restore_check,
+                kernel: kernel.map(std::path::absolute).transpose()?,
+                initrd: initrd.map(std::path::absolute).transpose()?,
+                append,
+                policy: Policy {
+                    max_memory_mb: cfg.max_memory_mb,
+                    max_vcpus: cfg.max_vcpus,
+                },
+            };
+            let launcher = launcher_for(&cfg).await;
+            let out = std::path::absolute(&out)?;
+            let imported = package::import::import(&launcher, &nxpk, &out, &opts).await?;
+            println!(
+                "{}: package {:?} written",
+                out.display(),
+                imported.manifest.name
+            );
+            match (&imported.manifest.memory, &imported.memory_dropped) {
+                (Some(m), _) => println!(
+                    "memory image: {} bytes -> {} bytes ({}), resumes in this QEMU",
+                    m.uncompressed_size,
+                    m.file.size,
+                    m.codec.name()
+                ),
+                (None, Some(why)) => {
+                    println!("memory image dropped (the package cold-boots): {why}")
+                }
+                (None, None) => println!("no memory image (the package cold-boots)"),
             }
         }
         PackageAction::Validate {

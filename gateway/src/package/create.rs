@@ -41,7 +41,7 @@ pub enum CreateError {
     Failed(String),
 }
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CreateError {
+pub(super) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CreateError {
     let what = what.into();
     move |source| CreateError::Io { what, source }
 }
@@ -149,7 +149,7 @@ pub async fn save_running(
 }
 
 /// Creates `out`, which must not exist or be empty (never mix two packages).
-fn make_out_dir(out: &Path) -> Result<(), CreateError> {
+pub(super) fn make_out_dir(out: &Path) -> Result<(), CreateError> {
     if out.exists() {
         let empty = std::fs::read_dir(out)
             .map_err(io(format!("read {}", out.display())))?
@@ -306,7 +306,7 @@ async fn save(
     })
 }
 
-async fn copy_in(
+pub(super) async fn copy_in(
     from: Option<&Path>,
     out: &Path,
     name: &str,
@@ -318,7 +318,7 @@ async fn copy_in(
     Ok(Some(file_ref(out, name).await?))
 }
 
-async fn file_ref(dir: &Path, name: &str) -> Result<FileRef, CreateError> {
+pub(super) async fn file_ref(dir: &Path, name: &str) -> Result<FileRef, CreateError> {
     let path: PathBuf = dir.join(name);
     let (sha256, size) = tokio::task::spawn_blocking(move || {
         std::fs::File::open(&path).and_then(|f| sha256_of(std::io::BufReader::new(f)))
@@ -334,7 +334,7 @@ async fn file_ref(dir: &Path, name: &str) -> Result<FileRef, CreateError> {
 }
 
 /// `qemu-img convert` the overlay (with its backing chain) into one standalone qcow2.
-async fn flatten_disk(
+pub(super) async fn flatten_disk(
     launcher: &Launcher,
     overlay: &Path,
     to: &Path,
@@ -361,7 +361,7 @@ async fn flatten_disk(
     file_ref(dir, &name).await
 }
 
-async fn qemu_version(qemu: &Path) -> String {
+pub(super) async fn qemu_version(qemu: &Path) -> String {
     let out = Command::new(qemu)
         .arg("--version")
         .stdin(std::process::Stdio::null())
@@ -378,7 +378,7 @@ async fn qemu_version(qemu: &Path) -> String {
 }
 
 /// Writes the manifest last and atomically: a directory without one is no package.
-fn write_manifest(out: &Path, m: &Manifest) -> Result<(), CreateError> {
+pub(super) fn write_manifest(out: &Path, m: &Manifest) -> Result<(), CreateError> {
     let tmp = out.join(format!(".{MANIFEST_FILE}.tmp"));
     std::fs::write(&tmp, m.to_json()).map_err(io(format!("write {}", tmp.display())))?;
     std::fs::rename(&tmp, out.join(MANIFEST_FILE)).map_err(io("rename the manifest"))

@@ -10,6 +10,7 @@
 
 pub mod codec;
 pub mod create;
+pub mod import;
 pub mod manifest;
 pub mod source;
 pub mod validate;
