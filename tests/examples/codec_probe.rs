@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use olive_tests::ppm::{compare, psnr, Rgba};
+use olive_tests::checks::surface_rgba;
+use olive_tests::ppm::{compare, psnr};
 use olive_tests::qemu::{free_tcp_port, Qemu, QemuConfig, Vga};
 use spice_client::display::images::DEFAULT_GLZ_WINDOW_PIXELS;
 use spice_client::{Compression, SessionConfig};
@@ -57,7 +58,7 @@ fn main() -> Result<()> {
         qemu.command(&format!("scene {scene}"), Duration::from_secs(20))?;
         rt.block_on(d.settle(Duration::from_millis(500), deadline()))?;
         let dump = qemu.screendump()?;
-        let ours = surface(&d)?;
+        let ours = surface_rgba(&d)?;
         println!(
             "{scene}: {} / PSNR {:.1} dB; images so far {:?}",
             compare(&ours, &dump),
@@ -66,18 +67,4 @@ fn main() -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn surface(d: &Driver) -> Result<Rgba> {
-    let s = d
-        .session()
-        .primary_surface()
-        .context("no primary surface")?;
-    let mut pixels = s.pixels().to_vec();
-    pixels.chunks_exact_mut(4).for_each(|p| p[3] = 255);
-    Ok(Rgba {
-        width: s.width(),
-        height: s.height(),
-        pixels,
-    })
 }

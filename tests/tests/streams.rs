@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use olive_tests::checks::surface_rgba;
 use olive_tests::ppm::{psnr, Rgba};
 use olive_tests::qemu::{Qemu, QemuConfig, Vga};
 use spice_client::SessionConfig;
@@ -33,20 +34,6 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn deadline() -> Instant {
     Instant::now() + STEP_TIMEOUT
-}
-
-fn surface_rgba(driver: &Driver) -> Result<Rgba> {
-    let s = driver
-        .session()
-        .primary_surface()
-        .context("no primary surface")?;
-    let mut pixels = s.pixels().to_vec();
-    pixels.chunks_exact_mut(4).for_each(|p| p[3] = 255);
-    Ok(Rgba {
-        width: s.width(),
-        height: s.height(),
-        pixels,
-    })
 }
 
 fn crop(img: &Rgba, (x0, y0, w, h): (u32, u32, u32, u32)) -> Rgba {
