@@ -346,11 +346,18 @@ fn demo(root: &Path) -> Result<()> {
             .arg("64M"))?;
     }
     let config = dir.join("gateway.toml");
-    std::fs::write(&config, demo_config(&guest, &disk, &root.join("dist")))
+    let dist = root.join("dist");
+    std::fs::write(&config, demo_config(&guest, &disk, &dist, None))
         .context("writing the demo configuration")?;
     step("build olive-gateway", || {
         run(cargo().args(["build", "--release", "-p", "olive-gateway"]))
     })?;
+    let package = dir.join("packages/gradient");
+    step("instant-on package of the gradient item", || {
+        demo_package(root, &guest, &config, &package)
+    })?;
+    std::fs::write(&config, demo_config(&guest, &disk, &dist, Some(&package)))
+        .context("writing the demo configuration")?;
     step("web tools (trunk, wasm-bindgen-cli)", || web_tools(root))?;
     step("web app (trunk build --release)", || build_web(root))?;
     eprintln!("Olive demo: http://127.0.0.1:8080  (collection: http://127.0.0.1:8080/api/collection; Ctrl-C stops)");
@@ -360,9 +367,30 @@ fn demo(root: &Path) -> Result<()> {
         .arg(&config))
 }
 
+/// Saves the gradient item once it shows its scene, so the demo has an item that opens at
+/// that moment instead of booting (the package is remade when the guest changes).
+fn demo_package(root: &Path, guest: &Path, config: &Path, package: &Path) -> Result<()> {
+    let stamp = std::fs::read_to_string(guest.join("stamp")).unwrap_or_default();
+    let made_from = package.join("guest-stamp");
+    if package.join("olive-package.json").exists()
+        && std::fs::read_to_string(&made_from).ok().as_deref() == Some(stamp.as_str())
+    {
+        eprintln!("    (up to date)");
+        return Ok(());
+    }
+    let _ = std::fs::remove_dir_all(package);
+    run(Command::new(root.join("target/release/olive-gateway"))
+        .args(["package", "create", "--config"])
+        .arg(config)
+        .args(["--item", "gradient", "--out"])
+        .arg(package)
+        .args(["--wait-serial", "OK scene gradient", "--timeout", "300"]))?;
+    std::fs::write(&made_from, stamp).context("writing the package's guest stamp")
+}
+
 /// One catalog item per guest scene; all share the pristine blank disk (each instance
-/// gets its own overlay).
-fn demo_config(guest: &Path, disk: &Path, dist: &Path) -> String {
+/// gets its own overlay). With `package`, also the instant-on item resumed from it.
+fn demo_config(guest: &Path, disk: &Path, dist: &Path, package: Option<&Path>) -> String {
     const BASE: &str = "console=tty0 quiet vt.global_cursor_default=0 consoleblank=0";
     let items: &[(&str, &str, &str, &str, &str)] = &[
         (
@@ -448,6 +476,21 @@ append = "{append}"
             disk = disk.display(),
             kernel = guest.join("vmlinuz").display(),
             initrd = guest.join("initrd.img").display(),
+        ));
+    }
+    if let Some(p) = package {
+        out.push_str(&format!(
+            r#"
+[[item]]
+id = "instant"
+title = "Olive test guest: instant-on"
+creator = "Olive project"
+year = 2026
+description = "The gradient scene resumed from a memory image saved the moment it was shown: no boot, a progress bar while it loads."
+rights = "Linux kernel and BusyBox: GPL-2.0. Test program: Olive project."
+package = "{}"
+"#,
+            p.display()
         ));
     }
     out
