@@ -2,7 +2,12 @@
 //!
 //! ```text
 //! cargo run -p olive-tests --example launch-bench -- [ITEM] [RUNS]    # default: flat 5
+//! cargo run -p olive-tests --example launch-bench -- compare [RUNS]   # cold boot vs resume
 //! ```
+//!
+//! `compare` packages the `flat` item (memory image, lz4) and launches it both ways, RUNS
+//! times each, alternating: Run → first guest pixel, and Run → the flat scene on the
+//! canvas (what the visitor came for: for a cold boot that is after the whole boot).
 //!
 //! Starts the gateway in-process with the test collection (`console`, `flat`), opens the web
 //! app (`dist/`) in headless Chromium and, RUNS times, presses Run on ITEM and reads the
@@ -101,6 +106,66 @@ async fn bench(gw: &TestGateway, browser: &Browser, item: &str, runs: usize) -> 
     Ok(())
 }
 
+/// Whether the canvas shows the test guest's flat scene (its first and last blocks).
+fn shows_flat_scene(c: &olive_tests::Rgba) -> bool {
+    let (w, h) = (c.width, c.height);
+    w >= 8
+        && h >= 4
+        && c.rgb(w / 8, h / 4) == [255, 0, 0]
+        && c.rgb(w * 7 / 8, h * 3 / 4) == [128, 128, 128]
+}
+
+/// One launch of `item`: (Run → first pixel, Run → flat scene shown), in ms.
+async fn launch_to_scene(gw: &TestGateway, browser: &Browser, item: &str) -> Result<(f64, f64)> {
+    browser.goto(&format!("{}/", gw.url())).await?;
+    let t0 = Instant::now();
+    browser.click_run(item, Duration::from_secs(20)).await?;
+    let scene_ms = loop {
+        if let Ok(c) = browser.canvas_rgba().await {
+            if shows_flat_scene(&c) {
+                break t0.elapsed().as_secs_f64() * 1000.0;
+            }
+        }
+        if t0.elapsed() > Duration::from_secs(180) {
+            bail!("{item}: the flat scene never appeared");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let fp: f64 = browser
+        .wait_attr(
+            PLAYER,
+            "data-first-pixel-ms",
+            Duration::from_secs(10),
+            |v| v.parse::<f64>().is_ok(),
+        )
+        .await?
+        .parse()?;
+    for id in gw.instances_of(item) {
+        gw.server().registry().destroy(&id).await;
+    }
+    Ok((fp, scene_ms))
+}
+
+async fn compare(gw: &TestGateway, browser: &Browser, runs: usize) -> Result<()> {
+    let (mut cold, mut warm) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+    for run in 1..=runs {
+        for (item, acc) in [("flat", &mut cold), ("flat-pkg", &mut warm)] {
+            let (fp, scene) = launch_to_scene(gw, browser, item).await?;
+            println!("run {run} {item:<8}: first pixel {fp:>6.0} ms, flat scene on the canvas {scene:>6.0} ms");
+            acc.0.push(fp);
+            acc.1.push(scene);
+        }
+    }
+    println!(
+        "median over {runs} runs: cold boot first pixel {:.0} ms, scene {:.0} ms; resume first pixel {:.0} ms, scene {:.0} ms",
+        median(&mut cold.0),
+        median(&mut cold.1),
+        median(&mut warm.0),
+        median(&mut warm.1)
+    );
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -111,7 +176,19 @@ async fn main() -> Result<()> {
     let _lock = olive_tests::qemu_lock();
     let scratch = olive_tests::guest::target_dir().join("launch-bench");
     std::fs::create_dir_all(&scratch)?;
-    let items = [GwItem::console("console"), GwItem::qxl("flat", "flat")];
+    let mut items = vec![GwItem::console("console"), GwItem::qxl("flat", "flat")];
+    if item == "compare" {
+        let pkg = scratch.join("flat-pkg");
+        let _ = std::fs::remove_dir_all(&pkg);
+        olive_tests::gateway::package_item(
+            &scratch,
+            &GwItem::qxl("flat", "flat"),
+            &pkg,
+            olive_gateway::package::codec::Codec::Lz4,
+        )
+        .await?;
+        items.push(GwItem::qxl("flat", "flat").packaged("flat-pkg", &pkg));
+    }
     let gw = TestGateway::start(&scratch, &dist, &items).await?;
     let browser = match Browser::launch(&BrowserOptions {
         scratch: scratch.clone(),
@@ -125,7 +202,11 @@ async fn main() -> Result<()> {
             return Err(e);
         }
     };
-    let result = bench(&gw, &browser, &item, runs).await;
+    let result = if item == "compare" {
+        compare(&gw, &browser, runs).await
+    } else {
+        bench(&gw, &browser, &item, runs).await
+    };
     if result.is_err() {
         let state = browser.attr(PLAYER, "data-state").await.ok().flatten();
         let text = browser.player_text().await.unwrap_or_default();
