@@ -95,6 +95,11 @@ pub struct Config {
     pub qemu_img: PathBuf,
     pub accelerator: Accelerator,
     pub catalog: Catalog,
+    /// Hosts `GET /launch?package=URL` may launch from (`host` or `*.domain`); empty turns
+    /// the route off.
+    pub trusted_package_hosts: Vec<String>,
+    /// Size limit of the chunk cache shared by remote packages (`<data_dir>/chunks`).
+    pub chunk_cache_bytes: u64,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +120,8 @@ struct RawConfig {
     #[serde(default)]
     qemu: RawQemu,
     #[serde(default)]
+    trusted_package_hosts: Vec<String>,
+    #[serde(default)]
     item: Vec<RawItem>,
 }
 
@@ -127,6 +134,7 @@ struct RawLimits {
     max_instances: Option<usize>,
     max_memory_mb: Option<u32>,
     max_vcpus: Option<u32>,
+    chunk_cache_mb: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -307,6 +315,26 @@ impl Config {
                         "missing `[item.machine]` (or `package`)".into(),
                     ))
                 }
+                (Some(pkg), None) if crate::remote::RemoteRef::parse(pkg).is_some() => {
+                    // Fetched at launch, not now: a slow or absent server must not stop
+                    // the gateway from starting. The title defaults to the item id.
+                    let r = crate::remote::RemoteRef::parse(pkg)
+                        .into_iter()
+                        .flatten()
+                        .next()
+                        .ok_or_else(|| {
+                            err(&at("package"), format!("malformed package URL {pkg:?}"))
+                        })?;
+                    let meta = ItemMeta {
+                        title: it.title.unwrap_or_else(|| it.id.clone()),
+                        creator: it.creator,
+                        year: it.year,
+                        description: it.description,
+                        rights: it.rights,
+                        thumbnail: it.thumbnail,
+                    };
+                    (meta, Machine::remote(r))
+                }
                 (Some(pkg), None) => {
                     let root = crate::package::source::Source::parse(pkg, &base);
                     let p = crate::package::Package::open(root, policy)
@@ -373,6 +401,8 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("qemu-img")),
             accelerator: raw.qemu.accelerator.unwrap_or(Accelerator::Auto),
             catalog: Catalog::new(items),
+            trusted_package_hosts: raw.trusted_package_hosts,
+            chunk_cache_bytes: l.chunk_cache_mb.unwrap_or(4096).saturating_mul(1 << 20),
         })
     }
 }
@@ -450,6 +480,7 @@ fn machine_from_raw(
         append: m.append,
         network: m.network,
         tablet: m.tablet,
+        remote: None,
     })
 }
 
