@@ -84,7 +84,7 @@ impl RangeServer {
     pub async fn start_dir(dir: &std::path::Path) -> RangeServer {
         let srv = RangeServer::start(Vec::new()).await;
         let mut files = std::collections::HashMap::new();
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             files.insert(name, Bytes::from(std::fs::read(e.path()).unwrap()));
         }
