@@ -650,14 +650,18 @@ impl Registry {
         id
     }
 
-    /// The public description of an item made by `GET /launch`.
-    pub fn adhoc_meta(&self, id: &str) -> Option<crate::catalog::ItemMeta> {
-        self.shared
+    /// The items made by `GET /launch` (id and public description), ordered by id.
+    pub fn adhoc_items(&self) -> Vec<(String, crate::catalog::ItemMeta)> {
+        let mut v: Vec<_> = self
+            .shared
             .adhoc
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map(|i| i.meta.clone())
+            .values()
+            .map(|i| (i.id.clone(), i.meta.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
     }
 
     /// The chunk cache of remote packages.

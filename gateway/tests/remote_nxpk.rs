@@ -244,6 +244,7 @@ listen = "127.0.0.1:0"
 token_port = 0
 secret_key = "test-secret-key-0123456789"
 data_dir = "data"
+trusted_package_hosts = ["127.0.0.1", "*.example.net"]
 
 [limits]
 max_memory_mb = 512
@@ -332,6 +333,93 @@ package = "http://{addr}/p/warm.nxpk"
             "nxpk resume in {resume_time:?}: package {warm_len} bytes (memory image {} bytes), fetched {bytes} in {gets} GETs",
             mem.len()
         );
+        server.registry().destroy(&id).await;
+
+        // 3. `GET /launch?package=URL`.
+        let base = format!("http://{}", server.http_addr());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let launch = |package: Option<&str>, json: bool| {
+            let mut u = reqwest::Url::parse(&format!("{base}/launch")).unwrap();
+            if let Some(p) = package {
+                u.query_pairs_mut().append_pair("package", p);
+            }
+            let mut rq = client.get(u);
+            if json {
+                rq = rq.header("accept", "application/json");
+            }
+            rq.send()
+        };
+        assert_eq!(launch(None, false).await.unwrap().status(), 400);
+        let r = launch(Some("https://evil.example.org/x.nxpk"), false)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(r.text().await.unwrap().contains("not on the trusted list"));
+        let r = launch(Some("http://mirror.example.net/x.nxpk"), false)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "plain http to a non-loopback host");
+        assert_eq!(
+            launch(Some("ftp://127.0.0.1/x.nxpk"), false)
+                .await
+                .unwrap()
+                .status(),
+            400
+        );
+        let link = format!("vmnetx+http://{}/p/warm.nxpk", srv.addr);
+        let r = launch(Some(&link), false).await.unwrap();
+        assert_eq!(r.status(), 302);
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        let item = location.strip_prefix("/item/").expect("an item page").to_owned();
+        let coll: serde_json::Value = serde_json::from_str(
+            &client
+                .get(format!("{base}/api/collection"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let listed = coll["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == item.as_str())
+            .unwrap_or_else(|| panic!("{item} not in {coll}"));
+        assert_eq!(listed["title"], "Olive nxpk warm", "title from the package");
+        let r = launch(Some(&link), true).await.unwrap();
+        assert_eq!(r.status(), 201);
+        let created: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+        assert_eq!(created["item"], item.as_str(), "the same link, the same item");
+        let id = created["id"].as_str().unwrap().to_owned();
+        assert!(created["token"].as_str().unwrap().starts_with(&id));
+        let handle = server.registry().handle(&id).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while handle.state() != olive_gateway::control::VmState::Running {
+            assert!(Instant::now() < deadline, "launched package never ran");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        server.registry().destroy(&id).await;
+        server.shutdown().await;
+
+        // Without trusted hosts the route does not exist.
+        let path = s.0.join("gateway.toml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("trusted_package_hosts = [\"127.0.0.1\", \"*.example.net\"]", "");
+        std::fs::write(&path, text).unwrap();
+        let server = Server::start(Config::load(&path).unwrap()).await.unwrap();
+        let r = client
+            .get(format!("http://{}/launch?package=x", server.http_addr()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
         server.shutdown().await;
     })
     .await
