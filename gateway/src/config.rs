@@ -740,6 +740,44 @@ display = "qxl"
     }
 
     #[test]
+    fn remote_package_items_are_not_fetched_at_load() {
+        let text = GOOD.replace(
+            "id = \"b\"\n",
+            "id = \"b\"\npackage = \"vmnetx+https://h.example/p\"\n",
+        );
+        let cut = text.find("[item.machine]\ndisk = \"/abs").unwrap();
+        let c = parse(&text[..cut]).unwrap();
+        let b = c.catalog.get("b").unwrap();
+        let r = b.machine.remote.as_ref().expect("a remote item");
+        assert_eq!(r.url, "https://h.example/p");
+        assert_eq!(r.kind, crate::remote::Kind::Nxpk);
+        assert!(c.trusted_package_hosts.is_empty());
+        let bad = text[..cut].replace("vmnetx+https://h.example/p", "https://");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.field(), Some("item[1].package"), "{e}");
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gateway.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The local package item needs a package on disk; the rest must parse as written.
+        let start = text.find("[[item]]\nid = \"test-guest-ready\"").unwrap();
+        let end = start + text[start..].find("\n# A package served").unwrap();
+        let trimmed = format!("{}{}", &text[..start], &text[end..]);
+        let c = Config::parse(&path, &trimmed).unwrap();
+        assert_eq!(c.trusted_package_hosts.len(), 2);
+        assert_eq!(c.chunk_cache_bytes, 4096 << 20);
+        assert!(c
+            .catalog
+            .get("remote-guest")
+            .unwrap()
+            .machine
+            .remote
+            .is_some());
+    }
+
+    #[test]
     fn missing_and_duplicate() {
         let e = parse(&GOOD.replace("disk = \"a.qcow2\"\n", "")).unwrap_err();
         assert_eq!(e.field(), Some("disk"), "{e}");
