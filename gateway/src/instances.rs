@@ -487,6 +487,8 @@ impl Instance {
                 kill_pid(vm.pid);
             }
         }
+        // QEMU is gone: stop serving its disk (the chunk cache stays for other instances).
+        self.lock().export = None;
         if let Err(e) = tokio::fs::remove_dir_all(&self.paths.dir).await {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(id = %self.id, "cannot remove {}: {e}", self.paths.dir.display());
