@@ -135,7 +135,12 @@ async fn launch(
         Ok(m) => m,
         Err(e) => return error(StatusCode::BAD_GATEWAY, &e.to_string()),
     };
-    let item = st.registry.add_adhoc(r, meta);
+    let Some(item) = st.registry.add_adhoc(r, meta) else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many launched packages; ask the operator to restart the gateway",
+        );
+    };
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

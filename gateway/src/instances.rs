@@ -26,6 +26,9 @@ use crate::control::{
 use crate::launcher::{kill_pid, InstancePaths, LaunchError, Launcher};
 use crate::metrics::{state_name, Metrics};
 
+/// How many distinct package links `GET /launch` remembers as items.
+pub const MAX_ADHOC_ITEMS: usize = 256;
+
 /// Why an instance could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
@@ -636,7 +639,13 @@ impl Registry {
 
     /// Registers an item made from a package URL (`GET /launch`), under an id derived from
     /// the URL so the same link reuses the same item; it is not listed in the collection.
-    pub fn add_adhoc(&self, r: crate::remote::RemoteRef, meta: crate::catalog::ItemMeta) -> String {
+    /// `None` once [`MAX_ADHOC_ITEMS`] distinct links have been launched (a bound on what
+    /// visitors can make the gateway remember).
+    pub fn add_adhoc(
+        &self,
+        r: crate::remote::RemoteRef,
+        meta: crate::catalog::ItemMeta,
+    ) -> Option<String> {
         let digest = sha2::Sha256::digest(r.url.as_bytes());
         let id = format!("launch-{}", &crate::package::hex(&digest)[..16]);
         let item = Arc::new(Item {
@@ -644,12 +653,12 @@ impl Registry {
             meta,
             machine: crate::catalog::Machine::remote(r),
         });
-        self.shared
-            .adhoc
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), item);
-        id
+        let mut map = self.shared.adhoc.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ADHOC_ITEMS && !map.contains_key(&id) {
+            return None;
+        }
+        map.insert(id.clone(), item);
+        Some(id)
     }
 
     /// The items made by `GET /launch` (id and public description), ordered by id.
