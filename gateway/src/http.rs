@@ -7,7 +7,7 @@
 //! | `GET /api/instances` | `X-Secret-Key` | list |
 //! | `DELETE /api/instances/{id}` | `X-Secret-Key` | destroy; 204 or 404 |
 //! | `POST /api/instances/{id}/package` `{"name", "codec"?}` | `X-Secret-Key` | save the running VM as `<data_dir>/packages/<name>`; 200, 400, 404, 409, 500 |
-//! | `GET /launch?package=URL` | anyone | launch a package from a trusted host (`trusted_package_hosts`; 404 when none): 302 to `/item/<id>`, or with `Accept: application/json` an instance `{item, id, token, spice_password, control_url}`; 400 bad/missing URL, 403 untrusted host or plain http to a non-loopback host, 502 package unreadable |
+//! | `GET /launch?package=URL` | anyone | launch a package from a trusted host (`trusted_package_hosts`; 404 when none): 302 to `/item/<id>`, or with `Accept: application/json` an instance `{item, id, token, spice_password, control_url}`; 400 bad/missing URL, 403 untrusted host or plain http to a non-loopback host, 502 package unreadable, 503 after 256 distinct links |
 //! | `GET /healthz` | anyone | `ok` |
 //! | `GET /metrics` | anyone | Prometheus text |
 //! | `GET /ws` | browsers | the WebSocket bridge (mounted by [`crate::Server`]) |
