@@ -59,6 +59,32 @@ pub struct Machine {
     pub network: bool,
     /// A usb-tablet so the SPICE client can use absolute (client) mouse mode.
     pub tablet: bool,
+    /// A package at an http(s) URL: fetched when an instance launches
+    /// ([`crate::remote::prepare`]), which then supplies every other field.
+    pub remote: Option<crate::remote::RemoteRef>,
+}
+
+impl Machine {
+    /// The stand-in for a remote package until it is fetched at launch.
+    pub fn remote(r: crate::remote::RemoteRef) -> Machine {
+        Machine {
+            disk: PathBuf::new(),
+            standalone_disk: true,
+            memory_image: None,
+            memory_mb: 0,
+            vcpus: 0,
+            machine_type: None,
+            display: Display::Std,
+            sound: None,
+            limit_mouse_rate: None,
+            kernel: None,
+            initrd: None,
+            append: None,
+            network: false,
+            tablet: false,
+            remote: Some(r),
+        }
+    }
 }
 
 /// One launchable item.

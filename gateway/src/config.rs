@@ -95,6 +95,11 @@ pub struct Config {
     pub qemu_img: PathBuf,
     pub accelerator: Accelerator,
     pub catalog: Catalog,
+    /// Hosts `GET /launch?package=URL` may launch from (`host` or `*.domain`); empty turns
+    /// the route off.
+    pub trusted_package_hosts: Vec<String>,
+    /// Size limit of the chunk cache shared by remote packages (`<data_dir>/chunks`).
+    pub chunk_cache_bytes: u64,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +120,8 @@ struct RawConfig {
     #[serde(default)]
     qemu: RawQemu,
     #[serde(default)]
+    trusted_package_hosts: Vec<String>,
+    #[serde(default)]
     item: Vec<RawItem>,
 }
 
@@ -127,6 +134,7 @@ struct RawLimits {
     max_instances: Option<usize>,
     max_memory_mb: Option<u32>,
     max_vcpus: Option<u32>,
+    chunk_cache_mb: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -307,6 +315,26 @@ impl Config {
                         "missing `[item.machine]` (or `package`)".into(),
                     ))
                 }
+                (Some(pkg), None) if crate::remote::RemoteRef::parse(pkg).is_some() => {
+                    // Fetched at launch, not now: a slow or absent server must not stop
+                    // the gateway from starting. The title defaults to the item id.
+                    let r = crate::remote::RemoteRef::parse(pkg)
+                        .into_iter()
+                        .flatten()
+                        .next()
+                        .ok_or_else(|| {
+                            err(&at("package"), format!("malformed package URL {pkg:?}"))
+                        })?;
+                    let meta = ItemMeta {
+                        title: it.title.unwrap_or_else(|| it.id.clone()),
+                        creator: it.creator,
+                        year: it.year,
+                        description: it.description,
+                        rights: it.rights,
+                        thumbnail: it.thumbnail,
+                    };
+                    (meta, Machine::remote(r))
+                }
                 (Some(pkg), None) => {
                     let root = crate::package::source::Source::parse(pkg, &base);
                     let p = crate::package::Package::open(root, policy)
@@ -373,6 +401,8 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("qemu-img")),
             accelerator: raw.qemu.accelerator.unwrap_or(Accelerator::Auto),
             catalog: Catalog::new(items),
+            trusted_package_hosts: raw.trusted_package_hosts,
+            chunk_cache_bytes: l.chunk_cache_mb.unwrap_or(4096).saturating_mul(1 << 20),
         })
     }
 }
@@ -450,6 +480,7 @@ fn machine_from_raw(
         append: m.append,
         network: m.network,
         tablet: m.tablet,
+        remote: None,
     })
 }
 
@@ -706,6 +737,44 @@ display = "qxl"
         ))
         .unwrap_err();
         assert!(e.to_string().contains("package create"), "{e}");
+    }
+
+    #[test]
+    fn remote_package_items_are_not_fetched_at_load() {
+        let text = GOOD.replace(
+            "id = \"b\"\n",
+            "id = \"b\"\npackage = \"vmnetx+https://h.example/p\"\n",
+        );
+        let cut = text.find("[item.machine]\ndisk = \"/abs").unwrap();
+        let c = parse(&text[..cut]).unwrap();
+        let b = c.catalog.get("b").unwrap();
+        let r = b.machine.remote.as_ref().expect("a remote item");
+        assert_eq!(r.url, "https://h.example/p");
+        assert_eq!(r.kind, crate::remote::Kind::Nxpk);
+        assert!(c.trusted_package_hosts.is_empty());
+        let bad = text[..cut].replace("vmnetx+https://h.example/p", "https://");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.field(), Some("item[1].package"), "{e}");
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gateway.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The local package item needs a package on disk; the rest must parse as written.
+        let start = text.find("[[item]]\nid = \"test-guest-ready\"").unwrap();
+        let end = start + text[start..].find("\n# A package served").unwrap();
+        let trimmed = format!("{}{}", &text[..start], &text[end..]);
+        let c = Config::parse(&path, &trimmed).unwrap();
+        assert_eq!(c.trusted_package_hosts.len(), 2);
+        assert_eq!(c.chunk_cache_bytes, 4096 << 20);
+        assert!(c
+            .catalog
+            .get("remote-guest")
+            .unwrap()
+            .machine
+            .remote
+            .is_some());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! | `GET /api/instances` | `X-Secret-Key` | list |
 //! | `DELETE /api/instances/{id}` | `X-Secret-Key` | destroy; 204 or 404 |
 //! | `POST /api/instances/{id}/package` `{"name", "codec"?}` | `X-Secret-Key` | save the running VM as `<data_dir>/packages/<name>`; 200, 400, 404, 409, 500 |
+//! | `GET /launch?package=URL` | anyone | launch a package from a trusted host (`trusted_package_hosts`; 404 when none): 302 to `/item/<id>`, or with `Accept: application/json` an instance `{item, id, token, spice_password, control_url}`; 400 bad/missing URL, 403 untrusted host or plain http to a non-loopback host, 502 package unreadable, 503 after 256 distinct links |
 //! | `GET /healthz` | anyone | `ok` |
 //! | `GET /metrics` | anyone | Prometheus text |
 //! | `GET /ws` | browsers | the WebSocket bridge (mounted by [`crate::Server`]) |
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, delete, get, post};
@@ -62,7 +63,109 @@ fn check_key(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
 }
 
 async fn collection(State(st): State<AppState>) -> Response {
-    Json(json!({ "items": st.registry.config().catalog.public() })).into_response()
+    let mut items =
+        serde_json::to_value(st.registry.config().catalog.public()).unwrap_or_else(|_| json!([]));
+    // Items made by `/launch` follow, so their `/item/<id>` pages can find them.
+    if let Some(list) = items.as_array_mut() {
+        for (id, meta) in st.registry.adhoc_items() {
+            let public = crate::catalog::PublicItem {
+                id: &id,
+                meta: &meta,
+            };
+            if let Ok(mut v) = serde_json::to_value(public) {
+                v["launched"] = json!(true);
+                list.push(v);
+            }
+        }
+    }
+    Json(json!({ "items": items })).into_response()
+}
+
+#[derive(Deserialize)]
+struct LaunchQuery {
+    package: Option<String>,
+}
+
+/// Plain http is accepted only towards the gateway's own machine (tests, a local mirror):
+/// anything else must be https, as VMNetX required, so a package cannot be swapped in
+/// transit.
+fn http_allowed(url: &reqwest::Url) -> bool {
+    url.scheme() == "https" || matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+/// `GET /launch?package=URL`, the shape of VMNetX's example web frontend: a package link
+/// from a trusted host becomes a (non-listed-in-config) item the web app can open.
+async fn launch(
+    State(st): State<AppState>,
+    Query(q): Query<LaunchQuery>,
+    headers: HeaderMap,
+) -> Response {
+    use crate::nxpk::url::{launch_url, UrlError};
+    let trusted = &st.registry.config().trusted_package_hosts;
+    if trusted.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            "Launching package URLs is not enabled",
+        );
+    }
+    let Some(reference) = q.package.filter(|p| !p.trim().is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "Missing package parameter");
+    };
+    let url = match launch_url(&reference, trusted) {
+        Ok(u) => u,
+        Err(e @ UrlError::Untrusted(_)) => return error(StatusCode::FORBIDDEN, &e.to_string()),
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    if !http_allowed(&url) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "Packages are fetched over https only (plain http only from this machine)",
+        );
+    }
+    let Some(Ok(r)) = crate::remote::RemoteRef::parse(&reference) else {
+        return error(StatusCode::BAD_REQUEST, "Malformed package URL");
+    };
+    let meta = async {
+        let cache = st.registry.chunk_cache().await?;
+        let opts = crate::fetch::FetchOptions::default();
+        crate::remote::meta(&r, &cache, &opts, st.registry.policy()).await
+    }
+    .await;
+    let meta = match meta {
+        Ok(m) => m,
+        Err(e) => return error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    };
+    let Some(item) = st.registry.add_adhoc(r, meta) else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many launched packages; ask the operator to restart the gateway",
+        );
+    };
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if !wants_json {
+        return (
+            StatusCode::FOUND,
+            [(header::LOCATION, format!("/item/{item}"))],
+        )
+            .into_response();
+    }
+    match st.registry.create(&item) {
+        Ok(c) => {
+            let mut v = serde_json::to_value(c).unwrap_or_else(|_| json!({}));
+            v["item"] = json!(item);
+            (StatusCode::CREATED, Json(v)).into_response()
+        }
+        Err(CreateError::AtCapacity(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
+            Json(json!({ "error": "All instance slots are in use" })),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
 }
 
 async fn create(State(st): State<AppState>, body: Bytes) -> Response {
@@ -184,6 +287,7 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .route("/api/collection", get(collection))
+        .route("/launch", get(launch))
         .route("/api/instances", get(list).post(create))
         .route("/api/instances/{id}", delete(destroy))
         .route("/api/instances/{id}/package", post(save_package))

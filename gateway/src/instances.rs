@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use sha2::Digest;
 use subtle::ConstantTimeEq;
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -24,6 +25,9 @@ use crate::control::{
 };
 use crate::launcher::{kill_pid, InstancePaths, LaunchError, Launcher};
 use crate::metrics::{state_name, Metrics};
+
+/// How many distinct package links `GET /launch` remembers as items.
+pub const MAX_ADHOC_ITEMS: usize = 256;
 
 /// Why an instance could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +136,11 @@ struct StateInner {
     generation: u64,
     /// The latest `startup-progress` of the current launch (for clients joining late).
     progress: Option<f64>,
+    /// A remote package's disk export, kept as long as a QEMU may read it (replaced by
+    /// the next launch, dropped with the instance).
+    export: Option<crate::fetch::NbdExport>,
+    /// The format of that export's image.
+    disk_format: Option<String>,
 }
 
 /// One instance.
@@ -157,6 +166,37 @@ struct Shared {
     epoch: Instant,
     rt: tokio::runtime::Handle,
     control_url: String,
+    /// The chunk cache of remote packages, opened on first use.
+    chunks: tokio::sync::OnceCell<Arc<crate::fetch::ChunkCache>>,
+    /// Items made by `GET /launch` (not in the public collection).
+    adhoc: Mutex<HashMap<String, Arc<Item>>>,
+}
+
+impl Shared {
+    async fn chunk_cache(&self) -> Result<Arc<crate::fetch::ChunkCache>, LaunchError> {
+        self.chunks
+            .get_or_try_init(|| async {
+                let dir = self.config.data_dir.join("chunks");
+                crate::fetch::ChunkCache::open(
+                    &dir,
+                    crate::fetch::DEFAULT_CHUNK_SIZE,
+                    self.config.chunk_cache_bytes,
+                )
+                .map_err(|source| LaunchError::Io {
+                    what: format!("open chunk cache {}", dir.display()),
+                    source,
+                })
+            })
+            .await
+            .cloned()
+    }
+
+    fn policy(&self) -> crate::package::manifest::Policy {
+        crate::package::manifest::Policy {
+            max_memory_mb: self.config.max_memory_mb,
+            max_vcpus: self.config.max_vcpus,
+        }
+    }
 }
 
 /// The registry; cheap to clone.
@@ -324,10 +364,21 @@ impl Instance {
         shared: &Shared,
         name: &str,
     ) -> (Result<crate::launcher::Launched, LaunchError>, bool) {
-        let machine = &self.item.machine;
         let launcher = &shared.launcher;
+        let fresh = !self.paths.overlay.exists();
+        let prepared;
+        let machine = match &self.item.machine.remote {
+            None => &self.item.machine,
+            Some(r) => match self.prepare_remote(shared, r, fresh).await {
+                Ok(m) => {
+                    prepared = m;
+                    &prepared
+                }
+                Err(e) => return (Err(e), false),
+            },
+        };
         if let Some(image) = machine.memory_image.as_ref() {
-            if !self.paths.overlay.exists() {
+            if fresh {
                 let progress = |fraction: f64| {
                     self.lock().progress = Some(fraction);
                     self.emit(ControlEvent::StartupProgress { fraction });
@@ -353,6 +404,14 @@ impl Instance {
                         self.emit(ControlEvent::StartupRejectedMemory);
                         // The failed resume's overlay is unused, but start from a clean one.
                         let _ = std::fs::remove_file(&self.paths.overlay);
+                        if let Some(fmt) = self.remote_format() {
+                            if let Err(e) = launcher
+                                .create_overlay(machine.disk.as_os_str(), &fmt, &self.paths.overlay)
+                                .await
+                            {
+                                return (Err(e), false);
+                            }
+                        }
                     }
                     other => return (other, true),
                 }
@@ -362,6 +421,40 @@ impl Instance {
             .launch(machine, &self.paths, &self.spice_password, name)
             .await;
         (r, false)
+    }
+
+    /// Fetches the remote package's manifest (or `.nxpk` directory), exports its disk and
+    /// gives the machine to launch; on a fresh instance also creates the overlay over the
+    /// export (a restarted one keeps its overlay, which names the same socket path).
+    async fn prepare_remote(
+        &self,
+        shared: &Shared,
+        r: &crate::remote::RemoteRef,
+        fresh: bool,
+    ) -> Result<crate::catalog::Machine, LaunchError> {
+        // The previous launch's export must release the socket path first.
+        self.lock().export = None;
+        let cache = shared.chunk_cache().await?;
+        let opts = crate::fetch::FetchOptions::default();
+        let p = crate::remote::prepare(r, &cache, &opts, shared.policy(), &self.paths).await?;
+        if fresh {
+            shared
+                .launcher
+                .create_overlay(
+                    p.machine.disk.as_os_str(),
+                    &p.disk_format,
+                    &self.paths.overlay,
+                )
+                .await?;
+        }
+        self.lock().export = Some(p.export);
+        self.lock().disk_format = Some(p.disk_format);
+        Ok(p.machine)
+    }
+
+    /// The disk format of a prepared remote package (`None` for local items).
+    fn remote_format(&self) -> Option<String> {
+        self.lock().disk_format.clone()
     }
 
     /// Destroys the instance and waits until QEMU is dead and its files are gone.
@@ -397,6 +490,8 @@ impl Instance {
                 kill_pid(vm.pid);
             }
         }
+        // QEMU is gone: stop serving its disk (the chunk cache stays for other instances).
+        self.lock().export = None;
         if let Err(e) = tokio::fs::remove_dir_all(&self.paths.dir).await {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(id = %self.id, "cannot remove {}: {e}", self.paths.dir.display());
@@ -501,6 +596,8 @@ impl Registry {
                 epoch: Instant::now(),
                 rt: tokio::runtime::Handle::current(),
                 control_url: "/ws".into(),
+                chunks: tokio::sync::OnceCell::new(),
+                adhoc: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -524,10 +621,72 @@ impl Registry {
     /// load); returns before QEMU is ready.
     pub fn create(&self, item_id: &str) -> Result<Created, CreateError> {
         let cfg = &self.shared.config;
+        let adhoc = || {
+            self.shared
+                .adhoc
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(item_id)
+                .cloned()
+        };
         let item = cfg
             .catalog
             .get(item_id)
+            .or_else(adhoc)
             .ok_or_else(|| CreateError::UnknownItem(item_id.chars().take(64).collect()))?;
+        self.create_for(item)
+    }
+
+    /// Registers an item made from a package URL (`GET /launch`), under an id derived from
+    /// the URL so the same link reuses the same item; it is not listed in the collection.
+    /// `None` once [`MAX_ADHOC_ITEMS`] distinct links have been launched (a bound on what
+    /// visitors can make the gateway remember).
+    pub fn add_adhoc(
+        &self,
+        r: crate::remote::RemoteRef,
+        meta: crate::catalog::ItemMeta,
+    ) -> Option<String> {
+        let digest = sha2::Sha256::digest(r.url.as_bytes());
+        let id = format!("launch-{}", &crate::package::hex(&digest)[..16]);
+        let item = Arc::new(Item {
+            id: id.clone(),
+            meta,
+            machine: crate::catalog::Machine::remote(r),
+        });
+        let mut map = self.shared.adhoc.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ADHOC_ITEMS && !map.contains_key(&id) {
+            return None;
+        }
+        map.insert(id.clone(), item);
+        Some(id)
+    }
+
+    /// The items made by `GET /launch` (id and public description), ordered by id.
+    pub fn adhoc_items(&self) -> Vec<(String, crate::catalog::ItemMeta)> {
+        let mut v: Vec<_> = self
+            .shared
+            .adhoc
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|i| (i.id.clone(), i.meta.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// The chunk cache of remote packages.
+    pub async fn chunk_cache(&self) -> Result<Arc<crate::fetch::ChunkCache>, LaunchError> {
+        self.shared.chunk_cache().await
+    }
+
+    /// The package limits of this gateway.
+    pub fn policy(&self) -> crate::package::manifest::Policy {
+        self.shared.policy()
+    }
+
+    fn create_for(&self, item: Arc<Item>) -> Result<Created, CreateError> {
+        let cfg = &self.shared.config;
         let instance = {
             let mut map = self.map();
             if map.len() >= cfg.max_instances {
@@ -556,6 +715,8 @@ impl Registry {
                     vm: None,
                     generation: 0,
                     progress: None,
+                    export: None,
+                    disk_format: None,
                 }),
                 events,
                 shared: Arc::downgrade(&self.shared),

@@ -40,6 +40,9 @@ pub enum LaunchError {
     /// resumed screen stayed black); the caller cold-boots instead.
     #[error("memory image rejected: {0}")]
     MemoryRejected(String),
+    /// A remote package could not be fetched (after bounded retries); shown to the visitor.
+    #[error("fetching the package: {0}")]
+    Fetch(String),
     #[error("QMP: {0}")]
     Qmp(#[from] QmpError),
     #[error("{what}: {source}")]
@@ -288,9 +291,21 @@ impl Launcher {
             });
         }
         let fmt = self.disk_format(&disk).await?;
+        self.create_overlay(disk.as_os_str(), &fmt, overlay).await
+    }
+
+    /// Creates `overlay` over `backing` (a file or a QEMU URI such as an NBD export) whose
+    /// format is given, never probed: a raw image must not be read as a qcow2 header.
+    pub async fn create_overlay(
+        &self,
+        backing: &std::ffi::OsStr,
+        fmt: &str,
+        overlay: &Path,
+    ) -> Result<(), LaunchError> {
+        let disk = PathBuf::from(backing);
         let out = Command::new(&self.qemu_img)
-            .args(["create", "-q", "-f", "qcow2", "-F", &fmt, "-b"])
-            .arg(&disk)
+            .args(["create", "-q", "-f", "qcow2", "-F", fmt, "-b"])
+            .arg(backing)
             .arg(overlay)
             .stdin(Stdio::null())
             .output()
@@ -354,7 +369,10 @@ impl Launcher {
                 .await?;
             crate::migration::load(&mut qmp, &paths.migration_socket, image, progress)
                 .await
-                .map_err(|e| LaunchError::MemoryRejected(e.to_string()))?;
+                .map_err(|e| match e {
+                    crate::migration::MigrationError::Source(m) => LaunchError::Fetch(m),
+                    e => LaunchError::MemoryRejected(e.to_string()),
+                })?;
             let rejected = |e: QmpError| LaunchError::MemoryRejected(e.to_string());
             qmp.execute("cont", None).await.map_err(rejected)?;
             let deadline = Instant::now() + READY_TIMEOUT;
@@ -658,6 +676,7 @@ mod tests {
             append: None,
             network: false,
             tablet: true,
+            remote: None,
         }
     }
 

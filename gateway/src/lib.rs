@@ -23,6 +23,7 @@ pub mod migration;
 pub mod nxpk;
 pub mod package;
 pub mod qmp;
+pub mod remote;
 pub mod spice_handover;
 pub mod token_port;
 pub mod ws_bridge;

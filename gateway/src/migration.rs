@@ -33,6 +33,10 @@ pub enum MigrationError {
     Image(String),
     #[error("migration timed out after {0:?}")]
     Timeout(Duration),
+    /// Reading the image itself failed (a remote server dropped the stream): not the
+    /// image's fault, and a cold boot would hit the same network, so the launch fails.
+    #[error("fetching the memory image: {0}")]
+    Source(String),
 }
 
 fn failed(e: impl std::fmt::Display) -> MigrationError {
@@ -148,18 +152,30 @@ pub async fn save(
     })
 }
 
-/// A reader that hashes what passes through.
+/// A reader that hashes and counts what passes through, and remembers its own read
+/// failure (so a network error is not mistaken for a corrupt image by the decoder above).
 struct HashingReader<R> {
     inner: R,
     hash: Arc<std::sync::Mutex<Sha256>>,
+    read: Arc<AtomicU64>,
+    failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                if let Ok(mut f) = self.failure.lock() {
+                    f.get_or_insert_with(|| e.to_string());
+                }
+                return Err(e);
+            }
+        };
         if let Ok(mut h) = self.hash.lock() {
             h.update(&buf[..n]);
         }
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -194,7 +210,7 @@ pub async fn load(
     let total = image.uncompressed_size.max(1);
     let feeder = {
         let (fed, hash, image) = (fed.clone(), hash.clone(), image.clone());
-        tokio::task::spawn_blocking(move || feed(stream, &image, &fed, hash))
+        tokio::task::spawn_blocking(move || feed(stream, &image, fed, hash))
     };
     // Generous: TCG at a few hundred MB/s plus a slow disk; a stuck QEMU must not hang us.
     let budget = Duration::from_secs(30) + Duration::from_secs(total / (10 << 20));
@@ -216,6 +232,10 @@ pub async fn load(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let result = feeder.await.map_err(failed)?;
+    // A dropped download also makes QEMU fail the migration; the download is the cause.
+    if let Err(e @ MigrationError::Source(_)) = result {
+        return Err(e);
+    }
     // QEMU's verdict first: a stream it rejected says more than our side's broken pipe.
     wait_completed(qmp, deadline).await?;
     result?;
@@ -239,12 +259,38 @@ pub async fn load(
 fn feed(
     mut sock: std::os::unix::net::UnixStream,
     image: &MemoryImage,
-    fed: &AtomicU64,
+    fed: Arc<AtomicU64>,
     hash: Arc<std::sync::Mutex<Sha256>>,
 ) -> Result<(), MigrationError> {
-    let img = |e: &dyn std::fmt::Display| MigrationError::Image(e.to_string());
-    let raw = image.source.open().map_err(|e| img(&e))?;
-    let reader = HashingReader { inner: raw, hash };
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let source_failed = || {
+        failure
+            .lock()
+            .ok()
+            .and_then(|f| f.clone())
+            .map(MigrationError::Source)
+    };
+    let img = |e: &dyn std::fmt::Display| {
+        source_failed().unwrap_or_else(|| MigrationError::Image(e.to_string()))
+    };
+    let raw = image
+        .source
+        .open()
+        .map_err(|e| MigrationError::Source(e.to_string()))?;
+    let reader = HashingReader {
+        inner: raw,
+        hash,
+        // A libvirt image's progress is the wrapped bytes read; otherwise unwrapped bytes fed.
+        read: if image.libvirt {
+            fed.clone()
+        } else {
+            Arc::new(AtomicU64::new(0))
+        },
+        failure: failure.clone(),
+    };
+    if image.libvirt {
+        return feed_libvirt(sock, reader, &img);
+    }
     let mut dec = image
         .codec
         .decoder(Box::new(reader))
@@ -271,6 +317,18 @@ fn feed(
             "decompresses to more than the declared size".into(),
         ));
     }
+    let _ = sock.shutdown(std::net::Shutdown::Write);
+    Ok(())
+}
+
+/// [`feed`] for a VMNetX image: unwrap the libvirt header and decompress into the socket
+/// (progress counts wrapped bytes: the unwrapped length is not known in advance).
+fn feed_libvirt<R: Read>(
+    mut sock: std::os::unix::net::UnixStream,
+    reader: R,
+    img: &dyn Fn(&dyn std::fmt::Display) -> MigrationError,
+) -> Result<(), MigrationError> {
+    crate::nxpk::memory::unwrap(reader, &mut sock).map_err(|e| img(&e))?;
     let _ = sock.shutdown(std::net::Shutdown::Write);
     Ok(())
 }

@@ -57,6 +57,13 @@ impl GwItem {
         self
     }
 
+    /// The same item launched from a package served at `url` (`package` then holds a URL).
+    pub fn remote(mut self, id: &str, url: &str) -> GwItem {
+        self.id = id.into();
+        self.package = Some(PathBuf::from(url));
+        self
+    }
+
     /// A qxl framebuffer item showing `scene`, with sound and a tablet.
     pub fn qxl(id: &str, scene: &str) -> GwItem {
         GwItem {
@@ -125,6 +132,7 @@ secret_key = "olive-browser-test-secret-key"
 data_dir = "data"
 static_dir = "{dist}"
 allowed_origins = ["http://127.0.0.1:{port}"]
+trusted_package_hosts = ["127.0.0.1"]
 
 [limits]
 idle_timeout_secs = 300
@@ -343,6 +351,27 @@ impl Drop for TestGateway {
         }
         drop(self.server.take());
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Serves the files of `dir` over HTTP on 127.0.0.1 (HEAD, byte ranges, Last-Modified), as a
+/// package host would; the server stops when the handle is dropped or aborted.
+pub async fn serve_dir(dir: &Path) -> Result<(std::net::SocketAddr, AbortOnDrop)> {
+    let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, AbortOnDrop(task)))
+}
+
+/// Aborts a background task when dropped.
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

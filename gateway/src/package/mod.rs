@@ -43,6 +43,10 @@ pub struct MemoryImage {
     pub uncompressed_size: u64,
     /// SHA-256 of the compressed file, checked while loading (before the guest runs).
     pub sha256: Option<String>,
+    /// A VMNetX memory image: a libvirt save header and xz/lzop around the stream, unwrapped
+    /// while it streams ([`crate::nxpk::memory::unwrap`]); `codec` is then ignored and
+    /// `uncompressed_size` is the wrapped size (progress counts wrapped bytes).
+    pub libvirt: bool,
 }
 
 /// An opened package whose manifest passed schema and policy checks (file contents are
@@ -96,6 +100,7 @@ impl Package {
                 codec: mem.codec,
                 uncompressed_size: mem.uncompressed_size,
                 sha256: Some(mem.file.sha256.clone()),
+                libvirt: false,
             }),
             memory_mb: spec.memory_mb,
             vcpus: spec.vcpus,
@@ -108,6 +113,7 @@ impl Package {
             append: spec.append.clone(),
             network: spec.network,
             tablet: spec.tablet,
+            remote: None,
         })
     }
 

@@ -1,12 +1,15 @@
-//! Where a package's files come from: a local directory or, later, an http(s) URL.
+//! Where a package's files come from: a local directory or an http(s) URL.
 //!
-//! Everything that reads package files goes through [`Source`], so remote packages
-//! (HTTP range fetching and an NBD server for the disk, on the `fetch` branch) slot in by
-//! adding a variant rather than by touching the launcher. Only local files are read
-//! here; a remote source answers [`SourceError::RemoteUnsupported`].
+//! Everything that reads package files goes through [`Source`]. A [`Source::Remote`] is a
+//! reference only (a URL from the configuration, resolved when an instance launches, see
+//! [`crate::remote`]); once resolved, a memory image is a [`Source::Fetched`] byte range of
+//! a pinned remote file, streamed in one request while QEMU restores from it.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::fetch::RemoteFile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -19,7 +22,30 @@ pub enum SourceError {
     },
     #[error("{0}: larger than {1} bytes")]
     TooLarge(String, u64),
+    #[error("{0}")]
+    Fetch(String),
 }
+
+/// A byte range of a pinned remote file (the ETag the launch saw is the one streamed).
+#[derive(Clone)]
+pub struct RemoteRange {
+    pub file: Arc<RemoteFile>,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl std::fmt::Debug for RemoteRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}+{}", self.file.url(), self.offset, self.len)
+    }
+}
+
+impl PartialEq for RemoteRange {
+    fn eq(&self, o: &Self) -> bool {
+        self.file.url() == o.file.url() && self.offset == o.offset && self.len == o.len
+    }
+}
+impl Eq for RemoteRange {}
 
 /// One file (or the package root) of a package.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +53,8 @@ pub enum Source {
     Local(PathBuf),
     /// An `http://` or `https://` URL.
     Remote(String),
+    /// A resolved remote range; [`Source::open`] streams it in one request.
+    Fetched(RemoteRange),
 }
 
 impl std::fmt::Display for Source {
@@ -34,6 +62,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::Local(p) => write!(f, "{}", p.display()),
             Source::Remote(u) => f.write_str(u),
+            Source::Fetched(r) => f.write_str(r.file.url()),
         }
     }
 }
@@ -58,6 +87,9 @@ impl Source {
         match self {
             Source::Local(p) => Source::Local(p.join(name)),
             Source::Remote(u) => Source::Remote(format!("{}/{name}", u.trim_end_matches('/'))),
+            Source::Fetched(r) => {
+                Source::Remote(format!("{}/{name}", r.file.url().trim_end_matches('/')))
+            }
         }
     }
 
@@ -66,11 +98,17 @@ impl Source {
         match self {
             Source::Local(p) => Ok(p),
             Source::Remote(u) => Err(SourceError::RemoteUnsupported(u.clone())),
+            Source::Fetched(r) => Err(SourceError::RemoteUnsupported(r.file.url().to_owned())),
         }
     }
 
-    /// A blocking reader over the whole file (memory images are streamed through it).
+    /// A blocking reader over the whole file (memory images are streamed through it). A
+    /// [`Source::Fetched`] range must be opened on a blocking thread of a tokio runtime
+    /// (`spawn_blocking`), which is where the memory feeder runs.
     pub fn open(&self) -> Result<Box<dyn Read + Send>, SourceError> {
+        if let Source::Fetched(r) = self {
+            return open_remote(r);
+        }
         let path = self.local_path()?;
         let f = std::fs::File::open(path).map_err(|cause| SourceError::Io {
             path: path.to_path_buf(),
@@ -106,6 +144,18 @@ impl Source {
         }
         Ok(out)
     }
+}
+
+/// One streaming GET over `r`, as a blocking reader.
+fn open_remote(r: &RemoteRange) -> Result<Box<dyn Read + Send>, SourceError> {
+    let handle = tokio::runtime::Handle::try_current()
+        .map_err(|_| SourceError::Fetch("remote streams need a tokio runtime".into()))?;
+    let stream = handle
+        .block_on(r.file.stream_range(r.offset, r.len))
+        .map_err(|e| SourceError::Fetch(e.to_string()))?;
+    Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+        stream, handle,
+    )))
 }
 
 #[cfg(test)]

@@ -35,6 +35,13 @@ pub struct Shared {
     pub delay_ms: AtomicU64,
     /// HEAD answers 405, as some object stores do.
     pub refuse_head: AtomicBool,
+    /// When set, a directory of files served by name (the last path segment) instead of
+    /// the one file; unknown names answer 404.
+    pub files: Mutex<Option<std::collections::HashMap<String, Bytes>>>,
+    /// With `files`: only GETs of this name drop mid-body (`drop_mid_body` then ignored).
+    pub drop_name: Mutex<Option<String>>,
+    /// With `files`: GETs and body bytes per name.
+    pub per_name: Mutex<std::collections::HashMap<String, (u64, u64)>>,
 }
 
 pub struct RangeServer {
@@ -58,6 +65,9 @@ impl RangeServer {
             drop_mid_body: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
             refuse_head: AtomicBool::new(false),
+            files: Mutex::new(None),
+            drop_name: Mutex::new(None),
+            per_name: Mutex::new(Default::default()),
         });
         let app = axum::Router::new()
             .fallback(serve)
@@ -68,6 +78,29 @@ impl RangeServer {
             let _ = axum::serve(listener, app).await;
         });
         RangeServer { addr, shared, task }
+    }
+
+    /// Serves every file of `dir` by name (a package directory).
+    pub async fn start_dir(dir: &std::path::Path) -> RangeServer {
+        let srv = RangeServer::start(Vec::new()).await;
+        let mut files = std::collections::HashMap::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            files.insert(name, Bytes::from(std::fs::read(e.path()).unwrap()));
+        }
+        *srv.shared.files.lock().unwrap() = Some(files);
+        srv
+    }
+
+    /// (GETs, body bytes) of one file of a directory server.
+    pub fn of(&self, name: &str) -> (u64, u64) {
+        self.shared
+            .per_name
+            .lock()
+            .unwrap()
+            .get(name)
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn url(&self, name: &str) -> String {
@@ -100,8 +133,29 @@ fn parse_range(h: &HeaderMap, size: u64) -> Option<(u64, u64)> {
     (start <= end).then_some((start, end))
 }
 
-async fn serve(State(s): State<Arc<Shared>>, method: Method, h: HeaderMap) -> Response {
-    let (data, etag) = s.data.lock().unwrap().clone();
+async fn serve(
+    State(s): State<Arc<Shared>>,
+    method: Method,
+    uri: axum::http::Uri,
+    h: HeaderMap,
+) -> Response {
+    let name = uri.path().rsplit('/').next().unwrap_or("").to_owned();
+    let (data, etag) = match s.files.lock().unwrap().as_ref() {
+        None => s.data.lock().unwrap().clone(),
+        Some(files) => match files.get(&name) {
+            Some(d) => (d.clone(), "\"v1\"".to_owned()),
+            None => {
+                return Response::builder()
+                    .status(StatusCode::NOT_FOUND)
+                    .body(Body::empty())
+                    .unwrap()
+            }
+        },
+    };
+    let drop_mid_body = match s.drop_name.lock().unwrap().as_deref() {
+        Some(n) => n == name,
+        None => s.drop_mid_body.load(Ordering::SeqCst),
+    };
     let size = data.len() as u64;
     let base = || {
         Response::builder()
@@ -150,7 +204,17 @@ async fn serve(State(s): State<Arc<Shared>>, method: Method, h: HeaderMap) -> Re
     if status == StatusCode::PARTIAL_CONTENT {
         resp = resp.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
     }
-    if s.drop_mid_body.load(Ordering::SeqCst) {
+    if method == Method::GET {
+        let mut per = s.per_name.lock().unwrap();
+        let e = per.entry(name).or_default();
+        e.0 += 1;
+        e.1 += if drop_mid_body {
+            body.len() as u64 / 2
+        } else {
+            body.len() as u64
+        };
+    }
+    if drop_mid_body {
         let half = body.slice(..body.len() / 2);
         s.counters
             .bytes

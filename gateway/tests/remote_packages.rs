@@ -1,0 +1,238 @@
+//! Packages served over HTTP, against real QEMU (TCG) and the test guest: an Olive package at
+//! an http:// URL resumes to the saved screen while only a small part of its disk is fetched,
+//! its memory image arriving in one streamed GET; a server that drops the memory image
+//! mid-stream gives the visitor a clear `startup-failed`.
+
+mod common;
+mod range_server;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use olive_gateway::control::{ControlEvent, VmState};
+use olive_gateway::launcher::{kill_pid, Launcher};
+use olive_gateway::package::{codec::Codec, create};
+use olive_gateway::{Config, Server};
+use olive_tests::ppm::compare;
+use range_server::RangeServer;
+
+const KEY: &str = "test-secret-key-0123456789";
+
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Drop for Scratch {
+    /// Also runs when a test panics: no QEMU started under this directory outlives it.
+    fn drop(&mut self) {
+        let needle = self.dir.display().to_string();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+                if String::from_utf8_lossy(&cmd).contains(&needle) {
+                    kill_pid(pid);
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn scratch(tag: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("olive-rp-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    common::blank_disk(&dir);
+    Scratch { dir }
+}
+
+fn header(extra: &str) -> String {
+    format!(
+        r#"
+listen = "127.0.0.1:0"
+token_port = 0
+secret_key = "{KEY}"
+data_dir = "data"
+{extra}
+
+[limits]
+max_memory_mb = 512
+max_vcpus = 2
+
+[qemu]
+accelerator = "tcg"
+"#
+    )
+}
+
+fn load(dir: &Path, name: &str, text: &str) -> Config {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).unwrap()
+}
+
+/// Events of one launch, up to and including `vm-started` (or a failure).
+async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
+    let created = server.registry().create(item).unwrap();
+    let handle = server.registry().handle(&created.id).unwrap();
+    let mut rx = handle.subscribe();
+    let mut events = Vec::new();
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(120), rx.recv())
+            .await
+            .expect("no vm-started within 120 s")
+            .expect("event stream closed");
+        let done = matches!(
+            e,
+            ControlEvent::VmStarted { .. } | ControlEvent::StartupFailed { .. }
+        );
+        events.push(e);
+        if done {
+            return (created.id, events);
+        }
+    }
+}
+
+fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
+    let dir = server.registry().get(id).unwrap().dir().to_path_buf();
+    let mut qmp =
+        olive_tests::qmp::Qmp::connect(dir.join("qmp.sock"), Duration::from_secs(10)).expect("QMP");
+    qmp.screendump(dir.join("test-screen.ppm"))
+        .expect("screendump")
+}
+
+/// Packages the test guest at its ready marker into `out`, with 32 MiB of data written to
+/// its disk first so the disk is large next to what a resume reads.
+async fn make_package(dir: &Path, out: &Path) {
+    let st = std::process::Command::new("qemu-io")
+        .args(["-f", "qcow2", "-c", "write -P 0x5a 0 32M"])
+        .arg(dir.join("blank.qcow2"))
+        .output()
+        .expect("qemu-io (qemu-utils)");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let cfg = load(dir, "make.toml", &(header("") + &common::guest_item()));
+    let launcher = Launcher {
+        qemu: cfg.qemu_binary.clone(),
+        qemu_img: cfg.qemu_img.clone(),
+        accel: olive_gateway::accel::Resolved::Tcg,
+    };
+    let item = cfg.catalog.get("guest").unwrap();
+    let opts = create::CreateOptions {
+        codec: Codec::Lz4,
+        wait: create::WaitFor::Serial("OLIVE-GUEST-READY".into()),
+        timeout: Duration::from_secs(120),
+    };
+    create::create(&launcher, &item, out, &dir.join("work"), opts)
+        .await
+        .expect("package create");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn olive_package_over_http_resumes_on_demand_and_a_dropped_stream_fails_clearly() {
+    let _lock = olive_tests::qemu_lock();
+    let s = scratch("olive");
+    tokio::time::timeout(Duration::from_secs(500), async {
+        let pkg = s.dir.join("pkg");
+        make_package(&s.dir, &pkg).await;
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(pkg.join("olive-package.json")).unwrap())
+                .unwrap();
+        let disk_name = manifest["disk"]["path"].as_str().unwrap().to_owned();
+        let mem_name = manifest["memory"]["path"].as_str().unwrap().to_owned();
+        let disk_size = std::fs::metadata(pkg.join(&disk_name)).unwrap().len();
+        let mem_size = std::fs::metadata(pkg.join(&mem_name)).unwrap().len();
+        let saved_screen = olive_tests::ppm::Rgba::load_ppm(pkg.join("screen.ppm")).unwrap();
+
+        let srv = RangeServer::start_dir(&pkg).await;
+        let url = format!("http://{}/pkgs/guest/", srv.addr);
+        let serve = header("")
+            + &format!(
+                r#"
+[[item]]
+id = "remote"
+title = "Remote test guest"
+package = "{url}"
+"#
+            );
+        let server = Server::start(load(&s.dir, "serve.toml", &serve))
+            .await
+            .unwrap();
+
+        // 1. The remote package resumes at the saved moment.
+        let t0 = Instant::now();
+        let (id, events) = launch_events(&server, "remote").await;
+        let resume_time = t0.elapsed();
+        assert_eq!(
+            events.last(),
+            Some(&ControlEvent::VmStarted {
+                check_display: true
+            }),
+            "{events:?}"
+        );
+        assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
+        let fractions: Vec<f64> = events
+            .iter()
+            .filter_map(|e| match e {
+                ControlEvent::StartupProgress { fraction } => Some(*fraction),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
+        assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+        let now = screendump(&server, &id);
+        let diff = compare(&saved_screen, &now);
+        assert!(diff.is_identical(), "resumed screen differs: {diff:?}");
+        assert_eq!(
+            server.registry().handle(&id).unwrap().state(),
+            VmState::Running
+        );
+        let (disk_gets, disk_bytes) = srv.of(&disk_name);
+        let (mem_gets, mem_bytes) = srv.of(&mem_name);
+        eprintln!(
+            "remote resume in {resume_time:?}: disk {disk_size} bytes, fetched {disk_bytes} in {disk_gets} GETs; \
+             memory image {mem_size} bytes, fetched {mem_bytes} in {mem_gets} GETs; total {} bytes in {} GETs",
+            srv.bytes(),
+            srv.gets()
+        );
+        assert_eq!(mem_gets, 1, "the memory image streams in one request");
+        assert_eq!(mem_bytes, mem_size);
+        assert!(
+            disk_bytes < disk_size / 4,
+            "fetched {disk_bytes} of a {disk_size}-byte disk"
+        );
+        server.registry().destroy(&id).await;
+
+        // 2. The server drops the memory image mid-stream: the visitor is told, no cold
+        //    boot is attempted (it would hit the same network).
+        *srv.shared.drop_name.lock().unwrap() = Some(mem_name.clone());
+        let (id, events) = launch_events(&server, "remote").await;
+        let Some(ControlEvent::StartupFailed { message }) = events.last() else {
+            panic!("expected startup-failed: {events:?}");
+        };
+        eprintln!("dropped stream: {message}");
+        assert!(message.contains("fetching"), "{message}");
+        assert!(message.contains("connection dropped after"), "{message}");
+        assert!(message.contains(&mem_name), "{message}");
+        assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
+        server.registry().destroy(&id).await;
+
+        // 3. A server that is gone: a clear message after bounded retries.
+        *srv.shared.drop_name.lock().unwrap() = None;
+        drop(srv);
+        let (_, events) = launch_events(&server, "remote").await;
+        let Some(ControlEvent::StartupFailed { message }) = events.last() else {
+            panic!("expected startup-failed: {events:?}");
+        };
+        eprintln!("server gone: {message}");
+        assert!(message.contains("olive-package.json"), "{message}");
+        server.shutdown().await;
+    })
+    .await
+    .expect("test timed out");
+}
