@@ -957,22 +957,23 @@ static int open_cmd_fifo(void) {
 
 /* A scene named on the kernel command line (olive.scene=NAME) is shown at start, so a
  * gateway catalog can offer each scene as an item without a command channel. */
-static void scene_from_cmdline(void) {
+static int scene_from_cmdline(void) {
     char buf[1024];
     int fd = open("/proc/cmdline", O_RDONLY);
-    if (fd < 0) return;
+    if (fd < 0) return 0;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
-    if (n <= 0) return;
+    if (n <= 0) return 0;
     buf[n] = 0;
     char *p = strstr(buf, "olive.scene=");
-    if (!p) return;
+    if (!p) return 0;
     p += strlen("olive.scene=");
     char line[64] = "scene ";
     size_t len = strlen(line);
     while (*p && *p != ' ' && *p != '\n' && len < sizeof line - 1) line[len++] = *p++;
     line[len] = 0;
     do_command(line);
+    return 1;
 }
 
 int main(void) {
@@ -991,9 +992,12 @@ int main(void) {
     char fbdesc[64];
     if (fb.mem) snprintf(fbdesc, sizeof fbdesc, "%dx%dx%d", fb.w, fb.h, fb.bpp);
     else snprintf(fbdesc, sizeof fbdesc, "none");
+    /* A scene named on the kernel command line is on the screen before the marker, so
+     * whatever waits for "ready" (a package being saved, a test) sees the scene, not the
+     * console; the pause covers the DRM fbdev's deferred flush to the device. */
+    if (scene_from_cmdline()) usleep(250 * 1000);
     out_line("OLIVE-GUEST-READY fb=%s dsp=%d dri=%d cmd=%s", fbdesc, access("/dev/dsp", F_OK) == 0,
              access("/dev/dri/card0", F_OK) == 0, in_fd >= 0 ? "ttyS1" : "none");
-    scene_from_cmdline();
 
     /* Commands come from the second serial port (the host's test harness) and from a FIFO
      * in the guest, so that a visitor's shell (e.g. under the gateway, which has no
