@@ -5,9 +5,10 @@
 
 mod common;
 
+use common::Scratch;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use olive_gateway::admin::request;
@@ -16,42 +17,6 @@ use olive_gateway::launcher::{kill_pid, pid_dead};
 use olive_gateway::{Config, Server};
 
 const KEY: &str = "test-secret-key-0123456789";
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A scratch directory with a blank pristine disk, removed on drop.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Drop for Scratch {
-    /// Also runs when a test panics before its server is shut down: no QEMU outlives it.
-    fn drop(&mut self) {
-        let needle = self.dir.display().to_string();
-        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-                if String::from_utf8_lossy(&cmd).contains(&needle) {
-                    kill_pid(pid);
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn scratch() -> Scratch {
-    let dir = std::env::temp_dir().join(format!(
-        "olive-gw-test-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    common::blank_disk(&dir);
-    Scratch { dir }
-}
 
 fn config_text(_s: &Scratch, limits: &str) -> String {
     format!(
@@ -136,7 +101,7 @@ async fn bounded<F: std::future::Future<Output = ()>>(secs: u64, f: F) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_over_http_runs_and_admin_api() {
     let _lock = olive_tests::qemu_lock();
-    let s = scratch();
+    let s = common::scratch("lc");
     let server = Server::start(config(&s, "max_instances = 2"))
         .await
         .unwrap();
@@ -269,7 +234,7 @@ async fn create_over_http_runs_and_admin_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qemu_killed_mid_session_frees_everything() {
     let _lock = olive_tests::qemu_lock();
-    let s = scratch();
+    let s = common::scratch("lc");
     let server = Server::start(config(&s, "")).await.unwrap();
     bounded(60, async {
         let created = server.registry().create("guest").unwrap();
@@ -314,7 +279,7 @@ async fn qemu_killed_mid_session_frees_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_timeout_session_limit_and_capacity() {
     let _lock = olive_tests::qemu_lock();
-    let s = scratch();
+    let s = common::scratch("lc");
     let limits =
         "idle_timeout_secs = 3\ngc_interval_secs = 1\nsession_limit_secs = 7\nmax_instances = 2";
     let server = Server::start(config(&s, limits)).await.unwrap();
@@ -368,7 +333,7 @@ async fn idle_timeout_session_limit_and_capacity() {
 #[test]
 fn restarted_gateway_reaps_orphans() {
     let _lock = olive_tests::qemu_lock();
-    let s = scratch();
+    let s = common::scratch("lc");
     let cfg = config(&s, "");
     // First gateway: its runtime is dropped without shutdown, as if it had crashed; the
     // QEMU child is not killed on drop.
@@ -407,7 +372,7 @@ fn restarted_gateway_reaps_orphans() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_launches_leave_nothing_behind() {
     let _lock = olive_tests::qemu_lock();
-    let s = scratch();
+    let s = common::scratch("lc");
     let server = Server::start(config(&s, "max_instances = 2"))
         .await
         .unwrap();
@@ -458,7 +423,7 @@ async fn fifty_launches_leave_nothing_behind() {
 
 #[test]
 fn config_file_errors_name_file_line_and_field() {
-    let s = scratch();
+    let s = common::scratch("lc");
     let path = s.dir.join("bad.toml");
     let text =
         config_text(&s, "max_vcpus = 1").replace("memory_mb = 256", "memory_mb = 256\nvcpus = 2");
@@ -479,7 +444,7 @@ fn config_file_errors_name_file_line_and_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_qemu_and_bad_machine_type_are_clear_errors() {
     let _lock = olive_tests::qemu_lock();
-    let s = scratch();
+    let s = common::scratch("lc");
     let mut cfg = config(&s, "");
     cfg.qemu_binary = "/nonexistent/qemu-system-x86_64".into();
     let e = Server::start(cfg).await.err().expect("must fail");

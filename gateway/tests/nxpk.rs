@@ -3,6 +3,7 @@
 //! real QEMU migration stream wrapped in a libvirt save header) that is imported and resumed
 //! in QEMU to the same screen; also read remotely through the chunk cache.
 
+mod common;
 mod range_server;
 
 use std::io::{Read, Write};
@@ -41,49 +42,9 @@ impl Drop for Scratch {
     }
 }
 
-/// The domain `vmnetx-generate create` defines (DomainXML.get_template), as stored in packages.
-const TEMPLATE: &str = r#"<domain type="kvm">
-  <name>machine</name>
-  <uuid>5b0e9f2c-55b4-4d3c-9b43-9d0f8c2a6e11</uuid>
-  <memory unit="KiB">524288</memory>
-  <currentMemory unit="KiB">524288</currentMemory>
-  <vcpu placement="static">1</vcpu>
-  <os>
-    <type arch="x86_64" machine="pc">hvm</type>
-    <boot dev="hd"/>
-  </os>
-  <features><acpi/><apic/><pae/></features>
-  <cpu mode="custom" match="exact"><model fallback="allow">kvm64</model></cpu>
-  <clock offset="localtime"><timer name="rtc" track="guest"/></clock>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-kvm</emulator>
-    <disk type="file" device="disk">
-      <driver name="qemu" type="qcow2"/>
-      <source file="/disk.img"/>
-      <target dev="hda" bus="ide"/>
-      <address type="drive" controller="0" bus="0" target="0" unit="0"/>
-    </disk>
-    <controller type="usb" index="0"/>
-    <controller type="ide" index="0"/>
-    <interface type="user">
-      <mac address="02:12:34:56:78:9a"/>
-      <model type="e1000"/>
-    </interface>
-    <input type="mouse" bus="ps2"/>
-    <input type="tablet" bus="usb"/>
-    <graphics type="spice" autoport="yes"/>
-    <sound model="ac97"/>
-    <video><model type="qxl" vram="65536" heads="1"/></video>
-    <memballoon model="virtio"/>
-  </devices>
-</domain>"#;
-
 #[test]
 fn whitelisted_domain_maps_to_machine_settings() {
-    let s = domain::parse(TEMPLATE).unwrap();
+    let s = domain::parse(common::VMNETX_DOMAIN).unwrap();
     assert_eq!(s.memory_mb, 512);
     assert_eq!(s.vcpus, 1);
     assert_eq!(s.arch, "x86_64");
@@ -99,7 +60,7 @@ fn whitelisted_domain_maps_to_machine_settings() {
     assert_eq!(s.sound.as_deref(), Some("ac97"));
     assert!(s.usb_tablet);
     assert_eq!(s.clock_offset.as_deref(), Some("localtime"));
-    let gib = TEMPLATE.replace(
+    let gib = common::VMNETX_DOMAIN.replace(
         r#"<memory unit="KiB">524288</memory>"#,
         r#"<memory unit="GiB">2</memory>"#,
     );
@@ -107,8 +68,12 @@ fn whitelisted_domain_maps_to_machine_settings() {
 }
 
 fn rejected(from: &str, to: &str) -> String {
-    let xml = TEMPLATE.replacen(from, to, 1);
-    assert_ne!(xml, TEMPLATE, "test edit {from:?} did not apply");
+    let xml = common::VMNETX_DOMAIN.replacen(from, to, 1);
+    assert_ne!(
+        xml,
+        common::VMNETX_DOMAIN,
+        "test edit {from:?} did not apply"
+    );
     domain::parse(&xml).unwrap_err().to_string()
 }
 
@@ -380,33 +345,6 @@ fn save_header_is_checked() {
 
 // ---------------------------------------------------------------- a real package
 
-fn run(cmd: &str, args: &[&str]) {
-    let out = std::process::Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Zips members with Python's zipfile, stored, as VMNetX's `vmnetx-generate` did.
-fn python_zip(out: &Path, members: &[(&str, &Path)]) {
-    let mut args = vec![
-        "-c".to_string(),
-        "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_STORED,allowZip64=True)\nz.comment=b'VMNetX package'\nfor n,p in zip(sys.argv[2::2],sys.argv[3::2]): z.write(p,arcname=n)\nz.close()".to_string(),
-        out.display().to_string(),
-    ];
-    for (name, path) in members {
-        args.push(name.to_string());
-        args.push(path.display().to_string());
-    }
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    run("python3", &a);
-}
-
 /// The test guest, saved: its migration stream and the screen at save time.
 struct Saved {
     stream: Vec<u8>,
@@ -479,23 +417,6 @@ fn resume(raw: &Path) -> olive_tests::ppm::Rgba {
     screen
 }
 
-fn xz(data: &[u8]) -> Vec<u8> {
-    let mut child = std::process::Command::new("xz")
-        .args(["-3", "-c", "-T1"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("xz");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = data.to_vec();
-    let w = std::thread::spawn(move || stdin.write_all(&input));
-    let mut out = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    w.join().unwrap().unwrap();
-    assert!(child.wait().unwrap().success());
-    out
-}
-
 /// Builds `<dir>/<name>.nxpk` around `saved` with the memory image compressed as given.
 fn build_nxpk(dir: &Path, name: &str, saved: &Saved, compression: Compression) -> PathBuf {
     let manifest = dir.join("vmnetx-package.xml");
@@ -510,24 +431,24 @@ fn build_nxpk(dir: &Path, name: &str, saved: &Saved, compression: Compression) -
     )
     .unwrap();
     let domain = dir.join("domain.xml");
-    std::fs::write(&domain, TEMPLATE).unwrap();
+    std::fs::write(&domain, common::VMNETX_DOMAIN).unwrap();
     let disk = dir.join("disk.qcow2");
     if !disk.exists() {
-        run(
+        common::run(
             "qemu-img",
             &["create", "-q", "-f", "qcow2", disk.to_str().unwrap(), "64M"],
         );
     }
-    let mut mem = memory::wrap_header(TEMPLATE, compression, true);
+    let mut mem = memory::wrap_header(common::VMNETX_DOMAIN, compression, true);
     match compression {
-        Compression::Xz => mem.extend_from_slice(&xz(&saved.stream)),
+        Compression::Xz => mem.extend_from_slice(&common::xz(&saved.stream)),
         Compression::Lzop => mem.extend_from_slice(&lzop_encode(&saved.stream, 256 << 10)),
         _ => mem.extend_from_slice(&saved.stream),
     }
     let memory_img = dir.join(format!("{name}-memory.img"));
     std::fs::write(&memory_img, &mem).unwrap();
     let out = dir.join(format!("{name}.nxpk"));
-    python_zip(
+    common::python_zip(
         &out,
         &[
             ("vmnetx-package.xml", &manifest),
@@ -587,7 +508,7 @@ fn nxpk_from_the_running_test_guest_imports_and_resumes_to_the_same_screen() {
         let pkg = Package::open(img.clone()).await.unwrap();
         let m = pkg.memory.clone().unwrap();
         let fifo = dir.0.join("restore.fifo");
-        run("mkfifo", &[fifo.to_str().unwrap()]);
+        common::run("mkfifo", &[fifo.to_str().unwrap()]);
         let stream = img.remote().stream_range(m.offset, m.size).await.unwrap();
         let f = fifo.clone();
         let writer = tokio::spawn(async move {
@@ -786,45 +707,21 @@ async fn package_import_keeps_a_loadable_memory_image_and_drops_a_rejected_one()
     let _lock = olive_tests::qemu_lock();
     let s = Scratch::new("import");
     let guest = olive_tests::ensure_guest().unwrap();
+    common::blank_disk(&s.0);
     std::fs::write(
         s.0.join("gw.toml"),
-        format!(
-            r#"
+        r#"
 listen = "127.0.0.1:0"
 token_port = 0
 secret_key = "import-test-secret-key-0123456789"
 data_dir = "data"
 [qemu]
 accelerator = "tcg"
-[[item]]
-id = "guest"
-title = "Test guest"
-[item.machine]
-disk = "blank.qcow2"
-memory_mb = 256
-display = "std"
-tablet = false
-kernel = "{}"
-initrd = "{}"
-append = "{}"
-"#,
-            guest.kernel.display(),
-            guest.initrd.display(),
-            olive_tests::qemu::KERNEL_CMDLINE
-        ),
+"#
+        .to_string()
+            + &common::guest_item(),
     )
     .unwrap();
-    run(
-        "qemu-img",
-        &[
-            "create",
-            "-q",
-            "-f",
-            "qcow2",
-            s.0.join("blank.qcow2").to_str().unwrap(),
-            "64M",
-        ],
-    );
     let cfg = olive_gateway::Config::load(&s.0.join("gw.toml")).unwrap();
     let launcher = Launcher {
         qemu: cfg.qemu_binary.clone(),
@@ -878,11 +775,11 @@ append = "{}"
             )
             .unwrap();
             let mut image = memory::wrap_header(&domain, Compression::Xz, true);
-            image.extend_from_slice(&xz(&stream));
+            image.extend_from_slice(&common::xz(&stream));
             let memory_img = dir.join("memory.img");
             std::fs::write(&memory_img, image).unwrap();
             let out = s.0.join(format!("{name}.nxpk"));
-            python_zip(
+            common::python_zip(
                 &out,
                 &[
                     ("vmnetx-package.xml", &manifest),

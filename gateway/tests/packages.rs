@@ -5,46 +5,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use olive_gateway::control::{ControlEvent, VmState};
-use olive_gateway::launcher::{kill_pid, Launcher};
+use olive_gateway::launcher::Launcher;
 use olive_gateway::package::{codec::Codec, create, manifest::Policy, source::Source};
 use olive_gateway::{Config, Server};
 use olive_tests::ppm::{compare, Rgba};
 
 const KEY: &str = "test-secret-key-0123456789";
-
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Drop for Scratch {
-    /// Also runs when a test panics: no QEMU started under this directory outlives it.
-    fn drop(&mut self) {
-        let needle = self.dir.display().to_string();
-        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-                if String::from_utf8_lossy(&cmd).contains(&needle) {
-                    kill_pid(pid);
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn scratch() -> Scratch {
-    let dir = std::env::temp_dir().join(format!("olive-pkg-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    common::blank_disk(&dir);
-    Scratch { dir }
-}
 
 fn header() -> String {
     format!(
@@ -74,28 +44,6 @@ const POLICY: Policy = Policy {
     max_memory_mb: 512,
     max_vcpus: 2,
 };
-
-/// Events of one launch, up to and including `vm-started` (or a failure).
-async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
-    let created = server.registry().create(item).unwrap();
-    let handle = server.registry().handle(&created.id).unwrap();
-    let mut rx = handle.subscribe();
-    let mut events = Vec::new();
-    loop {
-        let e = tokio::time::timeout(Duration::from_secs(90), rx.recv())
-            .await
-            .expect("no vm-started within 90 s")
-            .expect("event stream closed");
-        let done = matches!(
-            e,
-            ControlEvent::VmStarted { .. } | ControlEvent::StartupFailed { .. }
-        );
-        events.push(e);
-        if done {
-            return (created.id, events);
-        }
-    }
-}
 
 fn screendump(server: &Server, id: &str) -> Rgba {
     let dir = server.registry().get(id).unwrap().dir().to_path_buf();
@@ -128,7 +76,7 @@ fn corrupt_copy(from: &Path, to: &Path, memory_file: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots() {
     let _lock = olive_tests::qemu_lock();
-    let s = scratch();
+    let s = common::scratch("pkg");
     tokio::time::timeout(Duration::from_secs(400), async {
         // 1. Package the test guest at its ready marker.
         let cfg = load(&s.dir, "make.toml", &(header() + &common::guest_item()));
@@ -200,7 +148,7 @@ package = "bad"
         assert_eq!(public.meta.title, "Test guest", "title from the manifest");
 
         let t0 = Instant::now();
-        let (id, events) = launch_events(&server, "pkg").await;
+        let (id, events) = common::launch_events(&server, "pkg").await;
         let resume_time = t0.elapsed();
         let fractions: Vec<f64> = events
             .iter()
@@ -274,7 +222,7 @@ package = "bad"
         server.registry().destroy(&id).await;
 
         // 5. The corrupt image: the visitor is told, and the guest boots from scratch.
-        let (id, events) = launch_events(&server, "bad").await;
+        let (id, events) = common::launch_events(&server, "bad").await;
         let rejected = events
             .iter()
             .position(|e| *e == ControlEvent::StartupRejectedMemory)

@@ -4,122 +4,19 @@
 //! (libvirt save header, xz), makes a second package that an `http://….nxpk` item resumes
 //! to the same screen, the memory image streamed in one GET through the unwrapper.
 
+mod common;
 mod range_server;
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use olive_gateway::control::ControlEvent;
-use olive_gateway::launcher::kill_pid;
 use olive_gateway::nxpk::memory::{self, Compression};
 use olive_gateway::{Config, Server};
 use range_server::RangeServer;
 use serde_json::json;
-
-/// The domain `vmnetx-generate create` defines (DomainXML.get_template), as stored in packages.
-const TEMPLATE: &str = r#"<domain type="kvm">
-  <name>machine</name>
-  <uuid>5b0e9f2c-55b4-4d3c-9b43-9d0f8c2a6e11</uuid>
-  <memory unit="KiB">524288</memory>
-  <currentMemory unit="KiB">524288</currentMemory>
-  <vcpu placement="static">1</vcpu>
-  <os>
-    <type arch="x86_64" machine="pc">hvm</type>
-    <boot dev="hd"/>
-  </os>
-  <features><acpi/><apic/><pae/></features>
-  <cpu mode="custom" match="exact"><model fallback="allow">kvm64</model></cpu>
-  <clock offset="localtime"><timer name="rtc" track="guest"/></clock>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-kvm</emulator>
-    <disk type="file" device="disk">
-      <driver name="qemu" type="qcow2"/>
-      <source file="/disk.img"/>
-      <target dev="hda" bus="ide"/>
-      <address type="drive" controller="0" bus="0" target="0" unit="0"/>
-    </disk>
-    <controller type="usb" index="0"/>
-    <controller type="ide" index="0"/>
-    <interface type="user">
-      <mac address="02:12:34:56:78:9a"/>
-      <model type="e1000"/>
-    </interface>
-    <input type="mouse" bus="ps2"/>
-    <input type="tablet" bus="usb"/>
-    <graphics type="spice" autoport="yes"/>
-    <sound model="ac97"/>
-    <video><model type="qxl" vram="65536" heads="1"/></video>
-    <memballoon model="virtio"/>
-  </devices>
-</domain>"#;
-
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let needle = self.0.display().to_string();
-        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-                if String::from_utf8_lossy(&cmd).contains(&needle) {
-                    kill_pid(pid);
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(cmd: &str, args: &[&str]) {
-    let out = std::process::Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A stored zip made with Python's zipfile, as VMNetX's `vmnetx-generate` did.
-fn python_zip(out: &Path, members: &[(&str, &Path)]) {
-    let mut args = vec![
-        "-c".to_string(),
-        "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_STORED,allowZip64=True)\nfor n,p in zip(sys.argv[2::2],sys.argv[3::2]): z.write(p,arcname=n)\nz.close()".to_string(),
-        out.display().to_string(),
-    ];
-    for (name, path) in members {
-        args.push(name.to_string());
-        args.push(path.display().to_string());
-    }
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    run("python3", &a);
-}
-
-fn xz(data: &[u8]) -> Vec<u8> {
-    let mut child = std::process::Command::new("xz")
-        .args(["-3", "-c", "-T1"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("xz");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = data.to_vec();
-    let w = std::thread::spawn(move || stdin.write_all(&input));
-    let mut out = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    w.join().unwrap().unwrap();
-    assert!(child.wait().unwrap().success());
-    out
-}
 
 /// `<dir>/<name>.nxpk` with a blank qcow2 disk and, if given, a wrapped memory image.
 fn build_nxpk(dir: &Path, name: &str, memory_img: Option<&[u8]>) -> Vec<u8> {
@@ -141,10 +38,10 @@ fn build_nxpk(dir: &Path, name: &str, memory_img: Option<&[u8]>) -> Vec<u8> {
     )
     .unwrap();
     let domain = dir.join("domain.xml");
-    std::fs::write(&domain, TEMPLATE).unwrap();
+    std::fs::write(&domain, common::VMNETX_DOMAIN).unwrap();
     let disk = dir.join("nx-disk.qcow2");
     if !disk.exists() {
-        run(
+        common::run(
             "qemu-img",
             &["create", "-q", "-f", "qcow2", disk.to_str().unwrap(), "64M"],
         );
@@ -160,29 +57,8 @@ fn build_nxpk(dir: &Path, name: &str, memory_img: Option<&[u8]>) -> Vec<u8> {
         members.push(("memory.img", mem.as_path()));
     }
     let out = dir.join(format!("{name}.nxpk"));
-    python_zip(&out, &members);
+    common::python_zip(&out, &members);
     std::fs::read(out).unwrap()
-}
-
-async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
-    let created = server.registry().create(item).unwrap();
-    let handle = server.registry().handle(&created.id).unwrap();
-    let mut rx = handle.subscribe();
-    let mut events = Vec::new();
-    loop {
-        let e = tokio::time::timeout(Duration::from_secs(120), rx.recv())
-            .await
-            .expect("no vm-started within 120 s")
-            .expect("event stream closed");
-        let done = matches!(
-            e,
-            ControlEvent::VmStarted { .. } | ControlEvent::StartupFailed { .. }
-        );
-        events.push(e);
-        if done {
-            return (created.id, events);
-        }
-    }
 }
 
 /// Stops the instance's VM and saves it: (raw migration stream, screen at that moment).
@@ -224,13 +100,10 @@ fn save(dir: &Path) -> (Vec<u8>, olive_tests::ppm::Rgba) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nxpk_items_over_http_cold_boot_and_resume_to_the_saved_screen() {
     let _lock = olive_tests::qemu_lock();
-    let dir = std::env::temp_dir().join(format!("olive-rnx-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let s = Scratch(dir.clone());
+    let s = common::scratch("rnx");
     tokio::time::timeout(Duration::from_secs(400), async {
-        let cold = build_nxpk(&s.0, "cold", None);
-        let srv = RangeServer::start_dir(&s.0.join("nonexistent-but-empty")).await;
+        let cold = build_nxpk(&s.dir, "cold", None);
+        let srv = RangeServer::start_dir(&s.dir.join("nonexistent-but-empty")).await;
         srv.shared
             .files
             .lock()
@@ -264,13 +137,13 @@ package = "http://{addr}/p/warm.nxpk"
 "#,
             addr = srv.addr
         );
-        let path = s.0.join("gateway.toml");
+        let path = s.dir.join("gateway.toml");
         std::fs::write(&path, config).unwrap();
         let server = Server::start(Config::load(&path).unwrap()).await.unwrap();
 
         // 1. No memory image: a cold boot from the package's disk (SeaBIOS finds nothing
         //    bootable on the blank disk and says so on screen).
-        let (id, events) = launch_events(&server, "cold").await;
+        let (id, events) = common::launch_events(&server, "cold").await;
         assert_eq!(
             events.last(),
             Some(&ControlEvent::VmStarted {
@@ -287,9 +160,9 @@ package = "http://{addr}/p/warm.nxpk"
         eprintln!("saved stream: {} bytes", stream.len());
 
         // 2. That state as a VMNetX memory image: resumed to the same screen.
-        let mut mem = memory::wrap_header(TEMPLATE, Compression::Xz, true);
-        mem.extend_from_slice(&xz(&stream));
-        let warm = build_nxpk(&s.0, "warm", Some(&mem));
+        let mut mem = memory::wrap_header(common::VMNETX_DOMAIN, Compression::Xz, true);
+        mem.extend_from_slice(&common::xz(&stream));
+        let warm = build_nxpk(&s.dir, "warm", Some(&mem));
         let warm_len = warm.len() as u64;
         srv.shared
             .files
@@ -299,7 +172,7 @@ package = "http://{addr}/p/warm.nxpk"
             .unwrap()
             .insert("warm.nxpk".into(), Bytes::from(warm));
         let t0 = Instant::now();
-        let (id, events) = launch_events(&server, "warm").await;
+        let (id, events) = common::launch_events(&server, "warm").await;
         let resume_time = t0.elapsed();
         assert_eq!(
             events.last(),
@@ -408,7 +281,7 @@ package = "http://{addr}/p/warm.nxpk"
         server.shutdown().await;
 
         // Without trusted hosts the route does not exist.
-        let path = s.0.join("gateway.toml");
+        let path = s.dir.join("gateway.toml");
         let text = std::fs::read_to_string(&path)
             .unwrap()
             .replace("trusted_package_hosts = [\"127.0.0.1\", \"*.example.net\"]", "");

@@ -6,47 +6,17 @@
 mod common;
 mod range_server;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use olive_gateway::control::{ControlEvent, VmState};
-use olive_gateway::launcher::{kill_pid, Launcher};
+use olive_gateway::launcher::Launcher;
 use olive_gateway::package::{codec::Codec, create};
 use olive_gateway::{Config, Server};
 use olive_tests::ppm::compare;
 use range_server::RangeServer;
 
 const KEY: &str = "test-secret-key-0123456789";
-
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Drop for Scratch {
-    /// Also runs when a test panics: no QEMU started under this directory outlives it.
-    fn drop(&mut self) {
-        let needle = self.dir.display().to_string();
-        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-                if String::from_utf8_lossy(&cmd).contains(&needle) {
-                    kill_pid(pid);
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn scratch(tag: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("olive-rp-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    common::blank_disk(&dir);
-    Scratch { dir }
-}
 
 fn header(extra: &str) -> String {
     format!(
@@ -71,28 +41,6 @@ fn load(dir: &Path, name: &str, text: &str) -> Config {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     Config::load(&path).unwrap()
-}
-
-/// Events of one launch, up to and including `vm-started` (or a failure).
-async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
-    let created = server.registry().create(item).unwrap();
-    let handle = server.registry().handle(&created.id).unwrap();
-    let mut rx = handle.subscribe();
-    let mut events = Vec::new();
-    loop {
-        let e = tokio::time::timeout(Duration::from_secs(120), rx.recv())
-            .await
-            .expect("no vm-started within 120 s")
-            .expect("event stream closed");
-        let done = matches!(
-            e,
-            ControlEvent::VmStarted { .. } | ControlEvent::StartupFailed { .. }
-        );
-        events.push(e);
-        if done {
-            return (created.id, events);
-        }
-    }
 }
 
 fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
@@ -136,7 +84,7 @@ async fn make_package(dir: &Path, out: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn olive_package_over_http_resumes_on_demand_and_a_dropped_stream_fails_clearly() {
     let _lock = olive_tests::qemu_lock();
-    let s = scratch("olive");
+    let s = common::scratch("olive");
     tokio::time::timeout(Duration::from_secs(500), async {
         let pkg = s.dir.join("pkg");
         make_package(&s.dir, &pkg).await;
@@ -166,7 +114,7 @@ package = "{url}"
 
         // 1. The remote package resumes at the saved moment.
         let t0 = Instant::now();
-        let (id, events) = launch_events(&server, "remote").await;
+        let (id, events) = common::launch_events(&server, "remote").await;
         let resume_time = t0.elapsed();
         assert_eq!(
             events.last(),
@@ -211,7 +159,7 @@ package = "{url}"
         // 2. The server drops the memory image mid-stream: the visitor is told, no cold
         //    boot is attempted (it would hit the same network).
         *srv.shared.drop_name.lock().unwrap() = Some(mem_name.clone());
-        let (id, events) = launch_events(&server, "remote").await;
+        let (id, events) = common::launch_events(&server, "remote").await;
         let Some(ControlEvent::StartupFailed { message }) = events.last() else {
             panic!("expected startup-failed: {events:?}");
         };
@@ -225,7 +173,7 @@ package = "{url}"
         // 3. A server that is gone: a clear message after bounded retries.
         *srv.shared.drop_name.lock().unwrap() = None;
         drop(srv);
-        let (_, events) = launch_events(&server, "remote").await;
+        let (_, events) = common::launch_events(&server, "remote").await;
         let Some(ControlEvent::StartupFailed { message }) = events.last() else {
             panic!("expected startup-failed: {events:?}");
         };

@@ -1,7 +1,78 @@
-//! What the gateway's QEMU-backed tests share: a pristine blank disk and the catalog item
-//! that boots the test guest from it.
+//! What the gateway's QEMU-backed tests share: scratch directories that take their QEMUs
+//! with them, a pristine blank disk, the catalog item that boots the test guest, launch
+//! events, and the tools that build VMNetX packages as `vmnetx-generate` did.
 
-use std::path::Path;
+// Each test binary uses its own subset.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use olive_gateway::control::ControlEvent;
+use olive_gateway::launcher::kill_pid;
+use olive_gateway::Server;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch directory (with a blank pristine disk), removed on drop.
+pub struct Scratch {
+    pub dir: PathBuf,
+}
+
+impl Drop for Scratch {
+    /// Also runs when a test panics: no QEMU started under this directory outlives it.
+    fn drop(&mut self) {
+        let needle = self.dir.display().to_string();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+                if String::from_utf8_lossy(&cmd).contains(&needle) {
+                    kill_pid(pid);
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A fresh scratch directory named after `tag`, with `blank.qcow2` in it.
+pub fn scratch(tag: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!(
+        "olive-gw-{tag}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    blank_disk(&dir);
+    Scratch { dir }
+}
+
+/// Events of one launch of `item`, up to and including `vm-started` (or a failure).
+pub async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
+    let created = server.registry().create(item).unwrap();
+    let handle = server.registry().handle(&created.id).unwrap();
+    let mut rx = handle.subscribe();
+    let mut events = Vec::new();
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(120), rx.recv())
+            .await
+            .expect("no vm-started within 120 s")
+            .expect("event stream closed");
+        let done = matches!(
+            e,
+            ControlEvent::VmStarted { .. } | ControlEvent::StartupFailed { .. }
+        );
+        events.push(e);
+        if done {
+            return (created.id, events);
+        }
+    }
+}
 
 /// Creates `dir/blank.qcow2`, the pristine image instances overlay.
 pub fn blank_disk(dir: &Path) {
@@ -37,4 +108,88 @@ append = "{}"
         g.initrd.display(),
         olive_tests::qemu::KERNEL_CMDLINE
     )
+}
+
+/// The domain `vmnetx-generate create` defines (DomainXML.get_template), as stored in packages.
+pub const VMNETX_DOMAIN: &str = r#"<domain type="kvm">
+  <name>machine</name>
+  <uuid>5b0e9f2c-55b4-4d3c-9b43-9d0f8c2a6e11</uuid>
+  <memory unit="KiB">524288</memory>
+  <currentMemory unit="KiB">524288</currentMemory>
+  <vcpu placement="static">1</vcpu>
+  <os>
+    <type arch="x86_64" machine="pc">hvm</type>
+    <boot dev="hd"/>
+  </os>
+  <features><acpi/><apic/><pae/></features>
+  <cpu mode="custom" match="exact"><model fallback="allow">kvm64</model></cpu>
+  <clock offset="localtime"><timer name="rtc" track="guest"/></clock>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-kvm</emulator>
+    <disk type="file" device="disk">
+      <driver name="qemu" type="qcow2"/>
+      <source file="/disk.img"/>
+      <target dev="hda" bus="ide"/>
+      <address type="drive" controller="0" bus="0" target="0" unit="0"/>
+    </disk>
+    <controller type="usb" index="0"/>
+    <controller type="ide" index="0"/>
+    <interface type="user">
+      <mac address="02:12:34:56:78:9a"/>
+      <model type="e1000"/>
+    </interface>
+    <input type="mouse" bus="ps2"/>
+    <input type="tablet" bus="usb"/>
+    <graphics type="spice" autoport="yes"/>
+    <sound model="ac97"/>
+    <video><model type="qxl" vram="65536" heads="1"/></video>
+    <memballoon model="virtio"/>
+  </devices>
+</domain>"#;
+
+pub fn run(cmd: &str, args: &[&str]) {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A stored zip made with Python's zipfile, as VMNetX's `vmnetx-generate` did.
+pub fn python_zip(out: &Path, members: &[(&str, &Path)]) {
+    let mut args = vec![
+        "-c".to_string(),
+        "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_STORED,allowZip64=True)\nfor n,p in zip(sys.argv[2::2],sys.argv[3::2]): z.write(p,arcname=n)\nz.close()".to_string(),
+        out.display().to_string(),
+    ];
+    for (name, path) in members {
+        args.push(name.to_string());
+        args.push(path.display().to_string());
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    run("python3", &a);
+}
+
+pub fn xz(data: &[u8]) -> Vec<u8> {
+    let mut child = std::process::Command::new("xz")
+        .args(["-3", "-c", "-T1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("xz");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = data.to_vec();
+    let w = std::thread::spawn(move || stdin.write_all(&input));
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    w.join().unwrap().unwrap();
+    assert!(child.wait().unwrap().success());
+    out
 }
