@@ -250,3 +250,71 @@ package = "bad"
     .await
     .expect("test timed out");
 }
+
+/// VMNetX issue #30: a resumed VM whose screen is still entirely black a second later is
+/// treated as a rejected memory image. The guest is packaged while it shows its black
+/// scene; launching the package tells the visitor and boots it from scratch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_screen_that_stays_black_cold_boots() {
+    let _lock = olive_tests::qemu_lock();
+    let s = common::scratch("black");
+    tokio::time::timeout(Duration::from_secs(300), async {
+        let cmdline = olive_tests::qemu::KERNEL_CMDLINE;
+        let item = common::guest_item().replace(cmdline, &format!("{cmdline} olive.scene=black"));
+        let cfg = load(&s.dir, "make.toml", &(header() + &item));
+        let launcher = Launcher {
+            qemu: cfg.qemu_binary.clone(),
+            qemu_img: cfg.qemu_img.clone(),
+            accel: olive_gateway::accel::Resolved::Tcg,
+        };
+        let pkg = s.dir.join("pkg");
+        let opts = create::CreateOptions {
+            codec: Codec::Lz4,
+            wait: create::WaitFor::Serial("OLIVE-GUEST-READY".into()),
+            timeout: Duration::from_secs(120),
+        };
+        create::create(
+            &launcher,
+            &cfg.catalog.get("guest").unwrap(),
+            &pkg,
+            &s.dir.join("work"),
+            opts,
+        )
+        .await
+        .expect("package create");
+        let saved = Rgba::load_ppm(pkg.join("screen.ppm")).unwrap();
+        assert!(
+            saved.pixels.chunks_exact(4).all(|p| p[..3] == [0, 0, 0]),
+            "the saved screen should be black"
+        );
+        let serve = header()
+            + r#"
+[[item]]
+id = "pkg"
+package = "pkg"
+"#;
+        let server = Server::start(load(&s.dir, "serve.toml", &serve))
+            .await
+            .unwrap();
+        let (id, events) = common::launch_events(&server, "pkg").await;
+        assert!(
+            events.contains(&ControlEvent::StartupRejectedMemory),
+            "no startup-rejected-memory: {events:?}"
+        );
+        assert_eq!(
+            events.last(),
+            Some(&ControlEvent::VmStarted {
+                check_display: false
+            }),
+            "{events:?}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !serial_log(&server, &id).contains("OLIVE-GUEST-READY") {
+            assert!(Instant::now() < deadline, "the cold boot never got ready");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        server.shutdown().await;
+    })
+    .await
+    .expect("test timed out");
+}

@@ -249,7 +249,7 @@ static int draw_text(int x, int y, int s, const char *t, uint32_t fg, int with_b
 }
 
 /* ---------------------------------------------------------------- scenes (framebuffer) */
-enum scene { SC_CONSOLE, SC_FLAT, SC_TEXT, SC_GRADIENT, SC_MOVING, SC_VIDEO };
+enum scene { SC_CONSOLE, SC_FLAT, SC_TEXT, SC_GRADIENT, SC_MOVING, SC_VIDEO, SC_BLACK };
 static enum scene cur_scene = SC_CONSOLE;
 static int move_frame;
 static int move_prev_x = -1, move_prev_y = -1;
@@ -812,6 +812,7 @@ static void set_scene(enum scene sc, const char *name) {
     case SC_FLAT: scene_flat(); break;
     case SC_TEXT: scene_text(); break;
     case SC_GRADIENT: scene_gradient(); break;
+    case SC_BLACK: fill(0, 0, fb.w, fb.h, rgb(0, 0, 0)); break;
     case SC_MOVING:
         scene_moving_start();
         moving_step();
@@ -846,6 +847,7 @@ static void do_command(char *line) {
         else if (!strcmp(n, "video") && fb.mem) set_scene(SC_VIDEO, n);
         else if (!strcmp(n, "video")) out_line("ERR scene video: needs a framebuffer");
         else if (!strcmp(n, "console")) set_scene(SC_CONSOLE, n);
+        else if (!strcmp(n, "black")) set_scene(SC_BLACK, n);
         else out_line("ERR scene: unknown scene '%s'", n);
         return;
     }
