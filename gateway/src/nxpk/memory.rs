@@ -154,27 +154,11 @@ pub fn unwrap<R: Read, W: Write>(r: R, out: &mut W) -> Result<(SaveHeader, u64),
     Ok((header, n))
 }
 
-/// Counts what passes through, so the unwrapped length is known without seeking.
-struct Counting<'a, W> {
-    inner: &'a mut W,
-    n: u64,
-}
-
-impl<W: Write> Write for Counting<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let k = self.inner.write(buf)?;
-        self.n += k as u64;
-        Ok(k)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
+/// The same bounded xz decoder as packages use ([`crate::package::codec::xz_decoder`]).
 fn xz<R: BufRead, W: Write>(r: &mut R, out: &mut W) -> Result<u64, MemoryError> {
-    let mut c = Counting { inner: out, n: 0 };
-    lzma_rs::xz_decompress(r, &mut c).map_err(|e| MemoryError::Xz(e.to_string()))?;
-    Ok(c.n)
+    let xz_err = |e: std::io::Error| MemoryError::Xz(e.to_string());
+    let mut d = crate::package::codec::xz_decoder(r).map_err(xz_err)?;
+    std::io::copy(&mut d, out).map_err(xz_err)
 }
 
 /// Builds a save image around `stream` (for tests and for re-packing): XML padded with NULs

@@ -26,6 +26,16 @@ pub enum Codec {
 /// Zstandard level: fast to compress, and zstd decodes at the same speed at any level.
 const ZSTD_LEVEL: i32 = 3;
 const XZ_PRESET: u32 = 6;
+/// Most memory an xz decoder may take: a hostile header cannot ask for more (xz -9 needs
+/// about 65 MiB).
+const XZ_MEMLIMIT: u64 = 256 << 20;
+
+/// An xz decoder for `r` whose memory is bounded by [`XZ_MEMLIMIT`].
+pub fn xz_decoder<R: Read>(r: R) -> std::io::Result<xz2::read::XzDecoder<R>> {
+    let stream =
+        xz2::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, 0).map_err(std::io::Error::other)?;
+    Ok(xz2::read::XzDecoder::new_stream(r, stream))
+}
 
 impl Codec {
     /// The default for new packages; see `resume-bench` (lz4 loads fastest).
@@ -64,7 +74,7 @@ impl Codec {
             Codec::None => r,
             Codec::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(r)),
             Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
-            Codec::Xz => Box::new(xz2::read::XzDecoder::new(r)),
+            Codec::Xz => Box::new(xz_decoder(r)?),
         })
     }
 
