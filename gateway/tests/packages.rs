@@ -45,19 +45,6 @@ const POLICY: Policy = Policy {
     max_vcpus: 2,
 };
 
-fn screendump(server: &Server, id: &str) -> Rgba {
-    let dir = server.registry().get(id).unwrap().dir().to_path_buf();
-    let mut qmp =
-        olive_tests::qmp::Qmp::connect(dir.join("qmp.sock"), Duration::from_secs(10)).expect("QMP");
-    qmp.screendump(dir.join("test-screen.ppm"))
-        .expect("screendump")
-}
-
-fn serial_log(server: &Server, id: &str) -> String {
-    let dir = server.registry().get(id).unwrap().dir().to_path_buf();
-    std::fs::read_to_string(dir.join("serial.log")).unwrap_or_default()
-}
-
 /// Copies a package, flipping bytes in the middle of its memory image.
 fn corrupt_copy(from: &Path, to: &Path, memory_file: &str) {
     std::fs::create_dir_all(to).unwrap();
@@ -150,13 +137,7 @@ package = "bad"
         let t0 = Instant::now();
         let (id, events) = common::launch_events(&server, "pkg").await;
         let resume_time = t0.elapsed();
-        let fractions: Vec<f64> = events
-            .iter()
-            .filter_map(|e| match e {
-                ControlEvent::StartupProgress { fraction } => Some(*fraction),
-                _ => None,
-            })
-            .collect();
+        let fractions: Vec<f64> = common::progress_fractions(&events);
         assert!(!fractions.is_empty(), "no startup-progress: {events:?}");
         assert!(
             fractions.windows(2).all(|w| w[0] <= w[1]),
@@ -172,13 +153,13 @@ package = "bad"
             "{events:?}"
         );
         assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
-        let now = screendump(&server, &id);
+        let now = common::screendump(&server, &id);
         let diff = compare(&saved_screen, &now);
         assert!(diff.is_identical(), "resumed screen differs: {diff:?}");
         // Resumed, not rebooted: the guest never printed its boot marker again.
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
-            !serial_log(&server, &id).contains("OLIVE-GUEST-READY"),
+            !common::serial_log(&server, &id).contains("OLIVE-GUEST-READY"),
             "the guest booted instead of resuming"
         );
         assert_eq!(
@@ -236,7 +217,7 @@ package = "bad"
         );
         assert!(rejected < events.len() - 1);
         let deadline = Instant::now() + Duration::from_secs(90);
-        while !serial_log(&server, &id).contains("OLIVE-GUEST-READY") {
+        while !common::serial_log(&server, &id).contains("OLIVE-GUEST-READY") {
             assert!(Instant::now() < deadline, "the cold boot never got ready");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -309,7 +290,7 @@ package = "pkg"
             "{events:?}"
         );
         let deadline = Instant::now() + Duration::from_secs(90);
-        while !serial_log(&server, &id).contains("OLIVE-GUEST-READY") {
+        while !common::serial_log(&server, &id).contains("OLIVE-GUEST-READY") {
             assert!(Instant::now() < deadline, "the cold boot never got ready");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

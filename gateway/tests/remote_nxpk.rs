@@ -182,13 +182,7 @@ package = "http://{addr}/p/warm.nxpk"
             "{events:?}"
         );
         assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
-        let fractions: Vec<f64> = events
-            .iter()
-            .filter_map(|e| match e {
-                ControlEvent::StartupProgress { fraction } => Some(*fraction),
-                _ => None,
-            })
-            .collect();
+        let fractions: Vec<f64> = common::progress_fractions(&events);
         assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
         let d = server.registry().get(&id).unwrap().dir().to_path_buf();
         let now = tokio::task::spawn_blocking(move || {

@@ -43,14 +43,6 @@ fn load(dir: &Path, name: &str, text: &str) -> Config {
     Config::load(&path).unwrap()
 }
 
-fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
-    let dir = server.registry().get(id).unwrap().dir().to_path_buf();
-    let mut qmp =
-        olive_tests::qmp::Qmp::connect(dir.join("qmp.sock"), Duration::from_secs(10)).expect("QMP");
-    qmp.screendump(dir.join("test-screen.ppm"))
-        .expect("screendump")
-}
-
 /// Packages the test guest at its ready marker into `out`, with 32 MiB of data written to
 /// its disk first so the disk is large next to what a resume reads.
 async fn make_package(dir: &Path, out: &Path) {
@@ -124,16 +116,10 @@ package = "{url}"
             "{events:?}"
         );
         assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
-        let fractions: Vec<f64> = events
-            .iter()
-            .filter_map(|e| match e {
-                ControlEvent::StartupProgress { fraction } => Some(*fraction),
-                _ => None,
-            })
-            .collect();
+        let fractions: Vec<f64> = common::progress_fractions(&events);
         assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
         assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
-        let now = screendump(&server, &id);
+        let now = common::screendump(&server, &id);
         let diff = compare(&saved_screen, &now);
         assert!(diff.is_identical(), "resumed screen differs: {diff:?}");
         assert_eq!(

@@ -52,6 +52,32 @@ pub fn scratch(tag: &str) -> Scratch {
     Scratch { dir }
 }
 
+/// The `startup-progress` fractions among `events`, in order.
+pub fn progress_fractions(events: &[ControlEvent]) -> Vec<f64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ControlEvent::StartupProgress { fraction } => Some(*fraction),
+            _ => None,
+        })
+        .collect()
+}
+
+/// QEMU's own framebuffer of instance `id` (QMP screendump).
+pub fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
+    let dir = server.registry().get(id).unwrap().dir().to_path_buf();
+    let mut qmp =
+        olive_tests::qmp::Qmp::connect(dir.join("qmp.sock"), Duration::from_secs(10)).expect("QMP");
+    qmp.screendump(dir.join("test-screen.ppm"))
+        .expect("screendump")
+}
+
+/// What instance `id`'s guest wrote to its serial console so far.
+pub fn serial_log(server: &Server, id: &str) -> String {
+    let dir = server.registry().get(id).unwrap().dir().to_path_buf();
+    std::fs::read_to_string(dir.join("serial.log")).unwrap_or_default()
+}
+
 /// Events of one launch of `item`, up to and including `vm-started` (or a failure).
 pub async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
     let created = server.registry().create(item).unwrap();
