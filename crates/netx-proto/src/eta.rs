@@ -21,32 +21,36 @@
 //! `(int(fraction * 10000), 10000)` before the window saw it, so "nothing loaded" meant
 //! `fraction < 0.0001`. [`eta_text`] does the same.
 
+use std::time::Duration;
+
 /// Set to `true` to round minutes/hours up instead of to nearest (see module docs).
 pub const MINUTES_HOURS_ROUND_UP: bool = false;
 
-/// Seconds of loading before any estimate is shown.
-pub const ETA_MIN_ELAPSED: f64 = 5.0;
+/// Loading time before any estimate is shown.
+pub const ETA_MIN_ELAPSED: Duration = Duration::from_secs(5);
 
 /// Text for "no estimate yet".
 pub const CALCULATING: &str = "calculating...";
 
-/// The humanised ETA after `elapsed` seconds of loading with `fraction` (0..=1) done.
+/// The humanised ETA after `elapsed` of loading with `fraction` (0..=1) done.
 ///
-/// Never panics; nonsensical inputs (NaN, negative, > 1) degrade to "calculating..." or
+/// Never panics; nonsensical fractions (NaN, negative, > 1) degrade to "calculating..." or
 /// "any time now" instead of printing nonsense, since `fraction` comes from the server.
-pub fn eta_text(elapsed: f64, fraction: f64) -> String {
+pub fn eta_text(elapsed: Duration, fraction: f64) -> String {
     match eta_seconds(elapsed, fraction) {
         Some(s) => humanize(s),
         None => CALCULATING.to_owned(),
     }
 }
 
-/// The raw estimate in seconds, or `None` while "calculating...".
-pub fn eta_seconds(elapsed: f64, fraction: f64) -> Option<f64> {
-    // NaN must land on the "no estimate" side, hence the explicit NaN checks.
-    if elapsed.is_nan() || elapsed < ETA_MIN_ELAPSED || !elapsed.is_finite() {
+/// The raw estimate in seconds (what VMNetX's [`humanize`] takes), or `None` while
+/// "calculating...".
+pub fn eta_seconds(elapsed: Duration, fraction: f64) -> Option<f64> {
+    if elapsed < ETA_MIN_ELAPSED {
         return None;
     }
+    let elapsed = elapsed.as_secs_f64();
+    // NaN must land on the "no estimate" side, hence the explicit NaN check.
     let count = (fraction * 10000.0).floor();
     if count.is_nan() || count < 1.0 {
         return None;
@@ -111,19 +115,22 @@ mod tests {
 
     #[test]
     fn eta_rules() {
-        assert_eq!(eta_text(4.99, 0.5), CALCULATING);
-        assert_eq!(eta_text(10.0, 0.0), CALCULATING);
-        assert_eq!(eta_text(10.0, 0.00009), CALCULATING); // int(0.9) == 0 in VMNetX
-        assert_eq!(eta_text(10.0, f64::NAN), CALCULATING);
-        assert_eq!(eta_text(f64::NAN, 0.5), CALCULATING);
+        let s = Duration::from_secs;
+        assert_eq!(eta_text(Duration::from_millis(4990), 0.5), CALCULATING);
+        assert_eq!(eta_text(s(10), 0.0), CALCULATING);
+        assert_eq!(eta_text(s(10), 0.00009), CALCULATING); // int(0.9) == 0 in VMNetX
+        assert_eq!(eta_text(s(10), f64::NAN), CALCULATING);
+        assert_eq!(eta_text(s(10), -0.5), CALCULATING);
         // 10 s for half: 10 s to go.
-        assert_eq!(eta_seconds(10.0, 0.5), Some(10.0));
-        assert_eq!(eta_text(10.0, 0.5), "10 seconds");
-        assert_eq!(eta_text(10.0, 1.0), "any time now");
-        assert_eq!(eta_text(10.0, 7.0), "any time now");
+        assert_eq!(eta_seconds(s(10), 0.5), Some(10.0));
+        assert_eq!(eta_text(s(10), 0.5), "10 seconds");
+        assert_eq!(eta_text(s(10), 1.0), "any time now");
+        assert_eq!(eta_text(s(10), 7.0), "any time now");
         // 60 s for 10 %: 540 s = 9 minutes.
-        assert_eq!(eta_text(60.0, 0.1), "9 minutes");
+        assert_eq!(eta_text(s(60), 0.1), "9 minutes");
         // 100 s for 0.01 %: ~11.6 days.
-        assert_eq!(eta_text(100.0, 0.0001), "more than a day");
+        assert_eq!(eta_text(s(100), 0.0001), "more than a day");
+        // The longest elapsed time a clock can give still yields text.
+        assert_eq!(eta_text(Duration::MAX, 0.5), "more than a day");
     }
 }

@@ -6,6 +6,7 @@
 //! what to tell the user, but it always learns that something died.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
 
 use rand_core::{CryptoRngCore, OsRng};
 use spice_proto::caps::{self, Caps};
@@ -232,6 +233,8 @@ impl Session {
         s
     }
 
+    /// The next thing the platform must do, oldest first; call until `None` after every
+    /// input.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
     }
@@ -258,14 +261,17 @@ impl Session {
         self.clock.now_mm()
     }
 
-    /// The platform's monotonic clock reads `now_ms` (any origin, milliseconds).
+    /// The platform's monotonic clock reads `now` (since the platform's epoch; see the
+    /// crate docs).
     ///
     /// Video frames are stamped with the time they should appear; the session cannot
     /// read a clock, so the platform calls this before each [`Session::receive`] and
     /// again at [`Session::next_deadline`]. Frames whose time has come are drawn here.
     /// A platform that never ticks gets every frame drawn as soon as it arrives.
-    pub fn tick(&mut self, now_ms: u64) {
-        self.clock.tick(now_ms);
+    pub fn tick(&mut self, now: Duration) {
+        // The multimedia clock counts milliseconds, as the server's timeline does.
+        self.clock
+            .tick(u64::try_from(now.as_millis()).unwrap_or(u64::MAX));
         self.display.set_mm_now(self.clock.now_mm());
         let events = self.display.poll_streams(&mut self.stats);
         let key = self.display_key;
@@ -275,9 +281,9 @@ impl Session {
 
     /// When (on the clock given to [`Session::tick`]) the next queued video frame is
     /// due; the platform should tick then.
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub fn next_deadline(&self) -> Option<Duration> {
         let due = self.display.next_stream_due()?;
-        self.clock.platform_time_of(due)
+        self.clock.platform_time_of(due).map(Duration::from_millis)
     }
 
     pub fn primary_surface(&self) -> Option<&Surface> {

@@ -3,6 +3,8 @@
 //! that fails is reported, never swallowed. (The real server is exercised by the QEMU
 //! integration tests; this pins down the sequencing rules one message at a time.)
 
+use std::time::Duration;
+
 use rand_core::OsRng;
 use rsa::pkcs8::EncodePublicKey;
 use rsa::{Oaep, RsaPrivateKey};
@@ -405,7 +407,7 @@ fn stream_frames_follow_the_platform_clock() {
         ..SessionConfig::default()
     });
     drain(&mut s);
-    s.tick(5000);
+    s.tick(Duration::from_millis(5000));
     // MAIN_INIT says the server's mm clock reads 1000 now.
     link(&mut s, &server, ChannelKey::MAIN, 0, &main_init(9, 1, 1));
     s.receive(ChannelKey::MAIN, &channels_list(&[(2, 0)]));
@@ -421,10 +423,10 @@ fn stream_frames_follow_the_platform_clock() {
     s.receive(display, &msgs);
     assert!(invalidations(&drain(&mut s)).is_empty());
     assert_eq!(s.multimedia_now(), Some(1000));
-    assert_eq!(s.next_deadline(), Some(5100));
-    s.tick(5099);
+    assert_eq!(s.next_deadline(), Some(Duration::from_millis(5100)));
+    s.tick(Duration::from_millis(5099));
     assert!(invalidations(&drain(&mut s)).is_empty());
-    s.tick(5100);
+    s.tick(Duration::from_millis(5100));
     assert_eq!(
         invalidations(&drain(&mut s)),
         vec![spice_client::display::Rect::new(0, 0, 33, 17)]

@@ -215,7 +215,7 @@ impl Driver {
             // and when the next video frame is due.
             let mut wait = (deadline - now).min(Duration::from_millis(20));
             if let Some(due) = self.session.next_deadline() {
-                wait = wait.min(Duration::from_millis(due.saturating_sub(self.clock_ms())));
+                wait = wait.min(due.saturating_sub(self.clock()));
             }
             match tokio::time::timeout(wait, self.rx.recv()).await {
                 Ok(Some(io)) => self.handle_io(io),
@@ -228,13 +228,14 @@ impl Driver {
         }
     }
 
-    fn clock_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    /// The session's time: since the driver's epoch.
+    fn clock(&self) -> Duration {
+        self.epoch.elapsed()
     }
 
     /// Tells the session the time: queued video frames are drawn when it comes.
     fn tick(&mut self) {
-        let now = self.clock_ms();
+        let now = self.clock();
         self.session.tick(now);
     }
 
