@@ -25,10 +25,6 @@ impl Viewer {
     }
 }
 
-fn now_s() -> f64 {
-    dom::now_ms() / 1000.0
-}
-
 impl Inner {
     /// `Output::Connect(key)`: open one more WebSocket for this channel.
     pub(super) fn open_viewer(&mut self, key: ChannelKey) {
@@ -36,12 +32,13 @@ impl Inner {
             return;
         };
         let mut client = Client::new(Role::Viewer, token);
-        let _ = client.start(); // [Connect]: that is this socket.
+        client.start();
+        let _ = client.poll_action(); // Connect: that is this socket.
         let weak = self.weak.clone();
         let (w1, w2, w3) = (weak.clone(), weak.clone(), weak);
         let socket = Socket::open(
             &self.ws_url,
-            move || Inner::with(&w1, |p| p.viewer_step(key, |c| c.on_connected(now_s()))),
+            move || Inner::with(&w1, |p| p.viewer_step(key, |c| c.on_connected(dom::now()))),
             move |data| Inner::with(&w2, |p| p.on_viewer_data(key, &data)),
             move |reason| Inner::with(&w3, |p| p.viewer_closed(key, &reason)),
         );
@@ -66,17 +63,20 @@ impl Inner {
         }
     }
 
-    fn viewer_step(&mut self, key: ChannelKey, f: impl FnOnce(&mut Client) -> Vec<Action>) {
+    fn viewer_step(&mut self, key: ChannelKey, f: impl FnOnce(&mut Client)) {
         let Some(v) = self.viewers.get_mut(&key) else {
             return;
         };
-        let actions = f(&mut v.client);
-        self.run_viewer(key, actions);
+        f(&mut v.client);
+        self.run_viewer(key);
     }
 
-    fn run_viewer(&mut self, key: ChannelKey, actions: Vec<Action>) {
-        for a in actions {
+    fn run_viewer(&mut self, key: ChannelKey) {
+        loop {
             let Some(v) = self.viewers.get_mut(&key) else {
+                return;
+            };
+            let Some(a) = v.client.poll_action() else {
                 return;
             };
             match a {
@@ -133,12 +133,12 @@ impl Inner {
             if v.attached {
                 return;
             }
-            let actions = match v.decoder.next::<ServerMsg>() {
-                Ok(Some(m)) => v.client.on_message(m, now_s()),
+            match v.decoder.next::<ServerMsg>() {
+                Ok(Some(m)) => v.client.on_message(m, dom::now()),
                 Ok(None) => return,
                 Err(e) => v.client.on_protocol_error(&e),
-            };
-            self.run_viewer(key, actions);
+            }
+            self.run_viewer(key);
         }
     }
 

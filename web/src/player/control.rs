@@ -21,27 +21,23 @@ pub struct Control {
     timer: Option<Timeout>,
 }
 
-fn now_s() -> f64 {
-    dom::now_ms() / 1000.0
-}
-
 impl Inner {
     /// Starts the control connection with `token`.
     pub(super) fn start_control(&mut self, token: String) {
         let mut client = Client::new(Role::Control, token);
-        let actions = client.start();
+        client.start();
         self.control = Some(Control {
             client,
             socket: None,
             decoder: Decoder::new(),
             timer: None,
         });
-        self.run_control(actions);
+        self.run_control();
     }
 
     /// Performs the state machine's actions, in order, then re-arms the timer.
-    fn run_control(&mut self, actions: Vec<Action>) {
-        for a in actions {
+    fn run_control(&mut self) {
+        while let Some(a) = self.control.as_mut().and_then(|c| c.client.poll_action()) {
             match a {
                 Action::Send(m) => {
                     if let Some(s) = self.control.as_ref().and_then(|c| c.socket.as_ref()) {
@@ -65,7 +61,7 @@ impl Inner {
         let (w1, w2, w3) = (weak.clone(), weak.clone(), weak);
         let result = Socket::open(
             &self.ws_url,
-            move || Inner::with(&w1, |p| p.control_step(|c| c.on_connected(now_s()))),
+            move || Inner::with(&w1, |p| p.control_step(|c| c.on_connected(dom::now()))),
             move |data| Inner::with(&w2, |p| p.on_control_data(&data)),
             move |reason| {
                 Inner::with(&w3, |p| {
@@ -73,7 +69,7 @@ impl Inner {
                     if let Some(c) = p.control.as_mut() {
                         c.socket = None;
                     }
-                    p.control_step(|c| c.on_disconnected(now_s()));
+                    p.control_step(|c| c.on_disconnected(dom::now()));
                 })
             },
         );
@@ -85,19 +81,19 @@ impl Inner {
             Ok(s) => c.socket = Some(s),
             Err(e) => {
                 dom::log(&format!("control: {e}"));
-                let actions = c.client.on_disconnected(now_s());
-                self.run_control(actions);
+                c.client.on_disconnected(dom::now());
+                self.run_control();
             }
         }
     }
 
     /// Calls the client and runs what it asks for.
-    fn control_step(&mut self, f: impl FnOnce(&mut Client) -> Vec<Action>) {
+    fn control_step(&mut self, f: impl FnOnce(&mut Client)) {
         let Some(c) = self.control.as_mut() else {
             return;
         };
-        let actions = f(&mut c.client);
-        self.run_control(actions);
+        f(&mut c.client);
+        self.run_control();
     }
 
     fn on_control_data(&mut self, data: &[u8]) {
@@ -109,12 +105,12 @@ impl Inner {
             let Some(c) = self.control.as_mut() else {
                 return;
             };
-            let actions = match c.decoder.next::<ServerMsg>() {
-                Ok(Some(m)) => c.client.on_message(m, now_s()),
+            match c.decoder.next::<ServerMsg>() {
+                Ok(Some(m)) => c.client.on_message(m, dom::now()),
                 Ok(None) => break,
                 Err(e) => c.client.on_protocol_error(&e),
-            };
-            self.run_control(actions);
+            }
+            self.run_control();
         }
     }
 
@@ -126,19 +122,19 @@ impl Inner {
         let Some(deadline) = c.client.next_deadline() else {
             return;
         };
-        let ms = ((deadline - now_s()) * 1000.0)
-            .clamp(0.0, 3_600_000.0)
-            .ceil() as u32;
+        let wait_us = deadline.saturating_sub(dom::now()).as_micros();
+        let ms = wait_us.div_ceil(1000).min(3_600_000) as u32;
         let weak = self.weak.clone();
         c.timer = Some(Timeout::new(ms, move || {
-            Inner::with(&weak, |p| p.control_step(|c| c.tick(now_s())));
+            Inner::with(&weak, |p| p.control_step(|c| c.tick(dom::now())));
         }));
     }
 
     /// Closes the control connection, asking the server to destroy the VM first.
     pub(super) fn shutdown_control(&mut self) {
         if let Some(mut c) = self.control.take() {
-            for a in c.client.shutdown(true) {
+            c.client.shutdown(true);
+            while let Some(a) = c.client.poll_action() {
                 if let (Action::Send(m), Some(s)) = (&a, c.socket.as_ref()) {
                     s.send(&netx_proto::encode(m));
                 }
@@ -174,7 +170,9 @@ impl Inner {
             }
             ClientEvent::StartupProgress { fraction } => {
                 let since = *self.progress_since.get_or_insert_with(dom::now_ms);
-                let elapsed = (dom::now_ms() - since) / 1000.0;
+                let elapsed =
+                    std::time::Duration::try_from_secs_f64((dom::now_ms() - since) / 1000.0)
+                        .unwrap_or_default();
                 if self.state == PlayerState::Loading {
                     self.view
                         .status

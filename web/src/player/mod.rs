@@ -82,7 +82,7 @@ pub struct Inner {
     pending_failure: Option<String>,
     failure_timer: Option<gloo::timers::callback::Timeout>,
     /// Wakes the session when its next video frame is due (and that time).
-    stream_timer: Option<(u64, gloo::timers::callback::Timeout)>,
+    stream_timer: Option<(std::time::Duration, gloo::timers::callback::Timeout)>,
 }
 
 impl Player {

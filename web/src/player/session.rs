@@ -70,7 +70,7 @@ impl Inner {
     /// are judged early or late against the time they arrived.
     pub(super) fn tick_session(&mut self) {
         if let Some(s) = self.session.as_mut() {
-            s.tick(dom::now_ms() as u64);
+            s.tick(dom::now());
         }
     }
 
@@ -82,7 +82,7 @@ impl Inner {
         if self.stream_timer.as_ref().is_some_and(|(at, _)| *at == due) {
             return;
         }
-        let wait = due.saturating_sub(dom::now_ms() as u64);
+        let wait = due.saturating_sub(dom::now()).as_millis();
         let weak = self.weak.clone();
         let timer = gloo::timers::callback::Timeout::new(
             u32::try_from(wait).unwrap_or(u32::MAX),

@@ -53,6 +53,11 @@ pub fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// `performance.now()` as the sans-IO state machines' time: since the page's time origin.
+pub fn now() -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(now_ms() / 1000.0).unwrap_or_default()
+}
+
 /// Logs to the console (diagnostics for developers; visitors see the status line).
 pub fn log(msg: &str) {
     web_sys::console::log_1(&JsValue::from_str(msg));
