@@ -161,12 +161,12 @@ async fn main() -> Result<()> {
         .transpose()?
         .unwrap_or(3);
     let _lock = olive_tests::qemu_lock();
-    let scratch = olive_tests::guest::target_dir().join("resume-bench");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
+    // Under target/ rather than /tmp: the packages are hundreds of MB. Removed on return.
+    let dir = olive_tests::Scratch::new_in(&olive_tests::guest::target_dir(), "resume-bench");
+    let scratch = dir.path();
     let item = GwItem::qxl("flat", "flat");
     let raw_pkg = scratch.join("pkg-none");
-    let m = package_item(&scratch, &item, &raw_pkg, Codec::None).await?;
+    let m = package_item(scratch, &item, &raw_pkg, Codec::None).await?;
     let mem = m.memory.clone().context("memory image")?;
     let mut raw = Vec::new();
     std::fs::File::open(raw_pkg.join(&mem.file.path))?.read_to_end(&mut raw)?;
@@ -234,7 +234,7 @@ async fn main() -> Result<()> {
         item.clone().packaged("flat-pkg", &default_pkg),
     ];
     let dist = scratch.join("no-dist");
-    let gw = TestGateway::start(&scratch, &dist, &items).await?;
+    let gw = TestGateway::start(scratch, &dist, &items).await?;
     let result = async {
         let (mut cold, mut cold_started, mut warm) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
@@ -254,6 +254,5 @@ async fn main() -> Result<()> {
     }
     .await;
     gw.shutdown().await;
-    let _ = std::fs::remove_dir_all(&scratch);
     result
 }

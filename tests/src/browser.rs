@@ -487,10 +487,7 @@ pub fn kill_profile_processes(profile: &Path) -> usize {
         }
     }
     for &pid in &pids {
-        // SAFETY: kill(2) with a PID we just read and a constant signal has no memory effects.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
+        olive_test_support::process::kill_pid(pid as u32);
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     while pids

@@ -12,11 +12,9 @@ use crate::guest::{ensure_guest, workspace_root};
 use crate::ppm::Rgba;
 use crate::qmp::Qmp;
 use anyhow::{bail, Context, Result};
+use olive_test_support::{process, Scratch};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// One catalog item of the test collection.
 #[derive(Clone, Debug)]
@@ -108,7 +106,8 @@ pub fn require_dist() -> Result<PathBuf> {
 /// A running in-process gateway.
 pub struct TestGateway {
     server: Option<olive_gateway::Server>,
-    dir: PathBuf,
+    /// The gateway's folder (configuration, data, instances); goes with the gateway.
+    dir: Scratch,
     origin: String,
 }
 
@@ -192,32 +191,18 @@ impl TestGateway {
     /// Makes the scratch folder (under `scratch`), the blank disk and the configuration,
     /// and starts the gateway on a free 127.0.0.1 port.
     pub async fn start(scratch: &Path, static_dir: &Path, items: &[GwItem]) -> Result<Self> {
-        let dir = scratch.join(format!(
-            "olive-gw-browser-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        let dir = Scratch::new_in(scratch, "gw-browser");
+        blank_disk(dir.path())?;
+        let path = dir.join("gateway.toml");
         let mut gw = TestGateway {
             server: None,
-            dir: dir.clone(),
+            dir,
             origin: String::new(),
         };
-        let st = std::process::Command::new("qemu-img")
-            .args(["create", "-q", "-f", "qcow2"])
-            .arg(dir.join("blank.qcow2"))
-            .arg("64M")
-            .status()
-            .context("qemu-img (package qemu-utils)")?;
-        if !st.success() {
-            bail!("qemu-img create failed: {st}");
-        }
         let mut last_err = None;
         // The free port is found by binding and releasing it; retry on the rare clash.
         for _ in 0..3 {
             let port = free_port()?;
-            let path = dir.join("gateway.toml");
             std::fs::write(&path, config_text(port, static_dir, items)?)?;
             let config = olive_gateway::Config::load(&path)
                 .map_err(|e| anyhow::anyhow!("{e}"))
@@ -326,32 +311,26 @@ impl TestGateway {
 
 impl Drop for TestGateway {
     fn drop(&mut self) {
-        // Without an orderly shutdown (e.g. a panic), make sure no QEMU outlives the test.
-        if let Ok(rd) = std::fs::read_dir(self.dir.join("data/instances")) {
-            for e in rd.flatten() {
-                let pid = std::fs::read_to_string(e.path().join("qemu.pid"))
-                    .ok()
-                    .and_then(|s| s.trim().parse::<i32>().ok());
-                // Only a QEMU whose command line names this instance folder (not a recycled PID).
-                let ours = |pid: i32| {
-                    std::fs::read(format!("/proc/{pid}/cmdline"))
-                        .map(|c| String::from_utf8_lossy(&c).contains(&*e.path().to_string_lossy()))
-                        .unwrap_or(false)
-                };
-                if let Some(pid) = pid.filter(|p| ours(*p)) {
-                    olive_gateway::launcher::kill_pid(pid as u32);
-                    let deadline = Instant::now() + Duration::from_secs(5);
-                    while !olive_gateway::launcher::pid_dead(pid as u32)
-                        && Instant::now() < deadline
-                    {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                }
-            }
-        }
+        // Without an orderly shutdown (e.g. a panic), make sure no QEMU outlives the test:
+        // every process whose command line names the gateway's folder is one of its VMs.
+        process::kill_naming(&self.dir.path().to_string_lossy(), Duration::from_secs(5));
         drop(self.server.take());
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // The folder goes with `self.dir`.
     }
+}
+
+/// `dir/blank.qcow2`, the pristine 64 MiB disk the test items overlay.
+fn blank_disk(dir: &Path) -> Result<()> {
+    let st = std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(dir.join("blank.qcow2"))
+        .arg("64M")
+        .status()
+        .context("qemu-img (package qemu-utils)")?;
+    if !st.success() {
+        bail!("qemu-img create failed: {st}");
+    }
+    Ok(())
 }
 
 /// Serves the files of `dir` over HTTP on 127.0.0.1 (HEAD, byte ranges, Last-Modified), as a
@@ -385,25 +364,12 @@ pub async fn package_item(
     codec: olive_gateway::package::codec::Codec,
 ) -> Result<olive_gateway::package::manifest::Manifest> {
     use olive_gateway::package::create;
-    let dir = scratch.join(format!(
-        "olive-pkg-make-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let scratch = Scratch::new_in(scratch, "pkg-make");
+    let dir = scratch.path();
     let result = async {
-        let st = std::process::Command::new("qemu-img")
-            .args(["create", "-q", "-f", "qcow2"])
-            .arg(dir.join("blank.qcow2"))
-            .arg("64M")
-            .status()
-            .context("qemu-img (package qemu-utils)")?;
-        if !st.success() {
-            bail!("qemu-img create failed: {st}");
-        }
+        blank_disk(dir)?;
         let path = dir.join("gateway.toml");
-        std::fs::write(&path, config_text(0, &dir, std::slice::from_ref(item))?)?;
+        std::fs::write(&path, config_text(0, dir, std::slice::from_ref(item))?)?;
         let config = olive_gateway::Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
         let it = config.catalog.get(&item.id).context("item")?;
         let launcher = olive_gateway::launcher::Launcher {
@@ -421,6 +387,6 @@ pub async fn package_item(
             .map_err(|e| anyhow::anyhow!("package create: {e}"))
     }
     .await;
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(scratch);
     result
 }

@@ -21,6 +21,7 @@ pub mod qmp;
 
 pub use guest::{ensure_guest, GuestImages};
 pub use lock::{qemu_lock, QemuLock};
+pub use olive_test_support::Scratch;
 pub use ppm::{compare, compare_with_tolerance, Diff, Rgba};
 pub use qemu::{Qemu, QemuConfig, Ready, SerialMark, Vga};
 pub use qmp::Qmp;

@@ -10,13 +10,13 @@ use crate::lock::{qemu_lock, QemuLock};
 use crate::ppm::Rgba;
 use crate::qmp::Qmp;
 use anyhow::{anyhow, bail, Context, Result};
+use olive_test_support::{process, Scratch};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Kernel command line of the test guest.
@@ -168,13 +168,12 @@ impl Serial {
     }
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
 /// A running QEMU with the test guest. Dropping it kills QEMU (SIGTERM, then SIGKILL) and
 /// removes its temporary directory.
 pub struct Qemu {
     child: Child,
-    dir: PathBuf,
+    /// Sockets, logs and dumps; removed (with anything still running there) on drop.
+    dir: Scratch,
     spice_sock: PathBuf,
     qmp_sock: PathBuf,
     cmd_sock: PathBuf,
@@ -218,17 +217,7 @@ impl Qemu {
             Some(i) => i.clone(),
             None => ensure_guest()?,
         };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "olive-qemu-{}-{}-{:08x}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            nanos
-        ));
-        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        let dir = Scratch::new("qemu");
         let spice_sock = dir.join("spice.sock");
         let qmp_sock = dir.join("qmp.sock");
         let cmd_sock = dir.join("cmd.sock");
@@ -342,7 +331,6 @@ impl Qemu {
         let qmp = loop {
             if let Some(status) = child.try_wait()? {
                 let log = std::fs::read_to_string(&qemu_log).unwrap_or_default();
-                let _ = std::fs::remove_dir_all(&dir);
                 bail!("QEMU exited at start ({status}): {log}\nargs: {args:?}");
             }
             if qmp_sock.exists() {
@@ -350,7 +338,6 @@ impl Qemu {
                     Ok(q) => break q,
                     Err(e) if Instant::now() > deadline => {
                         kill_child(&mut child);
-                        let _ = std::fs::remove_dir_all(&dir);
                         return Err(e);
                     }
                     Err(_) => {}
@@ -358,7 +345,6 @@ impl Qemu {
             }
             if Instant::now() > deadline {
                 kill_child(&mut child);
-                let _ = std::fs::remove_dir_all(&dir);
                 bail!("QEMU did not create {} within 20 s", qmp_sock.display());
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -430,7 +416,7 @@ impl Qemu {
 
     /// The temporary directory (sockets, logs, dumps); removed on drop.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.path()
     }
 
     /// QEMU's stdout/stderr so far.
@@ -636,7 +622,7 @@ impl Qemu {
                 return Ok(img);
             }
             if Instant::now() >= deadline {
-                let path = self.dir.with_extension("last-dump.ppm");
+                let path = self.dir.path().with_extension("last-dump.ppm");
                 let _ = img.save_ppm(&path);
                 bail!("screendump did not reach the expected state within {timeout:?} (last dump saved to {})", path.display());
             }
@@ -658,28 +644,15 @@ impl Qemu {
     }
 }
 
+/// SIGTERM (QEMU then removes its sockets), SIGKILL after 3 s, and reaping.
 fn kill_child(child: &mut Child) {
-    if let Ok(None) = child.try_wait() {
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-    }
-    let _ = child.wait();
+    process::stop_child(child, Duration::from_secs(3));
 }
 
 impl Drop for Qemu {
     fn drop(&mut self) {
         self.cmd = None;
         kill_child(&mut self.child);
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // The scratch directory goes with `self.dir`, the QEMU lock after it.
     }
 }

@@ -120,7 +120,7 @@ impl Qmp {
             "screendump",
             Some(json!({ "filename": path.to_str().context("non-UTF-8 path")? })),
         )?;
-        Rgba::load_ppm(path)
+        Ok(Rgba::load_ppm(path)?)
     }
 
     /// `query-status`: returns the `status` string (e.g. "running").

@@ -37,17 +37,7 @@ fn deadline() -> Instant {
 }
 
 fn crop(img: &Rgba, (x0, y0, w, h): (u32, u32, u32, u32)) -> Rgba {
-    let mut pixels = Vec::with_capacity((w * h * 4) as usize);
-    for y in y0..y0 + h {
-        for x in x0..x0 + w {
-            pixels.extend_from_slice(&img.pixel(x, y));
-        }
-    }
-    Rgba {
-        width: w,
-        height: h,
-        pixels,
-    }
+    img.crop(x0, y0, w, h)
 }
 
 /// The guest's `video` scene, frame `f` (tests/guest/olive-guest.c `video_step`).

@@ -3,6 +3,7 @@
 
 use netx_proto::framing::{encode, Decoder};
 use netx_proto::{ClientMsg, Decode, Encode, ProtocolError, ServerMsg, MAX_MESSAGE_SIZE};
+use olive_test_support::XorShift;
 
 fn all_client() -> Vec<ClientMsg> {
     vec![
@@ -474,27 +475,13 @@ fn garbage_stream_never_panics_and_recovers_at_frame_boundaries() {
     assert_eq!(d.next::<ServerMsg>(), Ok(None));
 }
 
-/// xorshift64*: deterministic, dependency-free pseudo-random bytes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// Feeds `data` to a decoder in random chunks, draining after each push; checks the
 /// memory bound and that decoded messages re-encode to something decodable.
-fn drive<M: Decode + Encode + std::fmt::Debug + PartialEq>(data: &[u8], rng: &mut Rng) {
+fn drive<M: Decode + Encode + std::fmt::Debug + PartialEq>(data: &[u8], rng: &mut XorShift) {
     let mut d = Decoder::new();
     let mut rest = data;
     while !rest.is_empty() {
-        let n = (1 + rng.below(64) as usize).min(rest.len());
+        let n = (1 + rng.below(64)).min(rest.len());
         d.push(&rest[..n]);
         rest = &rest[n..];
         loop {
@@ -516,7 +503,7 @@ fn drive<M: Decode + Encode + std::fmt::Debug + PartialEq>(data: &[u8], rng: &mu
 
 #[test]
 fn pseudo_random_inputs() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut valid = Vec::new();
     for m in all_client() {
         valid.push(encode(&m));
@@ -527,22 +514,25 @@ fn pseudo_random_inputs() {
     for i in 0..4000 {
         let mut data: Vec<u8> = match i % 4 {
             // Pure noise.
-            0 => (0..rng.below(300)).map(|_| rng.next() as u8).collect(),
+            0 => {
+                let n = rng.below(300);
+                rng.bytes(n)
+            }
             // Noise behind a plausible small length prefix.
             1 => {
-                let n = rng.below(200) as u32;
-                let mut v = n.to_be_bytes().to_vec();
-                v.extend((0..n).map(|_| rng.next() as u8));
+                let n = rng.below(200);
+                let mut v = (n as u32).to_be_bytes().to_vec();
+                v.extend(rng.bytes(n));
                 v
             }
             // Valid frames with random bytes flipped.
             _ => {
                 let mut v = Vec::new();
                 for _ in 0..1 + rng.below(4) {
-                    v.extend(&valid[rng.below(valid.len() as u64) as usize]);
+                    v.extend(&valid[rng.below(valid.len())]);
                 }
                 for _ in 0..rng.below(4) {
-                    let at = rng.below(v.len() as u64) as usize;
+                    let at = rng.below(v.len());
                     v[at] ^= 1 << rng.below(8);
                 }
                 v

@@ -239,30 +239,27 @@ fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use olive_test_support::{Wire, XorShift};
     use spice_proto::framing::encode_message;
 
     fn surface_create(id: u32, w: u32, h: u32) -> Vec<u8> {
-        let mut b = Vec::new();
-        for v in [id, w, h, 32, 1] {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        encode_message(314, &b)
+        encode_message(314, &Wire::new().u32s(&[id, w, h, 32, 1]).done())
     }
 
-    fn fill(surface: u32, rect: [i32; 4], color: u32) -> Vec<u8> {
-        let mut b = Vec::new();
-        b.extend_from_slice(&surface.to_le_bytes());
-        for v in rect {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        b.push(0); // clip none
-        b.push(1); // solid brush
-        b.extend_from_slice(&color.to_le_bytes());
-        b.extend_from_slice(&8u16.to_le_bytes()); // OP_PUT
-        b.push(0); // mask flags
-        b.extend_from_slice(&[0; 8]); // mask pos
-        b.extend_from_slice(&0u32.to_le_bytes()); // no mask bitmap
-        encode_message(302, &b)
+    fn fill(surface: u32, [t, l, b, r]: [i32; 4], color: u32) -> Vec<u8> {
+        let body = Wire::new()
+            .u32(surface)
+            .rect(t, l, b, r)
+            .u8(0) // clip none
+            .u8(1) // solid brush
+            .u32(color)
+            .u16(8) // OP_PUT
+            .u8(0) // mask flags
+            .i32(0) // mask pos
+            .i32(0)
+            .u32(0) // no mask bitmap
+            .done();
+        encode_message(302, &body)
     }
 
     #[test]
@@ -282,16 +279,13 @@ mod tests {
 
     #[test]
     fn pseudo_random_streams_never_panic() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         let base = [surface_create(0, 64, 48), fill(0, [1, 2, 30, 40], 0x123456)].concat();
         for _ in 0..3000 {
             let mut s = base.clone();
             for _ in 0..8 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let i = (seed as usize) % s.len();
-                s[i] = (seed >> 32) as u8;
+                let i = rng.below(s.len());
+                s[i] = rng.next() as u8;
             }
             render_frames(&s);
         }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use olive_test_support::Wire;
 use rand_core::OsRng;
 use rsa::pkcs8::EncodePublicKey;
 use rsa::{Oaep, RsaPrivateKey};
@@ -118,26 +119,24 @@ fn link(
     s.receive(key, &server.reply(LinkError::Ok));
     let out = drain(s);
     assert_eq!(server.password(&sent(&out, key)[0]), PASSWORD);
-    let mut result = 0u32.to_le_bytes().to_vec();
-    result.extend_from_slice(after);
-    s.receive(key, &result);
+    s.receive(key, &Wire::new().u32(0).bytes(after).done());
     drain(s)
 }
 
 fn main_init(session_id: u32, supported_modes: u32, current_mode: u32) -> Vec<u8> {
-    let mut b = Vec::new();
-    for v in [session_id, 1, supported_modes, current_mode, 0, 10, 1000, 0] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    encode_message(103, &b)
+    let body = Wire::new()
+        .u32s(&[session_id, 1, supported_modes, current_mode, 0, 10, 1000, 0])
+        .done();
+    encode_message(103, &body)
 }
 
 fn channels_list(list: &[(u8, u8)]) -> Vec<u8> {
-    let mut b = (list.len() as u32).to_le_bytes().to_vec();
-    for (t, id) in list {
-        b.extend_from_slice(&[*t, *id]);
+    let mut b = Wire::new();
+    b.u32(list.len() as u32);
+    for &(t, id) in list {
+        b.u8(t).u8(id);
     }
-    encode_message(104, &b)
+    encode_message(104, &b.done())
 }
 
 #[test]
@@ -203,8 +202,7 @@ fn session_start_up_follows_the_protocol() {
     assert_eq!(msgs[1], frame(&DisplayClientMsg::PreferredCompression(2)));
 
     // SET_ACK is answered with ACK_SYNC; then one ACK per `window` messages.
-    let mut set_ack = 7u32.to_le_bytes().to_vec();
-    set_ack.extend_from_slice(&2u32.to_le_bytes());
+    let set_ack = Wire::new().u32(7).u32(2).done();
     s.receive(display, &encode_message(3, &set_ack));
     assert_eq!(
         messages(&sent(&drain(&mut s), display)),
@@ -220,9 +218,7 @@ fn session_start_up_follows_the_protocol() {
     );
 
     // PING is answered with PONG carrying id and timestamp.
-    let mut ping = 42u32.to_le_bytes().to_vec();
-    ping.extend_from_slice(&99u64.to_le_bytes());
-    ping.extend_from_slice(&[0; 100]);
+    let ping = Wire::new().u32(42).u64(99).bytes(&[0; 100]).done();
     s.receive(ChannelKey::MAIN, &encode_message(4, &ping));
     assert_eq!(
         messages(&sent(&drain(&mut s), ChannelKey::MAIN)),
@@ -370,18 +366,21 @@ fn display_caps_offer_mjpeg_streams_only() {
 const JPEG: &[u8] = include_bytes!("../../spice-codecs/tests/fixtures/gray_33x17.jpg");
 
 fn u32s(values: &[u32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    Wire::new().u32s(values).done()
 }
 
 /// STREAM_CREATE on surface 0 at (0, 0) 33×17, TOP_DOWN, no clip.
 fn stream_create(id: u32, codec: u8) -> Vec<u8> {
-    let mut b = u32s(&[0, id]);
-    b.extend_from_slice(&[1, codec]);
-    b.extend_from_slice(&0u64.to_le_bytes());
-    b.extend(u32s(&[33, 17, 33, 17]));
-    b.extend(u32s(&[0, 0, 17, 33])); // top, left, bottom, right
-    b.push(0);
-    encode_message(122, &b)
+    let body = Wire::new()
+        .u32s(&[0, id])
+        .u8(1)
+        .u8(codec)
+        .u64(0)
+        .u32s(&[33, 17, 33, 17])
+        .rect(0, 0, 17, 33)
+        .u8(0)
+        .done();
+    encode_message(122, &body)
 }
 
 fn invalidations(outputs: &[Output]) -> Vec<spice_client::display::Rect> {

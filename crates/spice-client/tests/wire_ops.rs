@@ -2,68 +2,40 @@
 //! a live session uses: each must draw without an error. The bodies double as the display
 //! fuzz target's seeds (set OLIVE_FUZZ_SEEDS to a directory to write them there).
 
+use olive_test_support::Wire;
 use spice_client::replay::render_frames_with_surfaces;
 use spice_proto::framing::encode_message;
 use spice_proto::messages::display::{composite_flags as cf, msg, path_flags, ropd};
 
-/// Message body builder; pointers are patched once the pointee is placed.
-#[derive(Default)]
-struct B(Vec<u8>);
-
-impl B {
-    fn u8(&mut self, v: u8) -> &mut Self {
-        self.0.push(v);
-        self
-    }
-    fn u16(&mut self, v: u16) -> &mut Self {
-        self.0.extend(v.to_le_bytes());
-        self
-    }
-    fn u32(&mut self, v: u32) -> &mut Self {
-        self.0.extend(v.to_le_bytes());
-        self
-    }
-    fn i32(&mut self, v: i32) -> &mut Self {
-        self.0.extend(v.to_le_bytes());
-        self
-    }
-    fn bytes(&mut self, v: &[u8]) -> &mut Self {
-        self.0.extend_from_slice(v);
-        self
-    }
-    /// Rect on the wire: top, left, bottom, right.
-    fn rect(&mut self, l: i32, t: i32, r: i32, b: i32) -> &mut Self {
-        self.i32(t).i32(l).i32(b).i32(r)
-    }
-    fn slot(&mut self) -> usize {
-        let p = self.0.len();
-        self.u32(0);
-        p
-    }
-    fn patch(&mut self, slot: usize) -> &mut Self {
-        let here = (self.0.len() as u32).to_le_bytes();
-        self.0[slot..slot + 4].copy_from_slice(&here);
-        self
-    }
+/// The draw-message parts these bodies share, on top of the shared wire builder.
+trait DrawWire {
     /// Surface, box (0,0)-(8,8), one clip rect.
+    fn base(&mut self, surface: u32) -> &mut Self;
+    fn no_mask(&mut self) -> &mut Self;
+    /// RGBA bitmap image of `w` x `h`, top-down, no palette.
+    fn rgba_image(&mut self, w: u32, h: u32) -> &mut Self;
+    /// 1-bpp big-endian 8x8 mask image (a checkerboard of rows).
+    fn mask_image(&mut self) -> &mut Self;
+    fn surface_image(&mut self, id: u32, w: u32, h: u32) -> &mut Self;
+}
+
+impl DrawWire for Wire {
     fn base(&mut self, surface: u32) -> &mut Self {
         self.u32(surface)
             .rect(0, 0, 8, 8)
             .u8(1)
             .u32(1)
-            .rect(1, 0, 8, 7)
+            .rect(0, 1, 7, 8)
     }
     fn no_mask(&mut self) -> &mut Self {
         self.u8(0).i32(0).i32(0).u32(0)
     }
-    /// RGBA bitmap image of `w` x `h`, top-down, no palette.
     fn rgba_image(&mut self, w: u32, h: u32) -> &mut Self {
         self.u32(0).u32(0).u8(0).u8(0).u32(w).u32(h);
         self.u8(9).u8(4).u32(w).u32(h).u32(w * 4).u32(0);
         let pixels: Vec<u8> = (0..w * h * 4).map(|i| (i * 37) as u8).collect();
         self.bytes(&pixels)
     }
-    /// 1-bpp big-endian 8x8 mask image (a checkerboard of rows).
     fn mask_image(&mut self) -> &mut Self {
         self.u32(0).u32(0).u8(0).u8(0).u32(8).u32(8);
         self.u8(2).u8(4).u32(8).u32(8).u32(1).u32(0);
@@ -72,13 +44,10 @@ impl B {
     fn surface_image(&mut self, id: u32, w: u32, h: u32) -> &mut Self {
         self.u32(0).u32(0).u8(104).u8(0).u32(w).u32(h).u32(id)
     }
-    fn done(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.0)
-    }
 }
 
 fn fill_pattern_masked() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(0).u8(2);
     let pat = b.slot();
     b.i32(3).i32(5).u16(ropd::OP_XOR);
@@ -90,7 +59,7 @@ fn fill_pattern_masked() -> Vec<u8> {
 }
 
 fn opaque() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(0);
     let src = b.slot();
     b.rect(0, 0, 4, 4)
@@ -104,7 +73,7 @@ fn opaque() -> Vec<u8> {
 }
 
 fn blend() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(3);
     let src = b.slot();
     b.rect(0, 0, 8, 8).u16(ropd::OP_OR).u8(1).no_mask();
@@ -113,7 +82,7 @@ fn blend() -> Vec<u8> {
 }
 
 fn rop3() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(0);
     let src = b.slot();
     b.rect(0, 0, 8, 8).u8(2);
@@ -127,7 +96,7 @@ fn rop3() -> Vec<u8> {
 }
 
 fn stroke() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(0);
     let path = b.slot();
     b.u8(8).u8(2);
@@ -148,7 +117,7 @@ fn stroke() -> Vec<u8> {
 }
 
 fn text(flags: u8, bpp: usize) -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(0);
     let s = b.slot();
     b.rect(0, 0, 8, 8)
@@ -170,7 +139,7 @@ fn text(flags: u8, bpp: usize) -> Vec<u8> {
 }
 
 fn transparent() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(2);
     let src = b.slot();
     b.rect(0, 0, 8, 8).u32(0x0025_4a6f).u32(0);
@@ -179,7 +148,7 @@ fn transparent() -> Vec<u8> {
 }
 
 fn alpha_blend() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(0).u8(3).u8(200);
     let src = b.slot();
     b.rect(0, 0, 4, 4);
@@ -188,7 +157,7 @@ fn alpha_blend() -> Vec<u8> {
 }
 
 fn composite() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(0);
     let flags = 3
         | 1 << cf::SRC_FILTER_SHIFT
@@ -217,16 +186,16 @@ fn composite() -> Vec<u8> {
 }
 
 fn scaled_copy_to_16_bit() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(2);
     let src = b.slot();
-    b.rect(0, 0, 3, 5).u16(ropd::OP_PUT).u8(0).no_mask();
+    b.rect(0, 0, 5, 3).u16(ropd::OP_PUT).u8(0).no_mask();
     b.patch(src).rgba_image(3, 5);
     b.done()
 }
 
 fn invers_on_a8_masked() -> Vec<u8> {
-    let mut b = B::default();
+    let mut b = Wire::new();
     b.base(1).u8(0).i32(2).i32(1);
     let mask = b.slot();
     b.patch(mask).mask_image();

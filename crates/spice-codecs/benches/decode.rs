@@ -24,6 +24,7 @@ use std::hint::black_box;
 
 use criterion::BatchSize;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use olive_test_support::{Image, Scratch, XorShift};
 use spice_codecs::glz::encode::{encode_glz, GlzRef};
 use spice_codecs::glz::{decode_glz, decode_zlib_glz, GlzDictionary, GlzHeader, GlzOutcome};
 use spice_codecs::jpeg::decode_jpeg;
@@ -173,13 +174,10 @@ fn glz(c: &mut Criterion) {
         next[a..a + 600 * 4].copy_from_slice(&moved);
     }
     // Fresh content in the exposed strip and a few small changed blocks.
-    let mut seed = 0x9E37_79B9u32;
+    let mut rng = XorShift(0x9E37_79B9);
     for y in (H as usize - shift)..H as usize {
         for x in 200..800 {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            if seed.is_multiple_of(3) {
+            if rng.below(3) == 0 {
                 next[y * row + x * 4..y * row + x * 4 + 3].copy_from_slice(&[10, 20, 30]);
             }
         }
@@ -326,12 +324,9 @@ fn jpeg(c: &mut Criterion) {
         .chunks_exact(4)
         .flat_map(|p| [p[2], p[1], p[0]])
         .collect();
-    let mut ppm = format!("P6\n{W} {H}\n255\n").into_bytes();
-    ppm.extend_from_slice(&rgb);
-    let dir = std::env::temp_dir().join(format!("olive-bench-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
+    let dir = Scratch::new("bench-jpeg");
     let src = dir.join("frame.ppm");
-    if std::fs::write(&src, &ppm).is_ok() {
+    if Image::from_rgb(W, H, &rgb).save_ppm(&src).is_ok() {
         for (name, sample) in [("q85_420", "2x2"), ("q85_444", "1x1")] {
             let out = dir.join(format!("{name}.jpg"));
             let ok = std::process::Command::new("cjpeg")
@@ -346,7 +341,7 @@ fn jpeg(c: &mut Criterion) {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let mut g = c.benchmark_group("jpeg");
     for (name, data) in &inputs {
         let Ok(img) = decode_jpeg(data) else {

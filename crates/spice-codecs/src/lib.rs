@@ -12,6 +12,10 @@
 //! honour decoded alpha (e.g. HIGH_BITS_SET) is the caller's call, see
 //! [`Rgba::force_opaque`].
 //!
+//! The encoders (`lz_encode`, `glz::encode`, `quic::encode`) exist for tests, benchmarks
+//! and fuzz seeds only; they are compiled for this crate's tests and behind the
+//! `test-encoders` feature, never in what the browser ships.
+//!
 //! Behaviour follows the project's clean-room notes (`spice-codecs.md` §3,
 //! `spice-protocol.md` §3.6 and §6), not any LGPL implementation.
 
@@ -26,13 +30,12 @@ mod indexed;
 pub mod jpeg;
 pub mod lz;
 pub mod lz4;
+#[cfg(any(test, feature = "test-encoders"))]
 pub mod lz_encode;
 pub mod palette;
 pub mod pixel;
 pub mod quic;
 mod rgba;
-#[doc(hidden)]
-pub mod testing;
 
 #[cfg(test)]
 mod robustness;

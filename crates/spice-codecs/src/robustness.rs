@@ -7,7 +7,7 @@ use crate::{
     Rgba,
 };
 
-use crate::testing::XorShift;
+use olive_test_support::XorShift;
 
 fn palette(n: usize) -> Palette {
     Palette::new(0, (0..n as u32).map(|i| i * 0x010101).collect())

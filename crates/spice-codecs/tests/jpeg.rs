@@ -3,6 +3,8 @@
 //! `cjpeg -quality 85` on a PGM (grayscale); `*.djpeg.p?m` are `djpeg` (default ISLOW
 //! IDCT, fancy upsampling) decodes of them, i.e. what a libjpeg client shows.
 
+use olive_test_support::image::{compare, mean_abs_error, psnr, Image};
+use olive_test_support::XorShift;
 use spice_codecs::jpeg::{decode_jpeg, decode_jpeg_alpha};
 use spice_codecs::lz_encode::encode_lz;
 use spice_codecs::{CodecError, LzType, Rgba};
@@ -11,63 +13,30 @@ const J420: &[u8] = include_bytes!("fixtures/photo_61x47_420.jpg");
 const J444: &[u8] = include_bytes!("fixtures/photo_61x47_444.jpg");
 const JGRAY: &[u8] = include_bytes!("fixtures/gray_33x17.jpg");
 
-/// Parses a binary PPM (P6) or PGM (P5) into RGB triples.
-fn pnm(data: &[u8]) -> (usize, usize, Vec<u8>) {
-    let mut fields = Vec::new();
-    let mut at = 0;
-    while fields.len() < 4 {
-        while data[at].is_ascii_whitespace() {
-            at += 1;
-        }
-        let start = at;
-        while !data[at].is_ascii_whitespace() {
-            at += 1;
-        }
-        fields.push(std::str::from_utf8(&data[start..at]).unwrap().to_owned());
-    }
-    let body = &data[at + 1..];
-    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
-    let rgb = match fields[0].as_str() {
-        "P6" => body[..w * h * 3].to_vec(),
-        "P5" => body[..w * h].iter().flat_map(|&v| [v, v, v]).collect(),
-        m => panic!("unsupported PNM {m}"),
-    };
-    (w, h, rgb)
+/// The decoded picture, for comparison with the PNM fixtures.
+fn picture(img: &Rgba) -> Image {
+    Image::new(img.width, img.height, img.pixels.clone())
 }
 
-/// (max abs channel error, mean abs error, PSNR dB) of RGB channels.
-fn compare(img: &Rgba, rgb: &[u8]) -> (u8, f64, f64) {
-    let mut max = 0u8;
-    let (mut sum, mut sq) = (0u64, 0u64);
-    for (p, r) in img.pixels.chunks_exact(4).zip(rgb.chunks_exact(3)) {
-        for c in 0..3 {
-            let d = p[c].abs_diff(r[c]);
-            max = max.max(d);
-            sum += u64::from(d);
-            sq += u64::from(d) * u64::from(d);
-        }
-    }
-    let n = rgb.len() as f64;
-    let mse = sq as f64 / n;
-    let psnr = if mse == 0.0 {
-        f64::INFINITY
-    } else {
-        10.0 * (255.0 * 255.0 / mse).log10()
-    };
-    (max, sum as f64 / n, psnr)
+/// (max abs channel error, mean abs error, PSNR dB) of the RGB channels.
+fn errors(img: &Image, reference: &Image) -> (u8, f64, f64) {
+    assert_eq!((img.width, img.height), (reference.width, reference.height));
+    (
+        compare(img, reference).max_channel_delta,
+        mean_abs_error(img, reference),
+        psnr(img, reference),
+    )
 }
 
 fn check_fixture(jpeg: &[u8], source: &[u8], reference: &[u8], min_psnr_source: f64) {
     let img = decode_jpeg(jpeg).unwrap();
-    let (w, h, src) = pnm(source);
-    assert_eq!((img.width as usize, img.height as usize), (w, h));
     assert!(img.pixels.chunks_exact(4).all(|p| p[3] == 255));
-    let (_, _, psnr) = compare(&img, &src);
+    let img = picture(&img);
+    let (_, _, psnr) = errors(&img, &Image::from_ppm(source).unwrap());
     assert!(psnr > min_psnr_source, "PSNR vs source {psnr:.2} dB");
     // Against libjpeg's own decode: zune's IDCT is not libjpeg's ISLOW, so allow a few
     // levels of difference but nothing structural.
-    let (_, _, reference) = pnm(reference);
-    let (max, mean, psnr) = compare(&img, &reference);
+    let (max, mean, psnr) = errors(&img, &Image::from_ppm(reference).unwrap());
     eprintln!("vs djpeg: max {max}, mean {mean:.3}, PSNR {psnr:.1} dB");
     assert!(max <= 8 && mean < 0.5 && psnr > 45.0, "{max} {mean} {psnr}");
 }
@@ -227,8 +196,6 @@ fn jpeg_alpha_errors() {
     assert!(decode_jpeg_alpha(0, js, &data[..js as usize]).is_err());
 }
 
-use spice_codecs::testing::XorShift;
-
 #[test]
 fn truncation_sweeps_never_panic() {
     for j in [J420, J444, JGRAY] {
@@ -313,9 +280,9 @@ fn accuracy_vs_libjpeg() {
         .collect();
     names.sort();
     for p in names {
-        let img = decode_jpeg(&std::fs::read(&p).unwrap()).unwrap();
-        let (_, _, rgb) = pnm(&std::fs::read(p.with_extension("ref.ppm")).unwrap());
-        let (max, mean, psnr) = compare(&img, &rgb);
+        let img = picture(&decode_jpeg(&std::fs::read(&p).unwrap()).unwrap());
+        let reference = Image::load_ppm(p.with_extension("ref.ppm")).unwrap();
+        let (max, mean, psnr) = errors(&img, &reference);
         println!(
             "{}: {}x{} max {max} mean {mean:.4} PSNR {psnr:.2} dB",
             p.file_name().unwrap().to_string_lossy(),

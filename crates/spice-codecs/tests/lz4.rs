@@ -6,7 +6,7 @@ use lz4_flex::block::{compress, compress_with_dict, decompress_into};
 use spice_codecs::lz4::decode_lz4;
 use spice_codecs::{decode_bitmap, BitmapFormat, CodecError};
 
-use spice_codecs::testing::XorShift;
+use olive_test_support::XorShift;
 
 fn bpp(format: BitmapFormat) -> usize {
     match format {

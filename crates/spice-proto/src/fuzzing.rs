@@ -112,22 +112,9 @@ pub fn link_reply(data: &[u8]) {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// Small deterministic PRNG so the test needs no dependencies and is reproducible.
-    pub struct XorShift(pub u64);
-
-    impl XorShift {
-        pub fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-    }
+    use olive_test_support::XorShift;
 
     #[test]
     fn random_inputs_never_panic() {

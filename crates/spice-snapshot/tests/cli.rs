@@ -18,20 +18,7 @@ fn snapshot(args: &[&str]) -> std::process::Output {
 }
 
 fn load_png(path: &Path) -> Rgba {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    let pixels = buf[..info.buffer_size()]
-        .chunks_exact(3)
-        .flat_map(|p| [p[0], p[1], p[2], 255])
-        .collect();
-    Rgba {
-        width: info.width,
-        height: info.height,
-        pixels,
-    }
+    Rgba::load(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

@@ -24,6 +24,7 @@
 
 mod decode;
 mod dictionary;
+#[cfg(any(test, feature = "test-encoders"))]
 pub mod encode;
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use crate::pixel::rgb16_to_rgba;
 
 const BIG_WINDOW: u64 = 1 << 22;
 
-use crate::testing::XorShift;
+use olive_test_support::XorShift;
 
 fn hdr(kind: LzType, w: u32, h: u32, top_down: bool, id: u64, whd: u32) -> GlzHeader {
     GlzHeader {

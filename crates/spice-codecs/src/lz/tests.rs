@@ -1,6 +1,7 @@
 use super::*;
 use crate::bitmap::{decode_bitmap, BitmapFormat};
 use crate::lz_encode::encode_lz;
+use olive_test_support::XorShift;
 
 /// Raw header words, deliberately unvalidated so bad headers can be built.
 fn header(kind: u32, w: u32, h: u32, stride: u32, top_down: u32) -> Vec<u8> {
@@ -349,17 +350,15 @@ fn xxxa_alpha_into() {
 /// A deterministic test picture: flat areas, a gradient and some noise, so the encoder
 /// produces literals, runs, row matches and hashed matches.
 fn picture(bytes: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed | 1;
+    let mut rng = XorShift(u64::from(seed) | 1);
     (0..bytes)
         .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
+            let x = rng.next();
             match (i / 97) % 4 {
                 0 => 0x55,
                 1 => (i / 7) as u8,
-                2 => (x >> 24) as u8 & 0x0F,
-                _ => (x >> 24) as u8,
+                2 => (x >> 56) as u8 & 0x0F,
+                _ => (x >> 56) as u8,
             }
         })
         .collect()

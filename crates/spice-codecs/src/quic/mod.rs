@@ -22,6 +22,7 @@
 //! encoder's trailing zero word are all errors.
 
 mod bits;
+#[cfg(any(test, feature = "test-encoders"))]
 pub mod encode;
 mod model;
 

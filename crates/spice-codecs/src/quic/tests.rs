@@ -379,7 +379,7 @@ fn run_past_row_end_is_rejected() {
     );
 }
 
-use crate::testing::XorShift;
+use olive_test_support::XorShift;
 
 #[test]
 fn mutations_never_panic() {

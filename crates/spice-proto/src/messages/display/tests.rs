@@ -5,51 +5,19 @@ use crate::framing::{encode_message, split_list};
 use crate::messages::base::msg as base_msg;
 use crate::messages::test_util::assert_prefixes_fail;
 use crate::ProtoError;
+use olive_test_support::Wire as B;
 
-/// Little builder for message bodies with pointer slots patched once the pointee is placed.
-#[derive(Default)]
-struct B(Vec<u8>);
+/// The display-message parts these tests keep writing, on top of the shared builder.
+trait DisplayWire {
+    /// DisplayBase: surface 0, box (0,0)-(8,8), and the clip rects (none: CLIP_NONE).
+    fn base(&mut self, clip_rects: &[[i32; 4]]) -> &mut Self;
+    /// An image descriptor.
+    fn image_desc(&mut self, id: u64, ty: u8, w: u32, h: u32) -> &mut Self;
+    /// A null QMask.
+    fn no_mask(&mut self) -> &mut Self;
+}
 
-impl B {
-    fn u8(&mut self, v: u8) -> &mut Self {
-        self.0.push(v);
-        self
-    }
-    fn u16(&mut self, v: u16) -> &mut Self {
-        self.0.extend(v.to_le_bytes());
-        self
-    }
-    fn u32(&mut self, v: u32) -> &mut Self {
-        self.0.extend(v.to_le_bytes());
-        self
-    }
-    fn i32(&mut self, v: i32) -> &mut Self {
-        self.0.extend(v.to_le_bytes());
-        self
-    }
-    fn u64(&mut self, v: u64) -> &mut Self {
-        self.0.extend(v.to_le_bytes());
-        self
-    }
-    fn bytes(&mut self, v: &[u8]) -> &mut Self {
-        self.0.extend_from_slice(v);
-        self
-    }
-    fn rect(&mut self, t: i32, l: i32, b: i32, r: i32) -> &mut Self {
-        self.i32(t).i32(l).i32(b).i32(r)
-    }
-    /// Reserves a pointer and returns its position.
-    fn slot(&mut self) -> usize {
-        let p = self.0.len();
-        self.u32(0);
-        p
-    }
-    /// Points `slot` at the current end.
-    fn patch(&mut self, slot: usize) -> &mut Self {
-        let here = (self.0.len() as u32).to_le_bytes();
-        self.0[slot..slot + 4].copy_from_slice(&here);
-        self
-    }
+impl DisplayWire for B {
     fn base(&mut self, clip_rects: &[[i32; 4]]) -> &mut Self {
         self.u32(0).rect(0, 0, 8, 8);
         if clip_rects.is_empty() {
@@ -65,12 +33,8 @@ impl B {
     fn image_desc(&mut self, id: u64, ty: u8, w: u32, h: u32) -> &mut Self {
         self.u64(id).u8(ty).u8(0).u32(w).u32(h)
     }
-    /// A null QMask.
     fn no_mask(&mut self) -> &mut Self {
         self.u8(0).i32(0).i32(0).u32(0)
-    }
-    fn done(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.0)
     }
 }
 
@@ -877,7 +841,7 @@ fn mutated_messages_never_panic() {
             copy_with_image(108, &[1, 2, 0, 0, 0, 3, 0, 0, 0, 1, 2, 3]),
         ),
     ];
-    let mut rng = crate::fuzzing::tests::XorShift(0x1234_5678_9abc_def1);
+    let mut rng = olive_test_support::XorShift(0x1234_5678_9abc_def1);
     let types = [
         msg::DRAW_COPY,
         msg::DRAW_FILL,
