@@ -4,17 +4,15 @@
 //! included (see `spice-snapshot --record`). Replaying skips the link reply and result,
 //! then runs the messages through the same decoder and renderer a live session uses.
 
-use spice_codecs::glz::{decode_glz, decode_zlib_glz, GlzDictionary, GlzOutcome};
-use spice_codecs::jpeg::{decode_jpeg, decode_jpeg_alpha};
-use spice_codecs::lz4::decode_lz4;
-use spice_codecs::quic::decode_quic;
-use spice_codecs::{decode_bitmap, decode_lz, BitmapFormat, CodecError, Rgba};
+use spice_codecs::glz::GlzDictionary;
+use spice_codecs::Rgba;
 use spice_proto::framing::{Deframer, RawMessage};
 use spice_proto::link::{LinkHeader, LINK_HEADER_SIZE, LINK_RESULT_SIZE};
-use spice_proto::messages::display::image::{bitmap_flags, ImageType};
+use spice_proto::messages::display::image::ImageType;
 use spice_proto::messages::display::ImageData;
 use spice_proto::messages::{decode_display, BaseMsg, DisplayMsg};
 
+use crate::display::decode::{decode, Outcome};
 use crate::display::images::DEFAULT_GLZ_WINDOW_PIXELS;
 use crate::display::DisplayState;
 use crate::error::ChannelError;
@@ -176,42 +174,13 @@ fn decode_one(
     height: u32,
     glz: &mut GlzDictionary,
 ) -> Result<Rgba, String> {
-    let glz_image = |outcome: Result<GlzOutcome, CodecError>| match outcome {
-        Ok(GlzOutcome::Decoded(image)) => Ok(image),
-        Ok(GlzOutcome::NeedsImage { id }) => Err(format!(
+    match decode(data, width, height, None, glz).map_err(|e| e.to_string())? {
+        Outcome::Pixels { image, .. } => Ok(image),
+        Outcome::MissingGlzImage(id) => Err(format!(
             "refers to GLZ image {id}, which is not in the recording"
         )),
-        Err(e) => Err(e.to_string()),
-    };
-    let decoded = match data {
-        ImageData::Bitmap(b) => BitmapFormat::try_from(b.format.to_u8()).and_then(|format| {
-            decode_bitmap(
-                format,
-                b.width,
-                b.height,
-                b.stride,
-                b.flags & bitmap_flags::TOP_DOWN != 0,
-                b.data,
-                None,
-            )
-        }),
-        ImageData::LzRgb { data } => decode_lz(data, None),
-        ImageData::Quic { data } => decode_quic(data),
-        ImageData::GlzRgb { data } => return glz_image(decode_glz(data, glz)),
-        ImageData::ZlibGlzRgb {
-            glz_data_size,
-            data,
-        } => return glz_image(decode_zlib_glz(*glz_data_size, data, glz)),
-        ImageData::Lz4 { data } => decode_lz4(data, width, height),
-        ImageData::Jpeg { data } => decode_jpeg(data),
-        ImageData::JpegAlpha {
-            flags,
-            jpeg_size,
-            data,
-        } => decode_jpeg_alpha(*flags, *jpeg_size, data),
-        _ => return Err("is not a self-contained image".into()),
-    };
-    decoded.map_err(|e| e.to_string())
+        Outcome::NotInMessage => Err("is not a self-contained image".into()),
+    }
 }
 
 fn apply(

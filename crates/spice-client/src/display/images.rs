@@ -9,14 +9,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use spice_codecs::glz::{decode_glz, decode_zlib_glz, GlzDictionary, GlzOutcome};
-use spice_codecs::jpeg::{decode_jpeg, decode_jpeg_alpha};
-use spice_codecs::lz4::decode_lz4;
-use spice_codecs::quic::decode_quic;
-use spice_codecs::{decode_bitmap, decode_lz, CodecError, Palette as CodecPalette, Rgba};
+use spice_codecs::glz::GlzDictionary;
+use spice_codecs::{CodecError, Palette as CodecPalette, Rgba};
 use spice_proto::messages::display::image::{bitmap_flags, image_flags, ImageData, PaletteSource};
 use spice_proto::messages::display::Image;
 
+use super::decode::{decode, Outcome};
 use crate::error::DisplayError;
 use crate::stats::Stats;
 
@@ -53,17 +51,6 @@ pub struct ImageCaches {
 impl Default for ImageCaches {
     fn default() -> Self {
         Self::with_budget(DEFAULT_PIXMAP_CACHE_PIXELS)
-    }
-}
-
-fn glz_outcome(outcome: GlzOutcome) -> Result<Rgba, DisplayError> {
-    match outcome {
-        GlzOutcome::Decoded(image) => Ok(image),
-        // One display channel delivers images in order, so a reference to an image that
-        // never came means the stream is broken, not that we should wait.
-        GlzOutcome::NeedsImage { id } => Err(DisplayError::Codec(format!(
-            "GLZ image refers to dictionary image {id}, which never arrived"
-        ))),
     }
 }
 
@@ -127,8 +114,7 @@ impl ImageCaches {
         stats.count_image(spice_proto::messages::display::image::image_type_name(
             d.kind.to_u8(),
         ));
-        let mut lossy = false;
-        let decoded = match &image.data {
+        let (decoded, lossy) = match &image.data {
             ImageData::FromCache => {
                 return self
                     .pixmaps
@@ -146,61 +132,11 @@ impl ImageCaches {
                     None => Err(DisplayError::NotInCache(d.id)),
                 };
             }
-            ImageData::Bitmap(b) => {
-                let palette = match &b.palette {
-                    Some(src) => {
-                        Some(self.palette(src, b.flags & bitmap_flags::PAL_CACHE_ME != 0)?)
-                    }
-                    None => None,
-                };
-                let format =
-                    spice_codecs::BitmapFormat::try_from(b.format.to_u8()).map_err(codec_error)?;
-                decode_bitmap(
-                    format,
-                    b.width,
-                    b.height,
-                    b.stride,
-                    b.flags & bitmap_flags::TOP_DOWN != 0,
-                    b.data,
-                    palette.as_ref(),
-                )
-                .map_err(codec_error)?
-            }
-            ImageData::LzRgb { data } => decode_lz(data, None).map_err(codec_error)?,
-            ImageData::LzPlt {
-                flags,
-                palette,
-                data,
-            } => {
-                let palette = self.palette(palette, flags & bitmap_flags::PAL_CACHE_ME != 0)?;
-                decode_lz(data, Some(&palette)).map_err(codec_error)?
-            }
-            ImageData::Surface { surface_id } => {
-                surface(*surface_id).ok_or(DisplayError::NoSuchSurface(*surface_id))?
-            }
-            ImageData::Quic { data } => decode_quic(data).map_err(codec_error)?,
-            ImageData::GlzRgb { data } => {
-                glz_outcome(decode_glz(data, &mut self.glz).map_err(codec_error)?)?
-            }
-            ImageData::ZlibGlzRgb {
-                glz_data_size,
-                data,
-            } => glz_outcome(
-                decode_zlib_glz(*glz_data_size, data, &mut self.glz).map_err(codec_error)?,
-            )?,
-            ImageData::Lz4 { data } => decode_lz4(data, d.width, d.height).map_err(codec_error)?,
-            ImageData::Jpeg { data } => {
-                lossy = true;
-                decode_jpeg(data).map_err(codec_error)?
-            }
-            ImageData::JpegAlpha {
-                flags,
-                jpeg_size,
-                data,
-            } => {
-                lossy = true;
-                decode_jpeg_alpha(*flags, *jpeg_size, data).map_err(codec_error)?
-            }
+            ImageData::Surface { surface_id } => (
+                surface(*surface_id).ok_or(DisplayError::NoSuchSurface(*surface_id))?,
+                false,
+            ),
+            coded => self.decode_coded(coded, d.width, d.height)?,
         };
         if decoded.width != d.width || decoded.height != d.height {
             return Err(DisplayError::Codec(format!(
@@ -228,6 +164,37 @@ impl ImageCaches {
             );
         }
         Ok(decoded)
+    }
+
+    /// Decodes an image whose pixels are in the message, its palette resolved through
+    /// the palette cache; returns the pixels and whether they are lossy.
+    fn decode_coded(
+        &mut self,
+        data: &ImageData<'_>,
+        width: u32,
+        height: u32,
+    ) -> Result<(Rgba, bool), DisplayError> {
+        let palette = match data {
+            ImageData::Bitmap(b) => match &b.palette {
+                Some(src) => Some(self.palette(src, b.flags & bitmap_flags::PAL_CACHE_ME != 0)?),
+                None => None,
+            },
+            ImageData::LzPlt { flags, palette, .. } => {
+                Some(self.palette(palette, flags & bitmap_flags::PAL_CACHE_ME != 0)?)
+            }
+            _ => None,
+        };
+        match decode(data, width, height, palette.as_ref(), &mut self.glz).map_err(codec_error)? {
+            Outcome::Pixels { image, lossy } => Ok((image, lossy)),
+            // One display channel delivers images in order, so a reference to an image
+            // that never came means the stream is broken, not that we should wait.
+            Outcome::MissingGlzImage(id) => Err(DisplayError::Codec(format!(
+                "GLZ image refers to dictionary image {id}, which never arrived"
+            ))),
+            Outcome::NotInMessage => Err(DisplayError::Codec(
+                "a cache or surface reference reached the decoder".into(),
+            )),
+        }
     }
 
     fn palette(

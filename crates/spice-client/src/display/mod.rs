@@ -1,5 +1,6 @@
 //! The display channel: surfaces, caches and drawing.
 
+pub(crate) mod decode;
 pub mod draw;
 pub mod geom;
 pub mod images;
