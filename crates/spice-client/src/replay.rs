@@ -80,13 +80,43 @@ pub fn render_frames_with_surfaces(frames: &[u8]) -> usize {
 /// Renders `messages` into a fresh display state; returns it with the statistics, and
 /// the number of draws that failed.
 pub fn render(messages: &[RawMessage]) -> Result<(DisplayState, Stats, usize), ChannelError> {
-    let mut state = DisplayState::default();
-    let mut stats = Stats::default();
-    let mut failed = 0;
+    let mut replay = Replay::default();
     for m in messages {
-        apply(&mut state, &mut stats, m.ty, &m.body, &mut failed)?;
+        replay.push(m)?;
     }
-    Ok((state, stats, failed))
+    Ok(replay.into_parts())
+}
+
+/// A replay in progress: messages go in one at a time, and the display can be looked at
+/// in between (the golden-picture tests compare it at several points of a recording).
+#[derive(Debug, Default)]
+pub struct Replay {
+    state: DisplayState,
+    stats: Stats,
+    failed: usize,
+}
+
+impl Replay {
+    /// Draws one recorded message. An error is a message that does not decode, after
+    /// which the recording cannot be trusted; a draw that fails is only counted.
+    pub fn push(&mut self, m: &RawMessage) -> Result<(), ChannelError> {
+        apply(&mut self.state, &mut self.stats, m.ty, &m.body, &mut self.failed)
+    }
+
+    /// The display as drawn so far.
+    pub fn display(&self) -> &DisplayState {
+        &self.state
+    }
+
+    /// Draws that failed so far.
+    pub fn failed_draws(&self) -> usize {
+        self.failed
+    }
+
+    /// The display, the statistics and the failed-draw count.
+    pub fn into_parts(self) -> (DisplayState, Stats, usize) {
+        (self.state, self.stats, self.failed)
+    }
 }
 
 /// What decoding a recording's images of some codecs did: the figures a codec benchmark
