@@ -56,7 +56,9 @@ pub fn surface_rgba(driver: &Driver) -> Result<Rgba> {
 
 /// Waits for the display to settle, then requires the surface to equal the screendump
 /// exactly. A draw may be in flight when the dump is taken, so a mismatch is retried a few
-/// times; the last pair is saved as PPMs in the QEMU dir for inspection.
+/// times, each retry waiting again for the display to be quiet (the event a draw in
+/// flight ends with, rather than a fixed pause); the last pair is saved as PPMs in the
+/// QEMU dir for inspection.
 pub async fn assert_matches_screendump(
     driver: &mut Driver,
     qemu: &mut Qemu,
@@ -79,7 +81,6 @@ pub async fn assert_matches_screendump(
             return Ok(());
         }
         last = diff.to_string();
-        driver.run_for(Duration::from_millis(300)).await?;
         if attempt == 4 {
             save_pair(qemu, what, &ours, &dump);
         }
@@ -110,7 +111,6 @@ pub async fn assert_close_to_screendump(
         }
         best = f64::max(best, db);
         save_pair(qemu, what, &ours, &dump);
-        driver.run_for(Duration::from_millis(300)).await?;
     }
     bail!("{what}: PSNR {best:.1} dB is below {min_db} dB")
 }

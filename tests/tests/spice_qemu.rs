@@ -247,17 +247,21 @@ async fn relative_motion_adds_up(qemu: &mut Qemu, d: &mut Driver) -> Result<()> 
             })
             .fold((0, 0), |(x, y), (dx, dy)| (x + dx, y + dy))
     };
-    let end = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        d.run_for(Duration::from_millis(100)).await?;
+    // Keep the session running (motion held back by the server's acks goes out as they
+    // arrive) until the guest has reported all of it.
+    let waited = d
+        .pump_until(deadline(), "the guest to report every motion", |_, _| {
+            sum(&qemu.serial_since(mark)) == (want_x, want_y)
+        })
+        .await;
+    if let Err(e) = waited {
         let got = sum(&qemu.serial_since(mark));
-        if got == (want_x, want_y) {
-            return Ok(());
-        }
-        if std::time::Instant::now() > end {
-            bail!("guest motion sums to {got:?}, sent {:?}", (want_x, want_y));
-        }
+        bail!(
+            "guest motion sums to {got:?}, sent {:?}: {e}",
+            (want_x, want_y)
+        );
     }
+    Ok(())
 }
 
 /// Cursor shapes the guest sets through DRM arrive with their size and hotspot.
