@@ -127,7 +127,8 @@ pub fn lock_version(lock: &str, package: &str) -> Option<String> {
 /// Installs `krate` at exactly `version` with `cargo install` unless every program in
 /// `programs` is on PATH and the first reports that version. Tries `--locked` first and,
 /// if `fallback_unlocked`, retries without it (some locked dependency versions are missing
-/// from the registry mirror; see docs/toolchain notes).
+/// from the registry this machine reaches: wasm-bindgen-cli 0.2.130 locks a webpki-roots
+/// it does not have).
 pub fn cargo_install(
     krate: &str,
     version: &str,

@@ -2,7 +2,7 @@
 //! `ui/view.py:LoadProgressWindow.progress`), so our loading screen says what VMNetX's
 //! did.
 //!
-//! Rules (vmnetx-notes §1.5): nothing is estimated before 5 s have elapsed or while
+//! Rules (`docs/vmnetx-notes.md` §3): nothing is estimated before 5 s have elapsed or while
 //! nothing is loaded ("calculating..."); otherwise `ETA = elapsed / fraction − elapsed`,
 //! shown as "any time now" (< 2 s), "N seconds" rounded **up** to a multiple of 5
 //! (< 90 s), "N minutes" (< 4800 s, at least 2), "N hours" (< 86400 s, at least 2), else

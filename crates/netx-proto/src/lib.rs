@@ -1,5 +1,5 @@
 //! The VMNetX 0.5.1 thin-client control protocol, wire-compatible with VMNetX's Python
-//! server and clients (see `docs/vmnetx-notes.md` §2), for the Olive gateway and the
+//! server and clients (`docs/vmnetx-notes.md` §2), for the Olive gateway and the
 //! browser client.
 //!
 //! The crate is sans-IO: no sockets, clocks, timers, threads or global state. It

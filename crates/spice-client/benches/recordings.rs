@@ -1,5 +1,7 @@
-//! The recorded display streams shared by the native benchmark (`benches/replay.rs`) and
-//! the wasm one (`tests/wasm_codec_bench.rs`), so both measure the very same frames.
+//! The recorded display streams shared by the native benchmark (`benches/replay.rs`), the
+//! wasm one (`tests/wasm_codec_bench.rs`), so both measure the very same frames, and the
+//! tests that keep them meaningful (`tests/bench_recordings.rs`) and compare their
+//! rendering with golden pictures (`tests/golden_frames.rs`).
 //!
 //! One recording per codec (`cargo run -p olive-tests --example record_frames`): the test
 //! guest's text, gradient and flat scenes drawn while a client was connected with that
@@ -8,7 +10,7 @@
 //! [`run_all`] is the measurement `cargo xtask bench` compares: the same loop, clock
 //! passed in, natively (`benches/codec_table.rs`) and in the browser.
 
-// Each user (criterion bench, table bench, wasm test) needs a different part.
+// Each user (criterion bench, table bench, wasm test, tests) needs a different part.
 #![allow(dead_code)]
 
 use spice_client::replay::{self, Decoded};

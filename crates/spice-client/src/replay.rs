@@ -100,7 +100,13 @@ impl Replay {
     /// Draws one recorded message. An error is a message that does not decode, after
     /// which the recording cannot be trusted; a draw that fails is only counted.
     pub fn push(&mut self, m: &RawMessage) -> Result<(), ChannelError> {
-        apply(&mut self.state, &mut self.stats, m.ty, &m.body, &mut self.failed)
+        apply(
+            &mut self.state,
+            &mut self.stats,
+            m.ty,
+            &m.body,
+            &mut self.failed,
+        )
     }
 
     /// The display as drawn so far.

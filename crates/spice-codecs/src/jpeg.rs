@@ -1,4 +1,4 @@
-//! JPEG (SpiceImage type 105) and JPEG_ALPHA (type 108, `spice-codecs.md` §6).
+//! JPEG (SpiceImage type 105) and JPEG_ALPHA (type 108, `docs/spice-codecs.md` §6).
 //!
 //! The JPEG part is an ordinary JFIF from the server's libjpeg (baseline, YCbCr 4:2:0 or
 //! 4:4:4; grayscale is handled too). It is decoded with zune-jpeg straight into the RGBA

@@ -16,8 +16,9 @@
 //! and fuzz seeds only; they are compiled for this crate's tests and behind the
 //! `test-encoders` feature, never in what the browser ships.
 //!
-//! Behaviour follows the project's clean-room notes (`spice-codecs.md` §3,
-//! `spice-protocol.md` §3.6 and §6), not any LGPL implementation.
+//! Behaviour follows the project's notes, `docs/spice-codecs.md` (the image payloads)
+//! and `docs/spice-protocol.md` §5.4 and §7 (images and cursors on the wire), not any
+//! LGPL implementation.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,4 +1,4 @@
-//! The LZ4 image payload (SpiceImage type 109), `spice-codecs.md` §5.
+//! The LZ4 image payload (SpiceImage type 109), `docs/spice-codecs.md` §5.
 //!
 //! Payload `data` (after the descriptor's `u32le data_size`): `u8 top_down`,
 //! `u8 bitmap_format`, then one or more blocks, each a `u32be` compressed length followed

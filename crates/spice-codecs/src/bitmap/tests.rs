@@ -222,7 +222,7 @@ fn one_bit_le_and_be() {
     let p = pal(&[0x000000, 0xFFFFFF]);
     let k = [0, 0, 0, 255];
     let w = [255, 255, 255, 255];
-    // The §3.6 PLT1 pattern: 0xA5 0xC0, width 10.
+    // The PLT1 example of docs/spice-codecs.md §3.6: 0xA5 0xC0, width 10.
     check(
         BitmapFormat::OneBitBe,
         10,

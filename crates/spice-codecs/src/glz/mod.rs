@@ -1,7 +1,7 @@
 //! SPICE GLZ decoding (GLZ_RGB and ZLIB_GLZ_RGB): LZ with a session-wide dictionary of
 //! earlier images.
 //!
-//! GLZ extends the LZ token grammar (`spice-codecs.md` §3, §4) with references into
+//! GLZ extends the LZ token grammar (`docs/spice-codecs.md` §3, §4) with references into
 //! previously decoded images. Those images live in a [`GlzDictionary`], which the client
 //! owns once per session and shares between all display channels.
 //!

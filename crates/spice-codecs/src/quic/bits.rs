@@ -100,7 +100,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Fails unless a full 32 bits remain after the last codeword: the reference encoder
-    /// always appends a zero word after the padded last word (§2.1, step 5), so a stream
+    /// always appends a zero word after the padded last word (§2.1, the trailer), so a stream
     /// without one was cut short.
     pub(super) fn check_trailer(&self) -> Result<(), CodecError> {
         if self.remaining_bits() < 32 {
@@ -137,7 +137,7 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    /// Decodes a run length with run state `m` (§2.10) and checks it against `limit`,
+    /// Decodes a run length with run state `m` (§2.9) and checks it against `limit`,
     /// the pixels left before the row end or the next epoch boundary.
     #[inline]
     pub(super) fn run_length(&mut self, m: &mut u32, limit: usize) -> Result<usize, CodecError> {

@@ -2,7 +2,7 @@
 //!
 //! The client never encodes QUIC; this exists so the decoder can be checked against the
 //! spec's hash-only vectors (V9, V10) and exercised on images of any size and type. It
-//! mirrors the decoder step for step (§2.11) and reuses its model, so it is deliberately
+//! mirrors the decoder step for step (§2.10) and reuses its model, so it is deliberately
 //! simple rather than fast.
 
 use super::model::{Channel, CodeTable, CODES5, CODES8, TABLE};
@@ -35,7 +35,7 @@ impl BitWriter {
         }
     }
 
-    /// Zero-pads the last word and appends the trailing zero word (§2.1 step 5).
+    /// Zero-pads the last word and appends the trailing zero word (§2.1, the trailer).
     fn finish(mut self) -> Vec<u8> {
         if self.nbits > 0 {
             self.put(0, 32 - self.nbits);

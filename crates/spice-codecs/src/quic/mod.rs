@@ -4,7 +4,7 @@
 //! value is predicted from its left and upper neighbours, and the residual is coded with a
 //! Golomb–Rice code whose parameter an adaptive per-context model picks. Flat areas in
 //! rows ≥ 1 are covered by adaptive run-length codes. Behaviour follows the clean-room
-//! notes (`spice-codecs.md` §2), not any LGPL implementation.
+//! notes (`docs/spice-codecs.md` §2), not any LGPL implementation.
 //!
 //! Design, for speed in the browser:
 //! - decoding writes straight into the [`Rgba`] output, row by row; the row above is read
@@ -17,7 +17,7 @@
 //! - the bit reader keeps a 64-bit MSB-aligned accumulator, so every codeword (≤ 26 bits)
 //!   is decoded from a single 32-bit peek.
 //!
-//! Malformed streams are rejected strictly (§2.15): symbols above the channel maximum, runs
+//! Malformed streams are rejected strictly (§2.11): symbols above the channel maximum, runs
 //! past the row end or past an epoch boundary, and streams that end before the reference
 //! encoder's trailing zero word are all errors.
 
@@ -199,7 +199,7 @@ fn rows(pixels: &mut [u8], y: usize, w: usize) -> (Option<&[u8]>, &mut [u8]) {
     (prev, &mut rest[..stride])
 }
 
-/// Per-group coding state (§2.8, §2.10); carries over from row to row.
+/// Per-group coding state (§2.7, §2.9); carries over from row to row.
 #[derive(Default)]
 struct GroupState {
     /// Skip counter S: normally decoded pixels left before the next model update.
@@ -220,16 +220,16 @@ const GRAY: u8 = 2;
 /// Alpha at byte 3.
 const ALPHA: u8 = 3;
 
-/// Wait mask per epoch (§2.8).
+/// Wait mask per epoch (§2.7).
 const WAIT_MASK: [u32; 7] = [0, 1, 3, 7, 15, 31, 63];
-/// Bucket halving trigger per epoch (§2.7, evol = 3).
+/// Bucket halving trigger per epoch (§2.7).
 const TRIGGER: [u32; 7] = [110, 550, 900, 800, 550, 400, 350];
 /// Raster indices per epoch.
 const EPOCH_PIXELS: usize = 2048;
 /// The last epoch; its boundary (6 × 2048) is the last one that splits runs.
 const MAX_EPOCH: usize = 6;
 
-/// Run-length code exponent J[M] (§2.10).
+/// Run-length code exponent J[M] (§2.9).
 const RUN_J: [u32; 32] = [
     0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12, 13,
     14, 15,
@@ -319,7 +319,7 @@ fn epoch_limit(g: usize) -> usize {
     }
 }
 
-/// Decodes one group's coded row `y` (§2.11 step 3) into `cur`.
+/// Decodes one group's coded row `y` (§2.10) into `cur`.
 ///
 /// `prev` is the finished row above (None for row 0). `NCH` is the group's channel count
 /// and `MODE` its layout.
@@ -336,7 +336,7 @@ fn decode_row<const NCH: usize, const MODE: u8>(
     w: usize,
 ) -> Result<(), CodecError> {
     let row_start = y * w;
-    // K[-1] (§2.9): 0 before row 0, else the symbol of pixel 0 of the row above.
+    // K[-1] (§2.8): 0 before row 0, else the symbol of pixel 0 of the row above.
     for c in ch.iter_mut() {
         c.ctx[0] = if y == 0 { 0 } else { c.ctx[1] };
     }
@@ -367,7 +367,7 @@ fn decode_row<const NCH: usize, const MODE: u8>(
                     fill_run::<MODE>(cur, x, len);
                     x += len;
                     // The left value is unchanged (the run copied it), but the context
-                    // is the stale symbol still stored at x − 1 (§2.9).
+                    // is the stale symbol still stored at x − 1 (§2.8).
                     if x < w {
                         for (cb, c) in ctx_bucket.iter_mut().zip(ch.iter()) {
                             *cb = codes.bucket(c.ctx[x]);
@@ -402,7 +402,7 @@ fn decode_row<const NCH: usize, const MODE: u8>(
             left[c] = v;
             write::<MODE>(cur, x, c, v as u8);
         }
-        // Model update schedule (§2.8).
+        // Model update schedule (§2.7).
         if st.skip == 0 {
             let e = ((row_start + x) / EPOCH_PIXELS).min(MAX_EPOCH);
             for c in 0..NCH {

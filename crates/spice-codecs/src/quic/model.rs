@@ -1,4 +1,4 @@
-//! QUIC's adaptive model (§2.5–§2.8): code parameters, buckets and the draw table.
+//! QUIC's adaptive model (§2.5–§2.7): code parameters, buckets and the draw table.
 
 /// Code-length limit the family is derived from (§2.5).
 const LIMIT: u32 = 26;
@@ -29,7 +29,7 @@ pub(super) struct CodeTable {
     pub codes: [Code; 8],
     /// λ_l(n) for every symbol n and parameter l (§2.5, code length function).
     lambda: [[u8; 8]; 256],
-    /// β(c): the bucket of context symbol c (§2.7, evol = 3).
+    /// β(c): the bucket of context symbol c (§2.6).
     bucket_of: [u8; 256],
 }
 
@@ -126,7 +126,7 @@ pub(super) struct Bucket {
 }
 
 impl Bucket {
-    /// Records symbol `n` (§2.7): add its code length under every l, pick the cheapest l
+    /// Records symbol `n` (§2.6): add its code length under every l, pick the cheapest l
     /// (ties to the larger), and halve all counters once the cheapest exceeds `trigger`
     /// so the model keeps adapting.
     #[inline(always)]
@@ -158,7 +158,7 @@ impl Bucket {
 pub(super) struct Channel {
     /// Buckets 0 … bpc − 1 (the rest unused for 5-bit channels).
     pub buckets: [Bucket; 8],
-    /// The context row K[−1 … w−1] of symbols, stored at indices 0 … w (§2.9).
+    /// The context row K[−1 … w−1] of symbols, stored at indices 0 … w (§2.8).
     pub ctx: Vec<u8>,
 }
 

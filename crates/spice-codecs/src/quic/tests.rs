@@ -36,7 +36,7 @@ fn assert_decodes(data: &[u8], w: u32, h: u32, expected: &[u8]) {
 }
 
 /// Every proper prefix of a valid stream must fail cleanly (including the ones that
-/// only drop the trailing zero word, §2.1 step 5).
+/// only drop the trailing zero word of §2.1).
 fn assert_prefixes_fail(data: &[u8]) {
     for n in 0..data.len() {
         assert!(decode_quic(&data[..n]).is_err(), "prefix {n} decoded");

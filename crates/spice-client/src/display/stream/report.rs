@@ -1,5 +1,5 @@
 //! STREAM_REPORT windows: what the client tells the server about a stream's playback so
-//! that it can adapt the bit rate (spice-protocol.md §3.8).
+//! that it can adapt the bit rate (`docs/spice-protocol.md` §5.6).
 
 use spice_proto::messages::display::{StreamActivateReport, StreamReport};
 
