@@ -2,6 +2,11 @@
 //! strokes) on a 256x256 area, next to the unmasked DRAW_COPY row-copy path for scale.
 //! Throughput is in destination pixels.
 
+#![allow(
+    missing_docs,
+    reason = "criterion_main! and the bench harness generate an undocumented main"
+)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use spice_client::display::DisplayState;
 use spice_client::stats::Stats;

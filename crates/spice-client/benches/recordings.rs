@@ -19,7 +19,7 @@ use spice_proto::messages::display::image::ImageType;
 
 /// A codec benchmark: its recording and the image types it decodes. GLZ-family images
 /// share a dictionary, so zlib-GLZ also decodes the plain GLZ images it refers to.
-pub struct Codec {
+pub(crate) struct Codec {
     pub name: &'static str,
     pub kinds: &'static [ImageType],
     packed: &'static [u8],
@@ -36,7 +36,7 @@ macro_rules! recording {
     };
 }
 
-pub const CODECS: &[Codec] = &[
+pub(crate) const CODECS: &[Codec] = &[
     Codec {
         name: "glz",
         kinds: &[ImageType::GlzRgb],
@@ -76,14 +76,14 @@ pub const CODECS: &[Codec] = &[
 
 impl Codec {
     /// The recording's display messages.
-    pub fn messages(&self) -> Vec<RawMessage> {
+    pub(crate) fn messages(&self) -> Vec<RawMessage> {
         let raw = miniz_oxide::inflate::decompress_to_vec_zlib(self.packed)
             .unwrap_or_else(|e| panic!("{}: inflate: {e:?}", self.name));
         replay::display_messages(&raw).unwrap_or_else(|e| panic!("{}: parse: {e}", self.name))
     }
 
     /// What `codec/<name>` times: this codec's images decoded with spice-codecs alone.
-    pub fn decode(&self, messages: &[RawMessage]) -> Decoded {
+    pub(crate) fn decode(&self, messages: &[RawMessage]) -> Decoded {
         replay::decode_images(messages, self.kinds)
             .unwrap_or_else(|e| panic!("{}: decode: {e}", self.name))
     }
@@ -91,7 +91,7 @@ impl Codec {
 
 /// What `render/<name>` times: the whole stream replayed into a surface, as a live
 /// session draws it.
-pub fn render(name: &str, messages: &[RawMessage]) {
+pub(crate) fn render(name: &str, messages: &[RawMessage]) {
     let (state, _, failed) =
         replay::render(messages).unwrap_or_else(|e| panic!("{name}: replay: {e}"));
     assert_eq!(failed, 0, "{name}: draws failed during replay");
@@ -100,7 +100,7 @@ pub fn render(name: &str, messages: &[RawMessage]) {
 
 /// The unit of render throughput: pixels of every image the stream draws, whatever its
 /// codec, cache hits included.
-pub fn render_pixels(messages: &[RawMessage]) -> u64 {
+pub(crate) fn render_pixels(messages: &[RawMessage]) -> u64 {
     replay::image_pixels(messages).unwrap_or_else(|e| panic!("counting pixels: {e}"))
 }
 
@@ -114,13 +114,13 @@ const SAMPLE_MS: f64 = 5.0;
 
 /// Milliseconds per call of `f`: the best sample (the machine's own speed, what the
 /// table compares) and the median one.
-pub struct Timing {
+pub(crate) struct Timing {
     pub best_ms: f64,
     pub median_ms: f64,
 }
 
 /// Times `f` with the caller's clock (`now_ms`, milliseconds from any origin).
-pub fn measure(now_ms: &mut dyn FnMut() -> f64, f: &mut dyn FnMut()) -> Timing {
+pub(crate) fn measure(now_ms: &mut dyn FnMut() -> f64, f: &mut dyn FnMut()) -> Timing {
     let start = now_ms();
     f();
     let once = (now_ms() - start).max(0.01);
@@ -144,7 +144,7 @@ pub fn measure(now_ms: &mut dyn FnMut() -> f64, f: &mut dyn FnMut()) -> Timing {
 /// Measures `codec/<name>` and `render/<name>` for every recording and hands `out` one
 /// line each, `BENCH <group>/<name> pixels=<n> ms=<best> median_ms=<median> mpx_s=<best>`,
 /// which `cargo xtask bench` parses.
-pub fn run_all(now_ms: &mut dyn FnMut() -> f64, out: &mut dyn FnMut(String)) {
+pub(crate) fn run_all(now_ms: &mut dyn FnMut() -> f64, out: &mut dyn FnMut(String)) {
     for codec in CODECS {
         let messages = codec.messages();
         let decoded = codec.decode(&messages);

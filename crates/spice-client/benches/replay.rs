@@ -9,6 +9,11 @@
 //! Chromium with one simpler loop shared by both (`recordings::run_all`, run by
 //! `benches/codec_table.rs` and `tests/wasm_codec_bench.rs`).
 
+#![allow(
+    missing_docs,
+    reason = "criterion_main! and the bench harness generate an undocumented main"
+)]
+
 mod recordings;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -31,7 +31,7 @@ enum Phase {
 
 /// What feeding bytes into a link produced.
 #[derive(Debug, Default)]
-pub struct LinkStep {
+pub(crate) struct LinkStep {
     /// Bytes to write to the transport, in order.
     pub send: Vec<Vec<u8>>,
     /// Set once when the link completes successfully.
@@ -41,7 +41,7 @@ pub struct LinkStep {
 }
 
 #[derive(Debug)]
-pub struct Link {
+pub(crate) struct Link {
     phase: Phase,
     buf: Vec<u8>,
     deframer: Deframer,
@@ -53,7 +53,7 @@ pub struct Link {
 
 impl Link {
     /// Starts a link; the returned bytes are the link message to send first.
-    pub fn start(
+    pub(crate) fn start(
         channel_type: ChannelType,
         channel_id: u8,
         connection_id: u32,
@@ -83,12 +83,12 @@ impl Link {
         (link, mess.encode())
     }
 
-    pub fn is_linked(&self) -> bool {
+    pub(crate) fn is_linked(&self) -> bool {
         matches!(self.phase, Phase::Linked)
     }
 
     /// Consumes received bytes. An error leaves the link dead.
-    pub fn receive(
+    pub(crate) fn receive(
         &mut self,
         data: &[u8],
         rng: &mut dyn CryptoRngCore,
@@ -163,7 +163,7 @@ impl Link {
         Ok(())
     }
 
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         self.phase = Phase::Dead;
     }
 }

@@ -129,7 +129,9 @@ impl Replay {
 /// divides by the time the caller measured around [`decode_images`].
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Decoded {
+    /// Images decoded.
     pub images: u64,
+    /// Their pixels, added up.
     pub pixels: u64,
 }
 

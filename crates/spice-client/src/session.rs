@@ -31,16 +31,20 @@ use crate::stats::Stats;
 /// A channel of the session: its type and its id (several displays have ids 0, 1, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ChannelKey {
+    /// What the channel carries.
     pub channel_type: ChannelType,
+    /// Which of that type (QEMU numbers display channels per head).
     pub id: u8,
 }
 
 impl ChannelKey {
+    /// The main channel: the first one a session opens, the one every other follows.
     pub const MAIN: ChannelKey = ChannelKey {
         channel_type: ChannelType::Main,
         id: 0,
     };
 
+    /// The channel `id` of `channel_type`.
     pub fn new(channel_type: ChannelType, id: u8) -> Self {
         ChannelKey { channel_type, id }
     }
@@ -55,16 +59,24 @@ impl std::fmt::Display for ChannelKey {
 /// Image compression the client asks the server to prefer (PREFERRED_COMPRESSION).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
+    /// Raw bitmaps only (about 4 bytes a pixel): for debugging.
     Off,
+    /// The server picks per image among GLZ, zlib-GLZ, QUIC and JPEG: the default.
     AutoGlz,
+    /// The server picks among LZ, QUIC and JPEG (no dictionary).
     AutoLz,
+    /// QUIC for every image it can take.
     Quic,
+    /// GLZ (falls back to LZ for images the dictionary window cannot hold).
     Glz,
+    /// LZ and LZ_PLT only: lossless, no dictionary.
     Lz,
+    /// LZ4 (needs the LZ4 capability, which the session advertises).
     Lz4,
 }
 
 impl Compression {
+    /// The value PREFERRED_COMPRESSION carries.
     pub fn wire(self) -> u8 {
         match self {
             Compression::Off => 1,
@@ -77,6 +89,7 @@ impl Compression {
         }
     }
 
+    /// The name QEMU's `image-compression` option uses (`auto_glz`, `lz4`, ...).
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "off" => Compression::Off,
@@ -91,8 +104,10 @@ impl Compression {
     }
 }
 
+/// What a session asks of the server.
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
+    /// The SPICE password, sent encrypted in every channel's ticket.
     pub password: String,
     /// Sent right after the display channel links; `None` sends nothing, leaving QEMU's
     /// `image-compression` setting in force. The default, AUTO_GLZ with a real GLZ window,
@@ -139,37 +154,52 @@ pub enum Output {
     Send(ChannelKey, Vec<u8>),
     /// Close the channel's transport.
     Close(ChannelKey),
+    /// Something to show or act on.
     Event(Event),
 }
 
+/// What happened in the session, for the platform to show.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The channel linked and is carrying messages.
     ChannelReady(ChannelKey),
     /// The channel is gone; `error` says why in words fit for a user.
     ChannelFailed {
+        /// The channel that died.
         channel: ChannelKey,
+        /// Why.
         error: ChannelError,
     },
     /// Something went wrong that did not cost the channel (an undecodable image, say).
     Warning {
+        /// Where it happened.
         channel: ChannelKey,
+        /// What went wrong, in words for a log.
         message: String,
     },
     /// The server's mouse mode; true = client (absolute) mode.
     MouseMode {
+        /// True: send absolute positions; false: relative motion (pointer lock).
         client: bool,
     },
+    /// A surface changed: redraw, resize.
     Display(DisplayEvent),
+    /// The guest's cursor changed shape, moved or hid.
     Cursor(CursorEvent),
+    /// Sound to play.
     Playback(PlaybackEvent),
     /// The guest's lock-key LEDs (KEY_MODIFIERS bits).
     KeyboardLeds(u16),
+    /// A NOTIFY from the server, to log.
     Notify {
+        /// 0 info, 1 warning, 2 error.
         severity: u32,
+        /// The server's text.
         message: String,
     },
+    /// Whether the guest agent is connected (clipboard, resize need it).
     AgentConnected(bool),
+    /// The VM's name, as QEMU's `-name` gave it.
     Name(String),
 }
 
@@ -182,6 +212,7 @@ struct Channel {
     serial: u64,
 }
 
+/// One SPICE session: the main channel and every channel it lists (see the module docs).
 pub struct Session {
     config: SessionConfig,
     rng: Box<dyn CryptoRngCore + Send>,
@@ -207,6 +238,8 @@ impl Session {
         Self::with_rng(config, Box::new(OsRng))
     }
 
+    /// Like [`Session::new`] with the randomness for the tickets' RSA-OAEP padding
+    /// supplied, so tests can be deterministic.
     pub fn with_rng(config: SessionConfig, rng: Box<dyn CryptoRngCore + Send>) -> Self {
         let cache_pixels = u64::try_from(config.pixmap_cache_pixels).unwrap_or(0);
         let glz_window = u64::try_from(config.glz_window_pixels).unwrap_or(0);
@@ -239,14 +272,17 @@ impl Session {
         self.out.pop_front()
     }
 
+    /// What the session received so far (bytes, messages and images by type).
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
 
+    /// The server's session id, once MAIN_INIT arrived.
     pub fn session_id(&self) -> Option<u32> {
         self.session_id
     }
 
+    /// True when the server takes absolute positions ([`Session::mouse_position`]).
     pub fn mouse_client_mode(&self) -> bool {
         self.mouse_client
     }
@@ -286,22 +322,27 @@ impl Session {
         self.clock.platform_time_of(due).map(Duration::from_millis)
     }
 
+    /// The surface the guest's screen is on, once created.
     pub fn primary_surface(&self) -> Option<&Surface> {
         self.display.primary()
     }
 
+    /// Surface `id` (off-screen surfaces of qxl guests included).
     pub fn surface(&self, id: u32) -> Option<&Surface> {
         self.display.surface(id)
     }
 
+    /// The guest's cursor as last set.
     pub fn cursor(&self) -> &CursorState {
         &self.cursor
     }
 
+    /// The playback stream's format and volume as last announced.
     pub fn playback(&self) -> &PlaybackState {
         &self.playback
     }
 
+    /// True once channel `key` has linked and carries messages.
     pub fn is_ready(&self, key: ChannelKey) -> bool {
         self.channels.get(&key).is_some_and(|c| c.link.is_linked())
     }
@@ -680,6 +721,7 @@ impl Session {
         }
     }
 
+    /// A key went up, named by `KeyboardEvent.code`.
     pub fn key_up(&mut self, code: &str) -> bool {
         match scancode_for_code(code) {
             Some(sc) => self.scancode_up(sc),
@@ -687,6 +729,7 @@ impl Session {
         }
     }
 
+    /// A key went down, as a set-1 scancode (for keys the browser cannot name).
     pub fn scancode_down(&mut self, sc: Scancode) -> bool {
         if self.inputs_key().is_none() {
             return false;
@@ -695,6 +738,7 @@ impl Session {
         self.send_inputs([m])
     }
 
+    /// A key went up, as a set-1 scancode.
     pub fn scancode_up(&mut self, sc: Scancode) -> bool {
         if self.inputs_key().is_none() {
             return false;
@@ -737,6 +781,7 @@ impl Session {
         self.send_inputs(m)
     }
 
+    /// A mouse button went down (`pressed`) or up.
     pub fn mouse_button(&mut self, button: Button, pressed: bool) -> bool {
         if self.inputs_key().is_none() {
             return false;
@@ -745,6 +790,7 @@ impl Session {
         self.send_inputs(m)
     }
 
+    /// One wheel step (sent as a press and release of the wheel button).
     pub fn mouse_wheel(&mut self, up: bool) -> bool {
         if self.inputs_key().is_none() {
             return false;

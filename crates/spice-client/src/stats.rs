@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+/// What a session (or a replay) received, counted as it went.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
     /// Messages received, keyed by "channel/MESSAGE_NAME".
@@ -17,11 +18,14 @@ pub struct Stats {
     pub stream_frames_late: u64,
     /// Frames never drawn: queue overflow, a codec we lack, or undecodable data.
     pub stream_frames_dropped: u64,
+    /// Bytes the transports delivered, all channels together.
     pub bytes_received: u64,
+    /// Bytes handed to the transports to send.
     pub bytes_sent: u64,
 }
 
 impl Stats {
+    /// One more message `name` on `channel`.
     pub fn count_message(&mut self, channel: &str, name: &str) {
         *self
             .messages
@@ -29,6 +33,7 @@ impl Stats {
             .or_default() += 1;
     }
 
+    /// One more image of wire type `kind`.
     pub fn count_image(&mut self, kind: &'static str) {
         *self.images.entry(kind).or_default() += 1;
     }

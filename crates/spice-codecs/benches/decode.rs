@@ -20,6 +20,11 @@
 //!
 //! Other image types are skipped (their decoders live elsewhere or do not exist yet).
 
+#![allow(
+    missing_docs,
+    reason = "criterion_main! and the bench harness generate an undocumented main"
+)]
+
 use std::hint::black_box;
 
 use criterion::BatchSize;

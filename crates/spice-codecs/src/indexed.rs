@@ -30,7 +30,7 @@ pub(crate) enum Packing {
 }
 
 impl Packing {
-    pub fn pixels_per_byte(self) -> u32 {
+    pub(crate) fn pixels_per_byte(self) -> u32 {
         match self {
             Packing::OneLe | Packing::OneBe => 8,
             Packing::FourLe | Packing::FourBe => 2,
@@ -39,7 +39,7 @@ impl Packing {
     }
 
     /// Bytes holding `width` pixels, i.e. the minimal row size.
-    pub fn row_bytes(self, width: u32) -> u32 {
+    pub(crate) fn row_bytes(self, width: u32) -> u32 {
         width.div_ceil(self.pixels_per_byte())
     }
 }
@@ -51,7 +51,7 @@ pub(crate) struct IndexedRows {
 }
 
 impl IndexedRows {
-    pub fn new(packing: Packing, palette: Option<&Palette>) -> Result<Self, CodecError> {
+    pub(crate) fn new(packing: Packing, palette: Option<&Palette>) -> Result<Self, CodecError> {
         let palette = palette.ok_or(CodecError::MissingPalette)?;
         let lut = match packing {
             Packing::FourLe | Packing::FourBe => Lut::modulo(palette)?,
@@ -65,7 +65,7 @@ impl IndexedRows {
 
     /// Writes `out.len() / 4` pixels from `src`, which must hold at least
     /// `row_bytes(width)` bytes; bytes beyond that (stride padding) are ignored.
-    pub fn expand_row(&self, src: &[u8], out: &mut [u8]) -> Result<(), CodecError> {
+    pub(crate) fn expand_row(&self, src: &[u8], out: &mut [u8]) -> Result<(), CodecError> {
         let width = out.len() / 4;
         let t = &self.lut.table;
         match self.packing {

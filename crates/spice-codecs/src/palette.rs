@@ -66,7 +66,7 @@ pub(crate) struct Lut {
 
 impl Lut {
     /// Entries beyond the palette are opaque black; callers must reject indices ≥ `len`.
-    pub fn direct(palette: &Palette) -> Lut {
+    pub(crate) fn direct(palette: &Palette) -> Lut {
         let mut table = [[0, 0, 0, 255]; 256];
         for (slot, &e) in table.iter_mut().zip(&palette.entries) {
             *slot = xrgb_to_rgba(e);
@@ -78,7 +78,7 @@ impl Lut {
     }
 
     /// Index `i` maps to entry `i mod len`, the reference's rule for 4-bit data.
-    pub fn modulo(palette: &Palette) -> Result<Lut, CodecError> {
+    pub(crate) fn modulo(palette: &Palette) -> Result<Lut, CodecError> {
         let n = palette.entries.len();
         if n == 0 {
             return Err(CodecError::PaletteIndex { index: 0, len: 0 });
@@ -92,7 +92,7 @@ impl Lut {
 
     /// Rejects a row of 8-bit indices if any is outside the palette; a max-reduction
     /// vectorises, a per-pixel branch in the lookup loop would not.
-    pub fn check_indices(&self, row: &[u8]) -> Result<(), CodecError> {
+    pub(crate) fn check_indices(&self, row: &[u8]) -> Result<(), CodecError> {
         if self.len >= 256 {
             return Ok(());
         }

@@ -13,6 +13,7 @@ use crate::driver::Driver;
 /// Time between key events; QEMU's PS/2 queue is small and a flood would drop keys.
 pub const KEY_GAP: Duration = Duration::from_millis(15);
 
+/// The inputs channel, which keys and clicks travel on.
 pub fn inputs_key() -> ChannelKey {
     ChannelKey::new(ChannelType::Inputs, 0)
 }
@@ -23,6 +24,8 @@ pub async fn tap(driver: &mut Driver, code: &str) -> Result<()> {
     key(driver, code, false).await
 }
 
+/// Presses (`down`) or releases one key by `KeyboardEvent.code`, then leaves the guest
+/// [`KEY_GAP`] to take it.
 pub async fn key(driver: &mut Driver, code: &str, down: bool) -> Result<()> {
     let s = driver.session_mut();
     if !s.key(code, down) {

@@ -18,7 +18,9 @@ use tokio::time::Instant;
 /// Where the SPICE server listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
+    /// QEMU's `-spice unix=on,addr=PATH` socket.
     Unix(PathBuf),
+    /// `HOST:PORT` of a TCP listener.
     Tcp(String),
     /// An Olive gateway's `/ws`: one WebSocket per channel, token protocol first.
     Gateway(crate::gateway::Gateway),
@@ -52,23 +54,29 @@ pub struct Observed {
     pub marked: bool,
     /// When the display last changed.
     pub last_draw: Option<Instant>,
+    /// Draws and surface creations seen: progress a settle waits on.
     pub draws: u64,
     /// Channel failures, in order. Main or display failing ends the session.
     pub failures: Vec<(ChannelKey, String)>,
+    /// Problems that did not cost a channel (an undecodable image, say), in order.
     pub warnings: Vec<(ChannelKey, String)>,
     /// Every cursor event, in order.
     pub cursor_events: Vec<spice_client::cursor::CursorEvent>,
+    /// Channels as they became ready, in order.
     pub ready: Vec<ChannelKey>,
     /// Every playback event, in order (only if the playback channel was opened).
     pub playback: Vec<spice_client::playback::PlaybackEvent>,
 }
 
+/// Runs a [`Session`] over real transports (tokio), so tools and tests can drive a
+/// SPICE server and wait on what it does, every wait with a deadline.
 pub struct Driver {
     session: Session,
     target: Target,
     tx: mpsc::UnboundedSender<Io>,
     rx: mpsc::UnboundedReceiver<Io>,
     writers: HashMap<ChannelKey, Writer>,
+    /// What the session reported so far.
     pub observed: Observed,
     /// Raw bytes received on the recorded channel, link phase included, for replay.
     recording: Option<(ChannelKey, Vec<u8>)>,
@@ -77,6 +85,8 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// A driver for a session with `config` against `target`; nothing is connected until
+    /// the first pump.
     pub fn new(target: Target, config: SessionConfig) -> Driver {
         let (tx, rx) = mpsc::unbounded_channel();
         Driver {
@@ -96,10 +106,12 @@ impl Driver {
         self.recording = Some((key, Vec::new()));
     }
 
+    /// The bytes kept by [`Driver::record`] so far.
     pub fn recording(&self) -> Option<&[u8]> {
         self.recording.as_ref().map(|(_, b)| b.as_slice())
     }
 
+    /// The session, to read its surfaces and state.
     pub fn session(&self) -> &Session {
         &self.session
     }
@@ -269,6 +281,7 @@ impl Driver {
         .await
     }
 
+    /// Waits until channel `key` is linked.
     pub async fn wait_for_channel(&mut self, key: ChannelKey, deadline: Instant) -> Result<()> {
         self.pump_until(deadline, &format!("the {key} channel"), |s, _| {
             s.is_ready(key)

@@ -15,7 +15,7 @@ pub(super) struct StoredImage {
 }
 
 impl StoredImage {
-    pub fn units(&self) -> usize {
+    pub(crate) fn units(&self) -> usize {
         self.pixels.len() / 4
     }
 }

@@ -395,7 +395,7 @@ mod tests {
     }
 
     mod msg {
-        pub use super::super::msg::*;
-        pub const SET_ACK_PROBE: u16 = crate::messages::base::msg::SET_ACK;
+        pub(crate) use super::super::msg::*;
+        pub(crate) const SET_ACK_PROBE: u16 = crate::messages::base::msg::SET_ACK;
     }
 }

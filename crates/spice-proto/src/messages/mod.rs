@@ -121,7 +121,10 @@ pub(crate) mod test_util {
     use core::fmt::Debug;
 
     /// Every strict prefix of a valid message must decode to an error, never panic.
-    pub fn assert_prefixes_fail<T: Debug>(full: &[u8], decode: impl Fn(&[u8]) -> crate::Result<T>) {
+    pub(crate) fn assert_prefixes_fail<T: Debug>(
+        full: &[u8],
+        decode: impl Fn(&[u8]) -> crate::Result<T>,
+    ) {
         assert!(
             decode(full).is_ok(),
             "full message must decode: {:?}",
@@ -140,7 +143,7 @@ pub(crate) mod test_util {
 
     /// Like [`assert_prefixes_fail`] for messages ending in "rest of message" data, where
     /// prefixes that keep the fixed part legitimately decode: those only must not panic.
-    pub fn assert_prefixes_fail_until<T: Debug>(
+    pub(crate) fn assert_prefixes_fail_until<T: Debug>(
         full: &[u8],
         fixed_len: usize,
         decode: impl Fn(&[u8]) -> crate::Result<T>,

@@ -28,7 +28,7 @@ pub fn is_decodable(codec: u8) -> bool {
 }
 
 /// Decodes one frame into display order (top row first).
-pub fn decode(codec: u8, data: &[u8], top_down: bool) -> Result<Rgba, DisplayError> {
+pub(crate) fn decode(codec: u8, data: &[u8], top_down: bool) -> Result<Rgba, DisplayError> {
     if !is_decodable(codec) {
         return Err(DisplayError::UnsupportedImage(codec_name(codec)));
     }
@@ -40,7 +40,7 @@ pub fn decode(codec: u8, data: &[u8], top_down: bool) -> Result<Rgba, DisplayErr
 }
 
 /// Bottom-up frames (the server encodes the source's memory order) are turned over.
-pub fn flip_rows(image: &mut Rgba) {
+pub(crate) fn flip_rows(image: &mut Rgba) {
     let row = image.width as usize * 4;
     if row == 0 || image.pixels.len() != row * image.height as usize {
         return;
@@ -54,7 +54,7 @@ pub fn flip_rows(image: &mut Rgba) {
 
 /// Draws `image` scaled onto `dest`, only inside `clip` (the whole dest when `None`).
 /// Returns the bounding box of what changed, empty when nothing did.
-pub fn draw(surface: &mut Surface, image: &Rgba, dest: Rect, clip: Option<&[Rect]>) -> Rect {
+pub(crate) fn draw(surface: &mut Surface, image: &Rgba, dest: Rect, clip: Option<&[Rect]>) -> Rect {
     let src = ImageRef {
         width: image.width,
         height: image.height,

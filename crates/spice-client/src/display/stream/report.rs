@@ -10,7 +10,7 @@ const NO_AUDIO: u32 = u32::MAX;
 
 /// One report window: frames counted since the last report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportWindow {
+pub(crate) struct ReportWindow {
     unique_id: u32,
     max_frames: u32,
     timeout_ms: u32,
@@ -22,7 +22,7 @@ pub struct ReportWindow {
 }
 
 impl ReportWindow {
-    pub fn new(activate: &StreamActivateReport) -> Self {
+    pub(crate) fn new(activate: &StreamActivateReport) -> Self {
         ReportWindow {
             unique_id: activate.unique_id,
             // A window of 0 frames would report on every frame; 1 means the same.
@@ -38,7 +38,7 @@ impl ReportWindow {
 
     /// A frame stamped `mm_time` arrived; `delay` is how far ahead of the clock it was
     /// (negative: late; unknown without a clock, reported as 0).
-    pub fn frame(&mut self, mm_time: u32, delay: Option<i32>) {
+    pub(crate) fn frame(&mut self, mm_time: u32, delay: Option<i32>) {
         self.start_mm.get_or_insert(mm_time);
         self.end_mm = mm_time;
         self.frames = self.frames.saturating_add(1);
@@ -46,12 +46,12 @@ impl ReportWindow {
     }
 
     /// A frame was never shown (queue overflow, undecodable).
-    pub fn drop_frame(&mut self) {
+    pub(crate) fn drop_frame(&mut self) {
         self.drops = self.drops.saturating_add(1);
     }
 
     /// The window is full, or has been open for the server's timeout.
-    pub fn is_due(&self, now_mm: Option<u32>) -> bool {
+    pub(crate) fn is_due(&self, now_mm: Option<u32>) -> bool {
         if self.frames >= self.max_frames {
             return true;
         }
@@ -64,7 +64,7 @@ impl ReportWindow {
     }
 
     /// The report for this window; the next window starts empty.
-    pub fn take(&mut self, stream_id: u32) -> StreamReport {
+    pub(crate) fn take(&mut self, stream_id: u32) -> StreamReport {
         let report = StreamReport {
             stream_id,
             unique_id: self.unique_id,
@@ -84,7 +84,7 @@ impl ReportWindow {
 
 /// The report that tells the server this client cannot decode the stream at all; the
 /// server then stops streaming it and goes back to ordinary draws.
-pub fn cannot_decode(stream_id: u32, activate: &StreamActivateReport) -> StreamReport {
+pub(crate) fn cannot_decode(stream_id: u32, activate: &StreamActivateReport) -> StreamReport {
     StreamReport {
         stream_id,
         unique_id: activate.unique_id,
