@@ -23,31 +23,11 @@
 //! - **Timers**: `next_deadline()` says when `tick(now)` must run next (`None`: no timer);
 //!   calling `tick` early is harmless.
 
-#[allow(
-    missing_docs,
-    reason = "state and wire data whose docs are still to be written; session.rs, the entry point, is documented"
-)]
 pub mod cursor;
-#[allow(
-    missing_docs,
-    reason = "state and wire data whose docs are still to be written; session.rs, the entry point, is documented"
-)]
 pub mod display;
-#[allow(
-    missing_docs,
-    reason = "state and wire data whose docs are still to be written; session.rs, the entry point, is documented"
-)]
 pub mod error;
-#[allow(
-    missing_docs,
-    reason = "state and wire data whose docs are still to be written; session.rs, the entry point, is documented"
-)]
 pub mod inputs;
 mod link;
-#[allow(
-    missing_docs,
-    reason = "state and wire data whose docs are still to be written; session.rs, the entry point, is documented"
-)]
 pub mod playback;
 pub mod replay;
 pub mod session;
