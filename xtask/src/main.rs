@@ -5,6 +5,7 @@
 //! and says exactly what it runs.
 
 mod bench;
+mod deny;
 mod install;
 
 use std::path::{Path, PathBuf};
@@ -50,13 +51,18 @@ fn main() -> Result<()> {
         Some("guest") => build_guest(&root).map(|_| ()),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("bench") => bench::bench(&root),
+        Some("deny") => {
+            install::cargo_bin_on_path();
+            deny::check()
+        }
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|guest|web|fuzz|bench>");
+            eprintln!("usage: cargo xtask <test|demo|guest|web|fuzz|bench|deny>");
             eprintln!("  test   format check, clippy, wasm32 build, web app (trunk) and its wasm tests in");
             eprintln!("         headless Chromium, unit + integration + browser end-to-end tests");
             eprintln!("         (--quick: no web app, no guest; only --lib --bins)");
             eprintln!("  demo   build the web app, bring up Olive with a demo collection on http://127.0.0.1:8080");
             eprintln!("  guest  build (or reuse) the test guest kernel and initramfs");
+            eprintln!("  deny   install cargo-deny, check licences, bans, sources (and advisories when reachable)");
             eprintln!(
                 "  web    install trunk + wasm-bindgen-cli, build the web app, run its wasm tests"
             );
@@ -104,6 +110,7 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
             "warnings",
         ]))
     })?;
+    step("cargo deny", deny::check)?;
     step("wasm32 build of the core crates", || {
         let mut cmd = cargo();
         cmd.args(["build", "--target", "wasm32-unknown-unknown"]);
