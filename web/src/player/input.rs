@@ -3,7 +3,8 @@
 //! - Keys go by `KeyboardEvent.code` (the physical key), so any host layout works: the
 //!   guest maps scancodes with its own layout. Handled keys are `preventDefault`ed so the
 //!   browser's shortcuts do not fire while the screen has focus. AltGr: see
-//!   [`super::keys::AltGrFilter`].
+//!   [`super::keys::AltGrFilter`]; modifiers the event reports without a key press of
+//!   their own: see [`super::modifiers::ModifierSync`].
 //! - Focus: on blur every held key and button is released (otherwise the guest sees a key
 //!   stuck down); on focus the lock keys are synchronised. A focus event carries no
 //!   modifier state, so the sync happens on the first keyboard or mouse event after it,
@@ -20,6 +21,7 @@ use web_sys::{KeyboardEvent, MouseEvent, TouchEvent, WheelEvent};
 
 use super::geometry::{client_to_surface, display_size, BoxRect, ScaleMode};
 use super::keys::{AltGrFilter, KeyAction, KeyCombo, WheelAccumulator};
+use super::modifiers::{EventModifiers, ModifierSync};
 use super::Inner;
 use crate::ui::dom::{self, attr};
 
@@ -28,6 +30,9 @@ use crate::ui::dom::{self, attr};
 pub struct InputState {
     pub client_mode: bool,
     altgr: AltGrFilter,
+    modifiers: ModifierSync,
+    /// The modifier state of the last key event (for the AltGr flush timer's keys).
+    last_mods: EventModifiers,
     wheel: WheelAccumulator,
     sync_locks: bool,
     flush_timer: Option<Timeout>,
@@ -289,6 +294,7 @@ impl Inner {
         if self.session.is_none() {
             return;
         }
+        let actions = self.input.modifiers.apply(actions, self.input.last_mods);
         self.input
             .key_queue
             .extend(actions.into_iter().map(|a| (a.code, a.pressed)));
@@ -306,6 +312,12 @@ impl Inner {
         );
         let code = e.code();
         let known = spice_client::inputs::keymap::scancode_for_code(&code).is_some();
+        self.input.last_mods = EventModifiers {
+            shift: e.shift_key(),
+            ctrl: e.ctrl_key(),
+            alt: e.alt_key(),
+            altgraph: e.get_modifier_state("AltGraph"),
+        };
         let actions = self.input.altgr.event(
             &code,
             pressed,
@@ -342,6 +354,7 @@ impl Inner {
 
     fn on_blur(&mut self) {
         self.input.altgr.reset();
+        self.input.modifiers.reset();
         self.input.flush_timer = None;
         self.input.key_timer = None;
         let queued: Vec<(String, bool)> = self.input.key_queue.drain(..).collect();

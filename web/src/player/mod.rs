@@ -17,6 +17,7 @@ pub mod dirty;
 pub mod geometry;
 pub mod input;
 pub mod keys;
+pub mod modifiers;
 pub mod opus;
 pub mod pcm;
 pub mod presenter;
