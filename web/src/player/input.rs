@@ -21,7 +21,7 @@ use web_sys::{KeyboardEvent, MouseEvent, TouchEvent, WheelEvent};
 
 use super::geometry::{client_to_surface, display_size, BoxRect, ScaleMode};
 use super::keys::{AltGrFilter, KeyAction, KeyCombo, WheelAccumulator};
-use super::modifiers::{EventModifiers, ModifierSync};
+use super::modifiers::{implied_shift, EventModifiers, ModifierSync};
 use super::Inner;
 use crate::ui::dom::{self, attr};
 
@@ -313,7 +313,8 @@ impl Inner {
         let code = e.code();
         let known = spice_client::inputs::keymap::scancode_for_code(&code).is_some();
         self.input.last_mods = EventModifiers {
-            shift: e.shift_key(),
+            shift: e.shift_key()
+                || implied_shift(&code, &e.key(), e.get_modifier_state("CapsLock")),
             ctrl: e.ctrl_key(),
             alt: e.alt_key(),
             altgraph: e.get_modifier_state("AltGraph"),

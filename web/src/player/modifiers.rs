@@ -15,6 +15,14 @@
 //!   the key and released just after that key's release ("around it");
 //! - a modifier the guest holds but the event says is up is released before the key.
 //!
+//! Firefox's synthesized events do not even set `shiftKey`: WebDriver's `S` arrives as
+//! `key = "S"`, `code = "KeyS"`, `shiftKey = false`. [`implied_shift`] reads Shift from
+//! the character then: an upper-case letter without Caps Lock, or exactly the character a
+//! US layout's Shift gives on that key. On a real keyboard of any layout `shiftKey` is
+//! already set for such characters, so this only fires on synthesized events (a non-US
+//! layout whose unshifted key equals the US shifted character of the same physical key
+//! would be misread, and none of the common ones has one).
+//!
 //! AltGr: on Windows an AltGr press also reports `ctrlKey` and `altKey`, and the fake
 //! `ControlLeft` in front of it is dropped by [`super::keys::AltGrFilter`]; so while the
 //! event says AltGraph, Ctrl and Alt are never synthesized for it. Pure logic, no DOM:
@@ -32,6 +40,43 @@ pub struct EventModifiers {
     pub ctrl: bool,
     pub alt: bool,
     pub altgraph: bool,
+}
+
+/// Whether an event for the physical key `code` that produced the character `key` needs
+/// Shift although it does not say so (see the module docs).
+pub fn implied_shift(code: &str, key: &str, caps_lock: bool) -> bool {
+    let mut chars = key.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        return false;
+    };
+    if let Some(letter) = code.strip_prefix("Key") {
+        return !caps_lock && c.is_ascii_uppercase() && letter.len() == 1;
+    }
+    let shifted = match code {
+        "Digit1" => '!',
+        "Digit2" => '@',
+        "Digit3" => '#',
+        "Digit4" => '$',
+        "Digit5" => '%',
+        "Digit6" => '^',
+        "Digit7" => '&',
+        "Digit8" => '*',
+        "Digit9" => '(',
+        "Digit0" => ')',
+        "Minus" => '_',
+        "Equal" => '+',
+        "BracketLeft" => '{',
+        "BracketRight" => '}',
+        "Backslash" => '|',
+        "Semicolon" => ':',
+        "Quote" => '"',
+        "Backquote" => '~',
+        "Comma" => '<',
+        "Period" => '>',
+        "Slash" => '?',
+        _ => return false,
+    };
+    c == shifted
 }
 
 /// A modifier the guest knows as physical keys.
@@ -271,6 +316,22 @@ mod tests {
             s.apply(vec![down("Unidentified")], SHIFT),
             vec![down("Unidentified")]
         );
+    }
+
+    #[test]
+    fn shift_implied_by_the_character() {
+        // Firefox's WebDriver "S" and ">": no shiftKey at all.
+        assert!(implied_shift("KeyS", "S", false));
+        assert!(implied_shift("Period", ">", false));
+        assert!(implied_shift("Digit1", "!", false));
+        assert!(!implied_shift("KeyS", "s", false));
+        assert!(!implied_shift("KeyS", "S", true)); // Caps Lock makes it upper case
+        assert!(!implied_shift("Period", ".", false));
+        assert!(!implied_shift("Enter", "Enter", false));
+        assert!(!implied_shift("Unidentified", "S", false));
+        // AZERTY's unshifted "&" on Digit1 and German's "-" on Slash need no Shift.
+        assert!(!implied_shift("Digit1", "&", false));
+        assert!(!implied_shift("Slash", "-", false));
     }
 
     #[test]
