@@ -43,6 +43,9 @@ pub struct BrowserOptions {
     pub window: (u32, u32),
     /// Where the profile and driver log go (a fresh subfolder is made).
     pub scratch: PathBuf,
+    /// `false` turns WebAssembly off (where the engine has a switch for it: see
+    /// [`Engine::disable_wasm`]), to see what a browser without it shows.
+    pub wasm: bool,
 }
 
 impl Default for BrowserOptions {
@@ -51,6 +54,7 @@ impl Default for BrowserOptions {
             engine: Engine::Chromium,
             window: (1600, 1200),
             scratch: std::env::temp_dir(),
+            wasm: true,
         }
     }
 }
@@ -99,7 +103,10 @@ impl Browser {
         )?;
         let url = driver.url();
         browser.driver = Some(driver);
-        let caps = engine.capabilities(&profile, opts.window);
+        let mut caps = engine.capabilities(&profile, opts.window);
+        if !opts.wasm && !engine.disable_wasm(&mut caps) {
+            bail!("{engine} has no switch to turn WebAssembly off");
+        }
         let connect = async {
             ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
                 .capabilities(caps)

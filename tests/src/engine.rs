@@ -142,6 +142,42 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Whether [`Engine::disable_wasm`] can turn WebAssembly off.
+    pub fn can_disable_wasm(self) -> bool {
+        self != Engine::WebKit
+    }
+
+    /// Turns WebAssembly off in `caps` (JIT-less V8, Firefox's
+    /// `javascript.options.wasm`); `false` when the engine has no such switch (WebKitGTK).
+    pub fn disable_wasm(self, caps: &mut Map<String, Value>) -> bool {
+        match self {
+            Engine::Chromium => {
+                if let Some(args) = caps
+                    .get_mut("goog:chromeOptions")
+                    .and_then(|o| o.get_mut("args"))
+                    .and_then(Value::as_array_mut)
+                {
+                    // JIT-less V8 (as a "no JIT" security policy sets it) has no WebAssembly.
+                    args.push(json!("--js-flags=--jitless"));
+                }
+                true
+            }
+            Engine::Firefox => {
+                if let Some(prefs) = caps
+                    .get_mut("moz:firefoxOptions")
+                    .and_then(|o| o.get_mut("prefs"))
+                    .and_then(Value::as_object_mut)
+                {
+                    prefs.insert("javascript.options.wasm".into(), json!(false));
+                }
+                true
+            }
+            Engine::WebKit => false,
+        }
+    }
+}
+
 impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -9,6 +9,7 @@
 //! QEMU-backed tests must run one at a time: take [`lock::qemu_lock`] first (or use
 //! [`qemu::Qemu::launch_locked`]).
 
+pub mod a11y;
 pub mod browser;
 pub mod checks;
 pub mod chromedriver;

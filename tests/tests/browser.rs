@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::key::Key;
+use olive_tests::a11y::{assert_no_violations, assert_tab_reaches, axe_source};
 use olive_tests::browser::{estimate_frequency, Browser, BrowserOptions, Engine, PLAYER};
 use olive_tests::gateway::{require_dist, GwItem, TestGateway};
 use olive_tests::{compare, qemu_lock};
@@ -26,6 +27,17 @@ use serde_json::{json, Value};
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
 /// From QEMU start to the guest program's ready line.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// What Tab reaches on the running player, in order: the site link, the toolbar, the screen.
+const PLAYER_TAB_ORDER: &[&str] = &[
+    "Olive",
+    "Screen size",
+    "Send a key combination",
+    "Full screen",
+    "Volume",
+    "Mute sound",
+    "Screen of Test guest: text console. Click to use keyboard and mouse.",
+];
 
 fn scratch() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -89,8 +101,15 @@ impl<'a> Suite<'a> {
     }
 
     /// Collection → Run → running, and the screen equals the guest's framebuffer.
-    async fn run_shows_the_screen(gw: &'a TestGateway, b: &'a Browser) -> Result<Suite<'a>> {
+    async fn run_shows_the_screen(
+        gw: &'a TestGateway,
+        b: &'a Browser,
+        prepare: &str,
+    ) -> Result<Suite<'a>> {
         b.goto(&format!("{}/", gw.url())).await?;
+        if !prepare.is_empty() {
+            b.js(prepare, vec![]).await?;
+        }
         b.click_run("console", Duration::from_secs(20))
             .await
             .context("the collection page shows a Run button per item")?;
@@ -282,6 +301,69 @@ impl<'a> Suite<'a> {
         Ok(())
     }
 
+    /// The running player: no WCAG 2.1 A/AA violation (axe-core), every control reachable
+    /// with Tab in order with a visible outline, and the state in a live region.
+    async fn player_is_accessible(&self) -> Result<()> {
+        let axe = axe_source()?;
+        assert_no_violations(self.b, &axe, "running player").await?;
+        let live = self
+            .b
+            .js(
+                "const s = document.querySelector(arguments[0] + ' [role=status][aria-live]'); \
+                 return s ? s.textContent : null;",
+                vec![json!(PLAYER)],
+            )
+            .await?;
+        if !live.as_str().is_some_and(|t| t.contains("Running")) {
+            bail!("no live region announcing the running state: {live}");
+        }
+        assert_tab_reaches(self.b, PLAYER_TAB_ORDER, 2, "running player").await
+    }
+
+    /// The full-screen button: requesting it does not throw, and the page reflects the
+    /// state (`data-fullscreen`, `aria-pressed`); pressing it again leaves full screen.
+    async fn fullscreen_is_reflected(&self) -> Result<Option<String>> {
+        let click = |b: &'a Browser| async move {
+            b.js(
+                "document.querySelector(arguments[0] + ' button[aria-label=\"Full screen\"]').focus(); return true;",
+                vec![json!(PLAYER)],
+            )
+            .await?;
+            b.press(Key::Enter).await
+        };
+        click(self.b).await?;
+        let on = self
+            .b
+            .wait_attr(PLAYER, "data-fullscreen", Duration::from_secs(5), |v| {
+                v == "on"
+            })
+            .await;
+        if on.is_err() {
+            let notice = self.b.player_text().await.unwrap_or_default();
+            return Ok(Some(format!(
+                "full screen: the headless browser never entered full screen (page says {notice:?})"
+            )));
+        }
+        let pressed = self
+            .b
+            .attr(
+                &format!("{PLAYER} button[aria-label=\"Full screen\"]"),
+                "aria-pressed",
+            )
+            .await?;
+        if pressed.as_deref() != Some("true") {
+            bail!("in full screen, but the button says aria-pressed={pressed:?}");
+        }
+        click(self.b).await?;
+        self.b
+            .wait_attr(PLAYER, "data-fullscreen", Duration::from_secs(5), |v| {
+                v == "off"
+            })
+            .await
+            .context("leaving full screen")?;
+        Ok(None)
+    }
+
     /// Killing the VM shows the stopped state with a visible message within 10 s, and it
     /// stays so after the server cleaned the instance up.
     async fn killed_vm_shows_stopped(&self) -> Result<()> {
@@ -338,7 +420,7 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     let s = step(
         e,
         "Run shows the guest screen pixel for pixel",
-        Suite::run_shows_the_screen(gw, b),
+        Suite::run_shows_the_screen(gw, b, ""),
     )
     .await?;
     step(e, "typing runs a shell command", s.typing_runs_a_command()).await?;
@@ -356,6 +438,15 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     .await?;
     step(
         e,
+        "the running player is accessible",
+        s.player_is_accessible(),
+    )
+    .await?;
+    if let Some(gap) = step(e, "full screen is reflected", s.fullscreen_is_reflected()).await? {
+        eprintln!("SKIP {e}: {gap}");
+    }
+    step(
+        e,
         "a guest tone reaches the page's audio path",
         s.tone_reaches_the_audio_path(),
     )
@@ -364,8 +455,47 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     Ok(())
 }
 
+/// The fallbacks, on an engine that has every optional API: the page hides AudioWorklet
+/// and WebCodecs before Run, so feature detection must pick `AudioBufferSourceNode`s and
+/// raw PCM, and the tone still reaches the audio path.
+async fn fallback_scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
+    let e = b.engine();
+    let s = step(
+        e,
+        "Run without AudioWorklet and WebCodecs",
+        Suite::run_shows_the_screen(
+            gw,
+            b,
+            "delete window.AudioWorkletNode; delete window.AudioDecoder; return true;",
+        ),
+    )
+    .await?;
+    step(
+        e,
+        "the tone through the fallbacks",
+        s.tone_reaches_the_audio_path(),
+    )
+    .await?;
+    let path = b.attr(PLAYER, "data-audio-path").await?;
+    if path.as_deref() != Some("buffer-source") {
+        bail!("without AudioWorkletNode the page chose audio path {path:?}");
+    }
+    Ok(())
+}
+
+/// Which scenario a test runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Everything,
+    Fallbacks,
+}
+
 /// The whole suite on `engine`, or a `SKIP` line when `$OLIVE_BROWSERS` leaves it out.
 async fn run_engine(engine: Engine) {
+    run_variant(engine, Variant::Everything).await;
+}
+
+async fn run_variant(engine: Engine, variant: Variant) {
     let selected = Engine::selected().expect("OLIVE_BROWSERS");
     if !selected.contains(&engine) {
         eprintln!("SKIP {engine}: not in OLIVE_BROWSERS");
@@ -384,6 +514,7 @@ async fn run_engine(engine: Engine) {
     })
     .await;
     let mut result = match &browser {
+        Ok(b) if variant == Variant::Fallbacks => fallback_scenario(&gw, b).await,
         Ok(b) => scenario(&gw, b).await,
         Err(e) => Err(anyhow!("{engine} session: {e:#}")),
     };
@@ -417,6 +548,13 @@ async fn run_engine(engine: Engine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium() {
     run_engine(Engine::Chromium).await;
+}
+
+/// The audio fallbacks need only one engine: the paths are the page's, chosen by feature
+/// detection, and every engine here has the primary APIs (so they are hidden on purpose).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_fallbacks() {
+    run_variant(Engine::Chromium, Variant::Fallbacks).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

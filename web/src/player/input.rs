@@ -19,6 +19,7 @@ use spice_client::inputs::Button;
 use wasm_bindgen::JsCast;
 use web_sys::{KeyboardEvent, MouseEvent, TouchEvent, WheelEvent};
 
+use super::features::{exit_fullscreen, fullscreen_element, lock_keyboard, request_fullscreen};
 use super::geometry::{client_to_surface, display_size, BoxRect, ScaleMode};
 use super::keys::{AltGrFilter, KeyAction, KeyCombo, WheelAccumulator};
 use super::modifiers::{implied_shift, EventModifiers, ModifierSync};
@@ -113,17 +114,12 @@ impl Inner {
             keys.set_value("");
             let _ = canvas2.focus();
         }));
-        let stage = self.view.stage.clone();
+        let weak = self.weak.clone();
         ls.push(EventListener::new(
             &self.view.fullscreen,
             "click",
             move |_| {
-                let doc = dom::document();
-                if doc.fullscreen_element().is_some() {
-                    doc.exit_fullscreen();
-                } else {
-                    let _ = stage.request_fullscreen();
-                }
+                Inner::with(&weak, |p| p.toggle_fullscreen());
             },
         ));
         let weak = self.weak.clone();
@@ -145,18 +141,50 @@ impl Inner {
         ls.push(EventListener::new(&window, "resize", move |_| {
             Inner::with(&weak, |p| p.apply_scale());
         }));
-        let weak = self.weak.clone();
-        ls.push(EventListener::new(
-            &dom::document(),
-            "fullscreenchange",
-            move |_| {
-                Inner::with(&weak, |p| p.apply_scale());
-            },
-        ));
+        for name in ["fullscreenchange", "webkitfullscreenchange"] {
+            let weak = self.weak.clone();
+            ls.push(EventListener::new(&dom::document(), name, move |_| {
+                Inner::with(&weak, |p| p.on_fullscreen_change());
+            }));
+        }
         self.listeners = ls;
         if let Some(a) = self.audio.as_mut() {
             a.set_user_volume(0.8);
         }
+    }
+
+    /// The full-screen button: the engine's API (prefixed where needed); a refusal is
+    /// shown as a notice, never thrown. The whole player goes full screen, toolbar
+    /// included, so the way out stays visible (with Keyboard Lock, Esc goes to the guest).
+    fn toggle_fullscreen(&mut self) {
+        let api = self.features.fullscreen;
+        if fullscreen_element().is_some() {
+            exit_fullscreen(api);
+        } else if let Err(e) = request_fullscreen(api, &self.view.root) {
+            dom::log(&format!("full screen: {e}"));
+            self.view
+                .set_notice("This browser did not allow full screen here.");
+        }
+    }
+
+    /// Entered or left full screen: `data-fullscreen`, the button's state, the scale, and
+    /// Keyboard Lock where the browser has it.
+    fn on_fullscreen_change(&mut self) {
+        let on = fullscreen_element().is_some();
+        attr(
+            &self.view.root,
+            "data-fullscreen",
+            if on { "on" } else { "off" },
+        );
+        attr(
+            &self.view.fullscreen,
+            "aria-pressed",
+            if on { "true" } else { "false" },
+        );
+        if on && self.features.keyboard_lock {
+            lock_keyboard();
+        }
+        self.apply_scale();
     }
 
     fn toggle_mute(&mut self) {
@@ -212,36 +240,40 @@ impl Inner {
             return;
         }
         let window = web_sys::window().expect("window");
-        let doc = dom::document();
-        let full = doc.fullscreen_element().is_some();
-        let inner_w = window
-            .inner_width()
-            .ok()
-            .and_then(|v| v.as_f64())
-            .unwrap_or(1024.0);
+        let full = fullscreen_element().is_some();
         let inner_h = window
             .inner_height()
             .ok()
             .and_then(|v| v.as_f64())
             .unwrap_or(768.0);
-        let (cw, ch) = if full {
-            (inner_w, inner_h)
+        // The player is scrolled to the top once running (and is the full-screen
+        // element), so only its own toolbar and status line sit above the screen.
+        let chrome = (self.view.stage.get_bounding_client_rect().top()
+            - self.view.root.get_bounding_client_rect().top())
+        .max(0.0);
+        let margin = if full { 0.0 } else { 16.0 };
+        let cw = f64::from(self.view.stage.client_width()).max(1.0);
+        let ch = (inner_h - chrome - margin).max(if full { 100.0 } else { 200.0 });
+        let dpr = window.device_pixel_ratio();
+        let dpr = if dpr.is_finite() && dpr > 0.0 {
+            dpr
         } else {
-            // The player is scrolled to the top once running, so only its own toolbar and
-            // status line sit above the screen.
-            let chrome = (self.view.stage.get_bounding_client_rect().top()
-                - self.view.root.get_bounding_client_rect().top())
-            .max(0.0);
-            let w = f64::from(self.view.stage.client_width()).max(1.0);
-            (w, (inner_h - chrome - 16.0).max(200.0))
+            1.0
         };
-        let (w, h) = display_size(self.scale_mode, sw, sh, cw, ch);
+        let (w, h) = display_size(self.scale_mode, sw, sh, cw, ch, dpr);
         let st = self.view.canvas.style();
         let _ = st.set_property("width", &format!("{w}px"));
         let _ = st.set_property("height", &format!("{h}px"));
         let crisp = self.scale_mode != ScaleMode::Fit;
         let _ = st.set_property("image-rendering", if crisp { "pixelated" } else { "auto" });
         attr(&self.view.root, "data-scale", self.scale_mode.as_str());
+        attr(&self.view.root, "data-dpr", &dpr.to_string());
+        // Device pixels per guest pixel: a whole number in the crisp modes.
+        attr(
+            &self.view.root,
+            "data-device-scale",
+            &(w * dpr / f64::from(sw)).to_string(),
+        );
         self.cursor.set_scale(w / f64::from(sw));
     }
 
@@ -259,13 +291,21 @@ impl Inner {
     }
 
     pub(super) fn release_pointer_lock(&self) {
+        if !self.features.pointer_lock {
+            return;
+        }
         let doc = dom::document();
         if doc.pointer_lock_element().is_some() {
             doc.exit_pointer_lock();
         }
     }
 
+    /// Whether relative motion goes to the guest: the pointer is locked to the canvas, or
+    /// the browser has no Pointer Lock (then the visitor's moves over the canvas count).
     fn pointer_locked(&self) -> bool {
+        if !self.features.pointer_lock {
+            return true;
+        }
         dom::document()
             .pointer_lock_element()
             .is_some_and(|e| e == *self.view.canvas.unchecked_ref::<web_sys::Element>())
