@@ -36,6 +36,7 @@ const PLAYER_TAB_ORDER: &[&str] = &[
     "Full screen",
     "Volume",
     "Mute sound",
+    "On-screen keyboard",
     "Screen of Test guest: text console. Click to use keyboard and mouse.",
 ];
 

@@ -17,7 +17,7 @@ use gloo::timers::callback::Timeout;
 use spice_client::inputs::keymap::lock_state;
 use spice_client::inputs::Button;
 use wasm_bindgen::JsCast;
-use web_sys::{KeyboardEvent, MouseEvent, TouchEvent, WheelEvent};
+use web_sys::{KeyboardEvent, MouseEvent, WheelEvent};
 
 use super::features::{exit_fullscreen, fullscreen_element, lock_keyboard, request_fullscreen};
 use super::geometry::{client_to_surface, display_size, BoxRect, ScaleMode};
@@ -41,6 +41,13 @@ pub struct InputState {
     /// Key events waiting for their turn (see [`KEY_PACE_MS`]).
     key_queue: std::collections::VecDeque<(String, bool)>,
     key_timer: Option<Timeout>,
+    /// Touch as a mouse (see [`super::touch`]), its long-press timer, and the fraction of
+    /// a guest pixel of touchpad motion not sent yet.
+    pub(super) gestures: super::touch::Gestures,
+    pub(super) touch_timer: Option<Timeout>,
+    pub(super) touch_rest: (f64, f64),
+    /// The on-screen keyboard's armed modifiers.
+    pub(super) sticky: super::typing::StickyModifiers,
 }
 
 /// How long a held-back ControlLeft waits for its AltRight (ms).
@@ -77,8 +84,8 @@ impl Inner {
         on!(canvas, "mousedown", MouseEvent, on_mouse_down);
         on!(canvas, "mouseup", MouseEvent, on_mouse_up);
         on!(canvas, "wheel", WheelEvent, on_wheel);
-        on!(canvas, "touchstart", TouchEvent, on_touch_start);
-        on!(canvas, "touchend", TouchEvent, on_touch_end);
+        self.install_touch(&mut ls);
+        self.install_osk(&mut ls);
         ls.push(EventListener::new_with_options(
             &canvas,
             "contextmenu",
@@ -201,6 +208,16 @@ impl Inner {
             "aria-pressed",
             if m { "true" } else { "false" },
         );
+    }
+
+    /// Queues key events (on-screen keyboard, text from a phone keyboard) behind what is
+    /// already waiting, paced like typed keys.
+    pub(super) fn queue_keys(&mut self, seq: Vec<(String, bool)>) {
+        if self.session.is_none() {
+            return;
+        }
+        self.input.key_queue.extend(seq);
+        self.drain_keys();
     }
 
     fn send_combo(&mut self, c: KeyCombo) {
@@ -395,6 +412,8 @@ impl Inner {
 
     fn on_blur(&mut self) {
         self.input.altgr.reset();
+        self.input.gestures.reset();
+        self.input.touch_timer = None;
         self.input.modifiers.reset();
         self.input.flush_timer = None;
         self.input.key_timer = None;
@@ -420,7 +439,7 @@ impl Inner {
     }
 
     /// Sends the absolute position (client mode) for a viewport point.
-    fn position_at(&mut self, x: f64, y: f64) {
+    pub(super) fn position_at(&mut self, x: f64, y: f64) {
         let (sw, sh) = self.presenter.size();
         let (sx, sy) = client_to_surface(x, y, self.box_rect(), sw, sh);
         self.cursor.move_to(f64::from(sx), f64::from(sy));
@@ -490,31 +509,5 @@ impl Inner {
             }
             self.pump();
         }
-    }
-
-    fn on_touch_start(&mut self, e: &TouchEvent) {
-        // No emulated mouse events: the tap is sent once, below.
-        e.prevent_default();
-        if let Some(a) = self.audio.as_ref() {
-            a.resume();
-        }
-        let _ = self.view.canvas.focus();
-        if let Some(t) = e.changed_touches().get(0) {
-            if self.input.client_mode {
-                self.position_at(f64::from(t.client_x()), f64::from(t.client_y()));
-            }
-            if let Some(s) = self.session.as_mut() {
-                s.mouse_button(Button::Left, true);
-            }
-            self.pump();
-        }
-    }
-
-    fn on_touch_end(&mut self, e: &TouchEvent) {
-        e.prevent_default();
-        if let Some(s) = self.session.as_mut() {
-            s.mouse_button(Button::Left, false);
-        }
-        self.pump();
     }
 }

@@ -20,10 +20,14 @@ pub mod input;
 pub mod keys;
 pub mod modifiers;
 pub mod opus;
+pub mod osk;
 pub mod pcm;
 pub mod presenter;
 pub mod session;
+pub mod touch;
+pub mod touchpad;
 pub mod transport;
+pub mod typing;
 pub mod view;
 
 use std::cell::RefCell;
