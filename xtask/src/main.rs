@@ -170,7 +170,9 @@ fn test_rest(root: &Path, quick: bool, totals: &mut Totals) -> Result<()> {
             wasm_tests(root, totals)
         })?;
         step("test guest", || build_guest(root).map(|_| ()))?;
-        step("browser drivers (geckodriver)", browser_drivers)?;
+        step("browser drivers (geckodriver) and axe-core", || {
+            browser_drivers(root)
+        })?;
     }
     step("tests", || {
         let mut cmd = cargo();
@@ -186,10 +188,24 @@ fn test_rest(root: &Path, quick: bool, totals: &mut Totals) -> Result<()> {
     })
 }
 
+/// npm's axe-core, injected into pages by the browser tests' accessibility checks
+/// (`tests/src/a11y.rs` reads `target/npm/node_modules/axe-core/axe.min.js`).
+const AXE_CORE_NPM: &str = "axe-core@4";
+
 /// geckodriver for the Firefox runs of the browser end-to-end tests (chromedriver and
-/// WebKitWebDriver come with their Debian packages).
-fn browser_drivers() -> Result<()> {
-    install::cargo_install("geckodriver", GECKODRIVER_VERSION, &["geckodriver"], false)
+/// WebKitWebDriver come with their Debian packages), and axe-core for their accessibility
+/// checks.
+fn browser_drivers(root: &Path) -> Result<()> {
+    install::cargo_install("geckodriver", GECKODRIVER_VERSION, &["geckodriver"], false)?;
+    let prefix = root.join("target/npm");
+    if !prefix.join("node_modules/axe-core/axe.min.js").is_file() {
+        install::apt_packages(&[("npm", "npm")])?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(AXE_CORE_NPM))?;
+    }
+    Ok(())
 }
 
 fn chromedriver() -> String {
