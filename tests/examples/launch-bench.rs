@@ -1,9 +1,12 @@
 //! Launch-time bench (a program that prints figures, not a test):
 //!
 //! ```text
-//! cargo run -p olive-tests --example launch-bench -- [ITEM] [RUNS]    # default: flat 5
-//! cargo run -p olive-tests --example launch-bench -- compare [RUNS]   # cold boot vs resume
+//! cargo run -p olive-tests --example launch-bench -- [--engine E] [ITEM] [RUNS]    # default: chromium flat 5
+//! cargo run -p olive-tests --example launch-bench -- [--engine E] compare [RUNS]   # cold boot vs resume
 //! ```
+//!
+//! `--engine chromium|firefox|webkit` picks the browser (default chromium), driven through
+//! its WebDriver server like the end-to-end tests.
 //!
 //! `compare` packages the `flat` item (memory image, lz4) and launches it both ways, RUNS
 //! times each, alternating: Run → first guest pixel, and Run → the flat scene on the
@@ -20,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use olive_tests::browser::{Browser, BrowserOptions, PLAYER};
+use olive_tests::browser::{Browser, BrowserOptions, Engine, PLAYER};
 use olive_tests::gateway::{require_dist, GwItem, TestGateway};
 
 fn gzip9_len(path: &Path) -> Result<u64> {
@@ -71,6 +74,40 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// What this engine fetched for the app, from Resource Timing: (name, encoded body bytes,
+/// decoded bytes) of every .wasm and .js.
+async fn downloaded(browser: &Browser) -> Result<()> {
+    let v = browser
+        .js(
+            "return performance.getEntriesByType('resource') \
+               .filter(e => /\\.(wasm|js)(\\?|$)/.test(e.name)) \
+               .map(e => [e.name.split('/').pop(), e.encodedBodySize, e.decodedBodySize, e.transferSize]);",
+            vec![],
+        )
+        .await?;
+    let mut total = (0u64, 0u64);
+    for e in v.as_array().into_iter().flatten() {
+        let n = |i: usize| e[i].as_u64().unwrap_or(0);
+        total.0 += n(1);
+        total.1 += n(2);
+        println!(
+            "  {} fetched {}: {} B on the wire (body), {} B decoded, transferSize {}",
+            browser.engine(),
+            e[0].as_str().unwrap_or("?"),
+            n(1),
+            n(2),
+            n(3)
+        );
+    }
+    println!(
+        "  {} fetched wasm + JS: {} B on the wire, {} B decoded",
+        browser.engine(),
+        total.0,
+        total.1
+    );
+    Ok(())
+}
+
 async fn bench(gw: &TestGateway, browser: &Browser, item: &str, runs: usize) -> Result<()> {
     let mut first_pixel = Vec::new();
     let mut wall = Vec::new();
@@ -82,6 +119,9 @@ async fn bench(gw: &TestGateway, browser: &Browser, item: &str, runs: usize) -> 
             .wait_state(&["running"], Duration::from_secs(120))
             .await?;
         let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        if run == 1 {
+            downloaded(browser).await?;
+        }
         let fp = browser
             .wait_attr(
                 PLAYER,
@@ -99,7 +139,8 @@ async fn bench(gw: &TestGateway, browser: &Browser, item: &str, runs: usize) -> 
         }
     }
     println!(
-        "median Run → first guest pixel over {runs} launches of '{item}': {:.0} ms (WebDriver-observed {:.0} ms)",
+        "median Run → first guest pixel over {runs} launches of '{item}' in {}: {:.0} ms (WebDriver-observed {:.0} ms)",
+        browser.engine(),
         median(&mut first_pixel),
         median(&mut wall)
     );
@@ -168,9 +209,22 @@ async fn compare(gw: &TestGateway, browser: &Browser, runs: usize) -> Result<()>
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
+    let mut engine = Engine::Chromium;
+    let mut positional = Vec::new();
+    let mut argv = std::env::args().skip(1);
+    while let Some(a) = argv.next() {
+        if a == "--engine" {
+            let name = argv.next().context("--engine needs a name")?;
+            engine = Engine::parse(&name)
+                .with_context(|| format!("unknown engine {name:?} (chromium, firefox, webkit)"))?;
+        } else {
+            positional.push(a);
+        }
+    }
+    let mut args = positional.into_iter();
     let item = args.next().unwrap_or_else(|| "flat".into());
     let runs: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(5);
+    println!("engine: {engine}");
     let dist = require_dist()?;
     sizes(&dist)?;
     let _lock = olive_tests::qemu_lock();
@@ -191,6 +245,7 @@ async fn main() -> Result<()> {
     }
     let gw = TestGateway::start(&scratch, &dist, &items).await?;
     let browser = match Browser::launch(&BrowserOptions {
+        engine,
         scratch: scratch.clone(),
         ..Default::default()
     })

@@ -1,17 +1,19 @@
-//! Headless Chromium driven through chromedriver (fantoccini, plain HTTP on 127.0.0.1), with
-//! helpers for Olive's web-app automation contract:
+//! A browser session of any [`Engine`] driven through its WebDriver server (fantoccini,
+//! plain HTTP on 127.0.0.1), with helpers for Olive's web-app automation contract:
 //!
 //! - the player canvas is `#olive-screen` (focusable); each Run button carries `data-item`;
 //! - `#olive-player` has `data-state` (loading, connecting, running, reconnecting, stopped,
 //!   ended, error), `data-instance`, `data-mouse-mode` (client|server),
-//!   `data-first-pixel-ms`, `data-audio-frames`, and a JS function property
+//!   `data-first-pixel-ms`, `data-audio-frames`, the paths feature detection chose
+//!   (`data-audio-path`, `data-audio-codec`, …) and a JS function property
 //!   `oliveAudioProbe()` returning a Float32Array of recent channel-0 samples.
 //!
-//! Every wait is bounded. [`Browser::close`] ends the session (chromedriver quits Chromium);
-//! dropping a [`Browser`] without closing still kills, by PID, every process started with its
-//! private `--user-data-dir`, then the driver, and deletes the profile.
+//! Every wait is bounded. [`Browser::close`] ends the session (the driver quits the
+//! browser); dropping a [`Browser`] without closing still kills the driver's whole process
+//! tree by PID (see [`crate::driver`]) and deletes the profile.
 
-use crate::chromedriver::{chromium_binary, ChromeDriver};
+use crate::driver::DriverProcess;
+pub use crate::engine::Engine;
 use crate::ppm::Rgba;
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::actions::{
@@ -28,79 +30,59 @@ use std::time::{Duration, Instant};
 pub const PLAYER: &str = "#olive-player";
 /// The player canvas.
 pub const SCREEN: &str = "#olive-screen";
-/// Time to open a WebDriver session (Chromium start).
-pub const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time to open a WebDriver session (browser start).
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(45);
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Options for [`Browser::launch`].
 #[derive(Clone, Debug)]
 pub struct BrowserOptions {
+    pub engine: Engine,
     /// Window size in CSS pixels (large enough that a 1024x768 canvas is not scaled down).
     pub window: (u32, u32),
-    /// Where the profile and chromedriver log go (a fresh subfolder is made).
+    /// Where the profile and driver log go (a fresh subfolder is made).
     pub scratch: PathBuf,
+    /// `false` turns WebAssembly off (where the engine has a switch for it: see
+    /// [`Engine::disable_wasm`]), to see what a browser without it shows.
+    pub wasm: bool,
 }
 
 impl Default for BrowserOptions {
     fn default() -> Self {
         BrowserOptions {
+            engine: Engine::Chromium,
             window: (1600, 1200),
             scratch: std::env::temp_dir(),
+            wasm: true,
         }
     }
 }
 
-/// A headless Chromium session.
+/// A browser session.
 pub struct Browser {
+    engine: Engine,
     client: Option<Client>,
-    // Field order matters only for documentation: Drop below does the real ordering.
-    driver: Option<ChromeDriver>,
+    driver: Option<DriverProcess>,
     dir: PathBuf,
-    profile: PathBuf,
 }
 
 impl std::fmt::Debug for Browser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Browser")
+            .field("engine", &self.engine)
             .field("dir", &self.dir)
             .finish_non_exhaustive()
     }
 }
 
-/// Chromium's arguments: headless as root needs `--no-sandbox`; the rest keeps it quiet,
-/// offline and deterministic; autoplay lets the audio path run without a gesture.
-pub fn chromium_args(profile: &Path, window: (u32, u32)) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--disable-background-timer-throttling",
-        "--disable-renderer-backgrounding",
-        "--disable-backgrounding-occluded-windows",
-        "--autoplay-policy=no-user-gesture-required",
-        "--force-device-scale-factor=1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(format!("--window-size={},{}", window.0, window.1));
-    args.push(format!("--user-data-dir={}", profile.display()));
-    args
-}
-
 impl Browser {
-    /// Starts chromedriver and a headless Chromium session.
+    /// Starts the engine's driver and a headless session.
     pub async fn launch(opts: &BrowserOptions) -> Result<Browser> {
+        let engine = opts.engine;
         let dir = opts.scratch.join(format!(
-            "olive-browser-{}-{}",
+            "olive-{}-{}-{}",
+            engine.name(),
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::SeqCst)
         ));
@@ -109,23 +91,22 @@ impl Browser {
         std::fs::create_dir_all(&profile)
             .with_context(|| format!("create {}", profile.display()))?;
         let mut browser = Browser {
+            engine,
             client: None,
             driver: None,
             dir: dir.clone(),
-            profile: profile.clone(),
         };
-        let driver = ChromeDriver::start(&dir.join("chromedriver.log"))?;
+        let driver = DriverProcess::start(
+            &engine.driver(),
+            &dir.join("driver.log"),
+            (opts.window.0 + 100, opts.window.1 + 200),
+        )?;
         let url = driver.url();
         browser.driver = Some(driver);
-        let mut chrome = json!({ "args": chromium_args(&profile, opts.window) });
-        if let Some(bin) = chromium_binary() {
-            chrome["binary"] = json!(bin.display().to_string());
+        let mut caps = engine.capabilities(&profile, opts.window);
+        if !opts.wasm && !engine.disable_wasm(&mut caps) {
+            bail!("{engine} has no switch to turn WebAssembly off");
         }
-        let caps = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": chrome,
-        });
-        let caps = caps.as_object().cloned().expect("an object");
         let connect = async {
             ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
                 .capabilities(caps)
@@ -134,22 +115,35 @@ impl Browser {
         };
         let client = tokio::time::timeout(SESSION_TIMEOUT, connect)
             .await
-            .map_err(|_| anyhow!("no WebDriver session within {SESSION_TIMEOUT:?}"))?
-            .context("WebDriver session (Chromium start)")?;
+            .map_err(|_| anyhow!("no {engine} WebDriver session within {SESSION_TIMEOUT:?}"))?
+            .with_context(|| format!("WebDriver session ({engine} start)"))?;
         browser.client = Some(client);
+        if engine == Engine::WebKit {
+            // MiniBrowser takes no window size argument.
+            browser
+                .client()
+                .set_window_size(opts.window.0, opts.window.1)
+                .await
+                .context("set the window size")?;
+        }
         Ok(browser)
+    }
+
+    /// The engine of this session.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     pub fn client(&self) -> &Client {
         self.client.as_ref().expect("session is open")
     }
 
-    /// The scratch folder (profile, chromedriver log); deleted on drop.
+    /// The scratch folder (profile, driver log); deleted on drop.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Ends the session (chromedriver quits Chromium), then stops the driver and deletes
+    /// Ends the session (the driver quits the browser), then stops the driver and deletes
     /// the profile. Idempotent with drop.
     pub async fn close(mut self) -> Result<()> {
         let result = match self.client.take() {
@@ -383,6 +377,38 @@ impl Browser {
         self.client().release_actions().await.context("release")
     }
 
+    /// Types `text` with WebDriver key actions and no explicit Shift: what a remote-control
+    /// tool or an on-screen keyboard sends. WebDriver then reports `S` or `>` with
+    /// `shiftKey` set but no Shift keydown of its own.
+    pub async fn type_raw(&self, text: &str) -> Result<()> {
+        let mut seq = KeyActions::new("keyboard".into());
+        for ch in text.chars() {
+            seq = seq
+                .then(KeyAction::Down { value: ch })
+                .then(KeyAction::Up { value: ch });
+        }
+        self.client()
+            .perform_actions(seq)
+            .await
+            .context("key actions")?;
+        self.client().release_actions().await.context("release")
+    }
+
+    /// Runs a Chrome DevTools Protocol command through chromedriver's `goog:cdp` endpoint
+    /// (`POST /session/{id}/goog/cdp/execute`); only Chromium has it.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Result<Value> {
+        if !self.engine.has_cdp() {
+            bail!("{} has no CDP endpoint", self.engine);
+        }
+        self.client()
+            .issue_cmd(CdpExecute {
+                cmd: cmd.to_string(),
+                params,
+            })
+            .await
+            .with_context(|| format!("CDP {cmd}"))
+    }
+
     /// Presses and releases one special key (e.g. [`Key::Enter`]).
     pub async fn press(&self, key: Key) -> Result<()> {
         let k: char = key.into();
@@ -457,47 +483,37 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A session that was not closed: Chromium would outlive chromedriver, so kill every
-        // process started with our private profile, by PID.
-        if self.client.take().is_some() {
-            kill_profile_processes(&self.profile);
-        }
+        // A session that was not closed leaves the browser running: the driver's drop
+        // kills its whole process tree, by PID.
+        self.client = None;
         drop(self.driver.take());
-        kill_profile_processes(&self.profile);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-/// SIGKILLs every process whose command line names `--user-data-dir=<profile>`, and waits
-/// (bounded) for them to go.
-pub fn kill_profile_processes(profile: &Path) -> usize {
-    let needle = format!("--user-data-dir={}", profile.display());
-    let mut pids = Vec::new();
-    if let Ok(rd) = std::fs::read_dir("/proc") {
-        for e in rd.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-                continue;
-            };
-            if cmd.split(|b| *b == 0).any(|arg| arg == needle.as_bytes()) {
-                pids.push(pid);
-            }
-        }
+/// chromedriver's `goog/cdp/execute` extension command.
+#[derive(Debug)]
+struct CdpExecute {
+    cmd: String,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for CdpExecute {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
     }
-    for &pid in &pids {
-        olive_test_support::process::kill_pid(pid as u32);
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while pids
-        .iter()
-        .any(|p| Path::new(&format!("/proc/{p}")).exists())
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    pids.len()
 }
 
 fn needs_shift(c: char) -> bool {

@@ -2,15 +2,19 @@
 //! (TCG) with SPICE on a UNIX socket, talks to it over two serial ports and QMP, and compares
 //! screendumps.
 //!
-//! Browser end-to-end tests (`tests/browser.rs`) use [`gateway::TestGateway`] (olive-gateway
-//! in-process) and [`browser::Browser`] (headless Chromium through chromedriver).
+//! Browser end-to-end tests (`tests/browser*.rs`) use [`gateway::TestGateway`] (olive-gateway
+//! in-process) and [`browser::Browser`]: Chromium, Firefox or WebKit ([`engine::Engine`])
+//! through its WebDriver server ([`driver`]).
 //!
 //! QEMU-backed tests must run one at a time: take [`lock::qemu_lock`] first (or use
 //! [`qemu::Qemu::launch_locked`]).
 
+pub mod a11y;
 pub mod browser;
 pub mod checks;
 pub mod chromedriver;
+pub mod driver;
+pub mod engine;
 pub mod evdev;
 pub mod gateway;
 pub mod guest;

@@ -1,103 +1,84 @@
-//! End-to-end: real headless Chromium (chromedriver + fantoccini) against the real gateway
-//! (in-process) and a real guest under QEMU/TCG, through Olive's web app (`dist/`, built by
-//! `trunk build --release`; `cargo xtask test` builds it first).
+//! End-to-end on every browser engine: real Chromium, Firefox and WebKit (each through its
+//! own WebDriver server) against the real gateway (in-process) and a real guest under
+//! QEMU/TCG, through Olive's web app (`dist/`, built by `trunk build --release`; `cargo
+//! xtask test` builds it first).
 //!
-//! Each test takes the QEMU lock, starts its own gateway and browser, runs one user-visible
-//! scenario into a `Result`, then always closes the browser and shuts the gateway down
-//! (instances destroyed) before reporting. Every wait is bounded.
+//! One test per engine (`$OLIVE_BROWSERS` picks which; the others print `SKIP`). Each takes
+//! the QEMU lock, boots the test guest's text console once and checks, on that one guest,
+//! what a visitor would: Run shows the screen (canvas == QMP screendump), typed commands
+//! run in the guest's shell (serial log), characters sent without a Shift key arrive
+//! shifted, a click lands on the pixel clicked (the guest's input report), a tone reaches
+//! the page's audio path, and killing QEMU shows the stopped state. Every step prints its
+//! time; a step an engine's WebDriver cannot drive prints `SKIP <engine>: <reason>`.
+//! Browser and gateway are always torn down (QEMU and browser processes killed by PID).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::key::Key;
-use olive_tests::browser::{estimate_frequency, Browser, BrowserOptions, PLAYER};
+use olive_tests::a11y::{assert_no_violations, assert_tab_reaches, axe_source};
+use olive_tests::browser::{estimate_frequency, Browser, BrowserOptions, Engine, PLAYER};
 use olive_tests::gateway::{require_dist, GwItem, TestGateway};
-use olive_tests::{compare, qemu_lock, QemuLock};
+use olive_tests::{compare, qemu_lock};
+use serde_json::{json, Value};
 
 /// From Run to `data-state=running` (QEMU start + SPICE connect + first frame, under TCG).
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
 /// From QEMU start to the guest program's ready line.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// What Tab reaches on the running player, in order: the site link, the toolbar, the screen.
+const PLAYER_TAB_ORDER: &[&str] = &[
+    "Olive",
+    "Screen size",
+    "Send a key combination",
+    "Full screen",
+    "Volume",
+    "Mute sound",
+    "On-screen keyboard",
+    "Screen of Test guest: text console. Click to use keyboard and mouse.",
+];
+
 fn scratch() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
-/// One test's gateway + browser, torn down in [`Env::finish`] (or on drop).
-struct Env {
-    browser: Option<Browser>,
-    gw: Option<TestGateway>,
-    _lock: QemuLock,
+fn unique() -> u32 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    1000 + (t ^ std::process::id()) % 9000
 }
 
-impl Env {
-    async fn start() -> Result<Env> {
-        let lock = qemu_lock();
-        let dist = require_dist()?;
-        let items = [GwItem::console("console"), GwItem::qxl("flat", "flat")];
-        let gw = TestGateway::start(&scratch(), &dist, &items).await?;
-        let mut env = Env {
-            browser: None,
-            gw: Some(gw),
-            _lock: lock,
-        };
-        let opts = BrowserOptions {
-            scratch: scratch(),
-            ..Default::default()
-        };
-        env.browser = Some(Browser::launch(&opts).await?);
-        Ok(env)
-    }
+/// One engine's run: the gateway, the browser and the instance the steps share.
+struct Suite<'a> {
+    gw: &'a TestGateway,
+    b: &'a Browser,
+    id: String,
+}
 
-    fn b(&self) -> &Browser {
-        self.browser.as_ref().expect("browser")
-    }
-
-    fn gw(&self) -> &TestGateway {
-        self.gw.as_ref().expect("gateway")
-    }
-
-    /// Opens the collection, presses Run on `item`, waits for `running` and returns the
-    /// instance id.
-    async fn run_item(&self, item: &str) -> Result<String> {
-        self.b().goto(&format!("{}/", self.gw().url())).await?;
-        self.b()
-            .click_run(item, Duration::from_secs(20))
-            .await
-            .context("the collection page shows a Run button per item")?;
-        self.b().wait_state(&["running"], RUN_TIMEOUT).await?;
-        let id = match self.b().attr(PLAYER, "data-instance").await? {
-            Some(id) if !id.is_empty() => id,
-            _ => {
-                let ids = self.gw().instances_of(item);
-                match ids.as_slice() {
-                    [one] => one.clone(),
-                    _ => bail!("no data-instance and {} instances of {item}", ids.len()),
-                }
-            }
-        };
-        if !self.gw().instance_dir(&id).is_dir() {
-            bail!("data-instance={id} is not a live instance of the gateway");
-        }
-        Ok(id)
+impl<'a> Suite<'a> {
+    fn engine(&self) -> Engine {
+        self.b.engine()
     }
 
     /// Polls until the canvas equals the instance's QMP screendump pixel for pixel; on
-    /// failure both images are saved next to the test's scratch folder.
-    async fn canvas_matches_screendump(&self, id: &str, within: Duration) -> Result<()> {
+    /// failure both images are saved in the test's scratch folder.
+    async fn canvas_matches_screendump(&self, within: Duration) -> Result<()> {
         let deadline = Instant::now() + within;
         let mut tries = 0;
         loop {
             tries += 1;
-            let dump = self.gw().screendump(id)?;
-            let canvas = self.b().canvas_rgba().await?;
+            let dump = self.gw.screendump(&self.id)?;
+            let canvas = self.b.canvas_rgba().await?;
             let diff = compare(&canvas, &dump);
             if diff.is_identical() {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                let base = scratch().join(format!("browser-{id}"));
+                let base = scratch().join(format!("browser-{}-{}", self.engine(), self.id));
                 let _ = canvas.save_ppm(base.with_extension("canvas.ppm"));
                 let _ = dump.save_ppm(base.with_extension("screendump.ppm"));
                 bail!(
@@ -109,163 +90,141 @@ impl Env {
                     base.display()
                 );
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
 
-    /// Closes everything, then reports `result` (with the page's status on failure).
-    async fn finish(mut self, name: &str, result: Result<()>) {
-        let mut result = result;
-        if let Some(b) = self.browser.take() {
-            if result.is_err() {
-                let png = scratch().join(format!("browser-{name}.png"));
-                let _ = b.screenshot(&png).await;
-                let state = b.attr(PLAYER, "data-state").await.ok().flatten();
-                let text = b.player_text().await.unwrap_or_default();
-                result = result.with_context(|| {
-                    format!(
-                        "page state {state:?}, player text {text:?}, screenshot {}",
-                        png.display()
-                    )
-                });
-            }
-            if let Err(e) = b.close().await {
-                eprintln!("closing the browser: {e:#}");
-            }
-        }
-        if let Some(gw) = self.gw.take() {
-            gw.shutdown().await;
-        }
-        if let Err(e) = result {
-            panic!("{name}: {e:#}");
-        }
+    /// Types a shell command on the canvas and presses Enter.
+    async fn shell(&self, command: &str) -> Result<()> {
+        self.b.focus_canvas().await?;
+        self.b.type_text(command).await?;
+        self.b.press(Key::Enter).await
     }
-}
 
-async fn start_env() -> Env {
-    match Env::start().await {
-        Ok(env) => env,
-        Err(e) => panic!("setting up the browser test: {e:#}"),
-    }
-}
-
-fn unique() -> u32 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    1000 + (t ^ std::process::id()) % 9000
-}
-
-/// 1. Run shows the guest's screen: the canvas equals QMP screendump pixel for pixel.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_shows_the_guest_screen_pixel_for_pixel() {
-    let env = start_env().await;
-    let r = async {
-        let id = env.run_item("flat").await?;
-        env.gw()
-            .wait_serial(&id, "OK scene flat", BOOT_TIMEOUT)
-            .await?;
-        env.canvas_matches_screendump(&id, Duration::from_secs(20))
+    /// Collection → Run → running, and the screen equals the guest's framebuffer.
+    async fn run_shows_the_screen(
+        gw: &'a TestGateway,
+        b: &'a Browser,
+        prepare: &str,
+    ) -> Result<Suite<'a>> {
+        b.goto(&format!("{}/", gw.url())).await?;
+        if !prepare.is_empty() {
+            b.js(prepare, vec![]).await?;
+        }
+        b.click_run("console", Duration::from_secs(20))
             .await
-    }
-    .await;
-    env.finish("run_shows_the_guest_screen", r).await;
-}
-
-/// 2. Keys typed on the canvas reach the guest's shell: the command's output appears on the
-/// serial log, and the typed text on the canvas (canvas == screendump, and changed).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn typing_on_the_canvas_runs_a_shell_command() {
-    let env = start_env().await;
-    let r = async {
-        let id = env.run_item("console").await?;
-        env.gw()
-            .wait_serial(&id, "OLIVE-GUEST-READY", BOOT_TIMEOUT)
+            .context("the collection page shows a Run button per item")?;
+        b.wait_state(&["running"], RUN_TIMEOUT).await?;
+        let id = match b.attr(PLAYER, "data-instance").await? {
+            Some(id) if !id.is_empty() => id,
+            _ => bail!("no data-instance on the running player"),
+        };
+        if !gw.instance_dir(&id).is_dir() {
+            bail!("data-instance={id} is not a live instance of the gateway");
+        }
+        let s = Suite { gw, b, id };
+        gw.wait_serial(&s.id, "OLIVE-GUEST-READY", BOOT_TIMEOUT)
             .await?;
         // The shell prompt follows the ready line closely; let the console settle.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let before = env.b().canvas_rgba().await?;
+        s.canvas_matches_screendump(Duration::from_secs(20)).await?;
+        Ok(s)
+    }
+
+    /// Keys typed on the canvas run a shell command: its output on the serial log, the
+    /// typed text on the canvas (canvas == screendump, and changed).
+    async fn typing_runs_a_command(&self) -> Result<()> {
+        let before = self.b.canvas_rgba().await?;
         let marker = format!("olive-e2e-{}", unique());
-        env.b().focus_canvas().await?;
-        env.b()
-            .type_text(&format!("echo {marker} > /dev/ttyS0"))
-            .await?;
-        env.b().press(Key::Enter).await?;
-        let line = env
-            .gw()
-            .wait_serial_where(&id, Duration::from_secs(30), |l| {
-                l.trim_end() == marker || l.ends_with(&marker)
+        self.shell(&format!("echo {marker} > /dev/ttyS0")).await?;
+        self.gw
+            .wait_serial_where(&self.id, Duration::from_secs(30), |l| {
+                l.trim_end().ends_with(&marker)
             })
             .await
             .context("the typed command's output on the guest's serial port")?;
-        assert!(line.contains(&marker));
-        env.canvas_matches_screendump(&id, Duration::from_secs(20))
+        self.canvas_matches_screendump(Duration::from_secs(20))
             .await?;
-        let after = env.b().canvas_rgba().await?;
-        if compare(&before, &after).is_identical() {
+        if compare(&before, &self.b.canvas_rgba().await?).is_identical() {
             bail!("the canvas did not change after typing");
         }
         Ok(())
     }
-    .await;
-    env.finish("typing_on_the_canvas", r).await;
-}
 
-/// 3. A click on the canvas reaches the guest at that pixel (usb-tablet, client mouse mode).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn click_reaches_the_guest_at_that_pixel() {
-    let env = start_env().await;
-    let r = async {
-        let id = env.run_item("flat").await?;
-        env.gw()
-            .wait_serial(&id, "OK scene flat", BOOT_TIMEOUT)
-            .await?;
-        env.gw()
-            .wait_serial_where(&id, Duration::from_secs(60), |l| {
+    /// `S` and `>` sent without a Shift key event arrive as `S` and `>`: the page presses
+    /// Shift around them because the events say `shiftKey`.
+    async fn unshifted_characters_arrive_shifted(&self) -> Result<()> {
+        let n = unique();
+        self.b.focus_canvas().await?;
+        self.b.type_text(&format!("echo \"mod-{n}-")).await?;
+        self.b.type_raw("S>").await?;
+        self.b.type_text("\" > /dev/ttyS0").await?;
+        self.b.press(Key::Enter).await?;
+        let prefix = format!("mod-{n}-");
+        let line = self
+            .gw
+            .wait_serial_where(&self.id, Duration::from_secs(30), |l| l.contains(&prefix))
+            .await
+            .context("the command's output on the serial port")?;
+        let got = line.trim_end();
+        if !got.ends_with(&format!("{prefix}S>")) {
+            bail!("typed S and > without Shift; the guest got {got:?}");
+        }
+        Ok(())
+    }
+
+    /// A click on the canvas reaches the guest at that pixel (usb-tablet, client mouse mode).
+    async fn click_lands_on_the_pixel(&self) -> Result<()> {
+        self.gw
+            .wait_serial_where(&self.id, Duration::from_secs(60), |l| {
                 l.starts_with("INPUT add") && l.contains("type=abs")
             })
             .await
             .context("the guest's usb-tablet")?;
-        env.b()
+        self.b
             .wait_attr(PLAYER, "data-mouse-mode", Duration::from_secs(30), |m| {
                 m == "client"
             })
             .await?;
-        // Original size (1 canvas pixel = 1 CSS pixel) if the app offers it; the click
-        // position is computed from the canvas's box either way.
-        env.b()
+        self.b
             .js(
                 "const s = document.querySelector(arguments[0] + ' select[aria-label=\"Screen size\"]'); \
-                 if (s && [...s.options].some(o => o.value === 'original')) { \
-                   s.value = 'original'; s.dispatchEvent(new Event('change', {bubbles: true})); }",
-                vec![serde_json::json!(PLAYER)],
+                 s.value = 'original'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+                vec![json!(PLAYER)],
             )
             .await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let [_, _, cw, _, w, _] = env.b().canvas_geometry().await?;
+        let [_, _, cw, _, w, _] = self.b.canvas_geometry().await?;
         let tolerance = if (cw - w).abs() < 0.5 {
             0
         } else {
             (w / cw).ceil() as i64
         };
+        let press_line = "EV KEY code=272 value=1";
+        let presses_before = self.gw.serial_log(&self.id).matches(press_line).count();
         let (x, y) = (300u32, 200u32);
-        env.b().focus_canvas().await?;
-        env.b().click_canvas(x, y).await?;
-        env.gw()
-            .wait_serial(&id, "EV KEY code=272 value=1", Duration::from_secs(20))
-            .await
-            .context("the click (BTN_LEFT down) in the guest")?;
-        let log = env.gw().serial_log(&id);
-        let press = log
-            .lines()
-            .position(|l| l.contains("EV KEY code=272 value=1"))
+        self.b.focus_canvas().await?;
+        self.b.click_canvas(x, y).await?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.gw.serial_log(&self.id).matches(press_line).count() <= presses_before {
+            if Instant::now() > deadline {
+                bail!("no BTN_LEFT press in the guest within 20 s of the click");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = self.gw.serial_log(&self.id);
+        let lines: Vec<&str> = log.lines().collect();
+        let press = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains(press_line))
+            .nth(presses_before)
+            .map(|(i, _)| i)
             .ok_or_else(|| anyhow!("no press"))?;
-        let abs = log
-            .lines()
-            .take(press)
-            .filter(|l| l.starts_with("EV ABS"))
-            .last()
+        let abs = lines[..press]
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("EV ABS"))
             .ok_or_else(|| anyhow!("no EV ABS before the press"))?;
         let field = |name: &str| -> Result<i64> {
             abs.split_whitespace()
@@ -279,29 +238,14 @@ async fn click_reaches_the_guest_at_that_pixel() {
         }
         Ok(())
     }
-    .await;
-    env.finish("click_reaches_the_guest", r).await;
-}
 
-/// 4. A tone played by the guest reaches the page's audio path at its frequency.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guest_tone_reaches_the_page_audio() {
-    let env = start_env().await;
-    let r = async {
-        let id = env.run_item("console").await?;
-        env.gw()
-            .wait_serial(&id, "OLIVE-GUEST-READY", BOOT_TIMEOUT)
-            .await?;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        env.b().focus_canvas().await?;
+    /// A tone played by the guest reaches the page's audio path at its frequency, in the
+    /// codec feature detection chose (Opus where WebCodecs decodes it, else raw PCM).
+    async fn tone_reaches_the_audio_path(&self) -> Result<()> {
         // The guest program reads commands from a FIFO too (no command port under the gateway).
-        env.b()
-            .type_text("echo tone 440 4000 > /run/olive-cmd")
-            .await?;
-        env.b().press(Key::Enter).await?;
-        // The probe's sample rate: `data-audio-rate` if the app publishes it, else SPICE's 48 kHz.
-        let rate: f64 = env
-            .b()
+        self.shell("echo tone 440 4000 > /run/olive-cmd").await?;
+        let rate: f64 = self
+            .b
             .attr(PLAYER, "data-audio-rate")
             .await?
             .and_then(|r| r.parse().ok())
@@ -309,7 +253,7 @@ async fn guest_tone_reaches_the_page_audio() {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut last = String::from("no samples");
         loop {
-            if let Ok(samples) = env.b().audio_probe().await {
+            if let Ok(samples) = self.b.audio_probe().await {
                 let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
                 match estimate_frequency(&samples, rate) {
                     Some(f) if samples.len() >= 1024 && peak > 0.05 => {
@@ -322,89 +266,304 @@ async fn guest_tone_reaches_the_page_audio() {
                 }
             }
             if Instant::now() > deadline {
-                let frames = env.b().attr(PLAYER, "data-audio-frames").await?;
-                let serial = env.gw().serial_log(&id);
-                let tone = serial.lines().find(|l| l.contains("tone")).map(str::to_string);
+                let frames = self.b.attr(PLAYER, "data-audio-frames").await?;
                 bail!(
-                    "no 440 ± 10 Hz tone in oliveAudioProbe() within 30 s (last: {last}; rate {rate}; data-audio-frames {frames:?}; guest: {tone:?})"
+                    "no 440 ± 10 Hz tone in oliveAudioProbe() within 30 s (last: {last}; rate {rate}; data-audio-frames {frames:?})"
                 );
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        // data-audio-frames is published at most every 250 ms: give it a moment.
-        let mut frames = 0u64;
-        for _ in 0..20 {
-            frames = env
-                .b()
-                .attr(PLAYER, "data-audio-frames")
-                .await?
-                .and_then(|f| f.parse().ok())
-                .unwrap_or(0);
-            if frames > 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let opus = self
+            .b
+            .js(
+                "if (typeof AudioDecoder !== 'function') return false; \
+                 return AudioDecoder.isConfigSupported({codec: 'opus', sampleRate: 48000, numberOfChannels: 2}) \
+                   .then(r => r.supported === true, () => false);",
+                vec![],
+            )
+            .await?;
+        let codec = self.b.attr(PLAYER, "data-audio-codec").await?;
+        let path = self.b.attr(PLAYER, "data-audio-path").await?;
+        eprintln!(
+            "{}: audio codec {codec:?}, path {path:?} (WebCodecs Opus: {opus})",
+            self.engine()
+        );
+        let want = if opus == Value::Bool(true) {
+            "opus"
+        } else {
+            "pcm"
+        };
+        if codec.as_deref() != Some(want) {
+            bail!("feature detection says {want}, but the page played {codec:?}");
         }
-        if frames == 0 {
-            bail!("data-audio-frames is 0 although the probe has the tone");
-        }
-        // Chromium decodes Opus with WebCodecs, so the page must have asked for it and
-        // decoded it (the raw-PCM path is the fallback for browsers without it).
-        let opus = env.b().js("return typeof AudioDecoder === 'function'", vec![]).await?;
-        let codec = env.b().attr(PLAYER, "data-audio-codec").await?;
-        eprintln!("audio codec: {codec:?} (AudioDecoder present: {opus})");
-        if opus == serde_json::Value::Bool(true) && codec.as_deref() != Some("opus") {
-            bail!("the browser has AudioDecoder but the page played {codec:?}, not Opus");
-        }
-        env.gw()
-            .wait_serial(&id, "OK tone 440 4000", Duration::from_secs(20))
+        self.gw
+            .wait_serial(&self.id, "OK tone 440 4000", Duration::from_secs(20))
             .await?;
         Ok(())
     }
-    .await;
-    env.finish("guest_tone_reaches_the_page_audio", r).await;
-}
 
-/// 5. Killing the VM shows the stopped state with a visible message within 10 s.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_vm_shows_stopped() {
-    let env = start_env().await;
-    let r = async {
-        let id = env.run_item("console").await?;
-        let pid = env.gw().qemu_pid(&id)?;
-        if !olive_gateway::launcher::kill_pid(pid) {
+    /// The running player: no WCAG 2.1 A/AA violation (axe-core), every control reachable
+    /// with Tab in order with a visible outline, and the state in a live region.
+    async fn player_is_accessible(&self) -> Result<()> {
+        let axe = axe_source()?;
+        assert_no_violations(self.b, &axe, "running player").await?;
+        let live = self
+            .b
+            .js(
+                "const s = document.querySelector(arguments[0] + ' [role=status][aria-live]'); \
+                 return s ? s.textContent : null;",
+                vec![json!(PLAYER)],
+            )
+            .await?;
+        if !live.as_str().is_some_and(|t| t.contains("Running")) {
+            bail!("no live region announcing the running state: {live}");
+        }
+        assert_tab_reaches(self.b, PLAYER_TAB_ORDER, 2, "running player").await
+    }
+
+    /// The full-screen button: requesting it does not throw, and the page reflects the
+    /// state (`data-fullscreen`, `aria-pressed`); pressing it again leaves full screen.
+    async fn fullscreen_is_reflected(&self) -> Result<Option<String>> {
+        let click = |b: &'a Browser| async move {
+            b.js(
+                "document.querySelector(arguments[0] + ' button[aria-label=\"Full screen\"]').focus(); return true;",
+                vec![json!(PLAYER)],
+            )
+            .await?;
+            b.press(Key::Enter).await
+        };
+        click(self.b).await?;
+        let on = self
+            .b
+            .wait_attr(PLAYER, "data-fullscreen", Duration::from_secs(5), |v| {
+                v == "on"
+            })
+            .await;
+        if on.is_err() {
+            let notice = self.b.player_text().await.unwrap_or_default();
+            return Ok(Some(format!(
+                "full screen: the headless browser never entered full screen (page says {notice:?})"
+            )));
+        }
+        let pressed = self
+            .b
+            .attr(
+                &format!("{PLAYER} button[aria-label=\"Full screen\"]"),
+                "aria-pressed",
+            )
+            .await?;
+        if pressed.as_deref() != Some("true") {
+            bail!("in full screen, but the button says aria-pressed={pressed:?}");
+        }
+        click(self.b).await?;
+        self.b
+            .wait_attr(PLAYER, "data-fullscreen", Duration::from_secs(5), |v| {
+                v == "off"
+            })
+            .await
+            .context("leaving full screen")?;
+        Ok(None)
+    }
+
+    /// Killing the VM shows the stopped state with a visible message within 10 s, and it
+    /// stays so after the server cleaned the instance up.
+    async fn killed_vm_shows_stopped(&self) -> Result<()> {
+        let pid = self.gw.qemu_pid(&self.id)?;
+        if !olive_tests::driver::sigkill(pid) {
             bail!("could not SIGKILL QEMU {pid}");
         }
         let t0 = Instant::now();
-        let (state, seen) = env
-            .b()
+        let (state, seen) = self
+            .b
             .wait_state_tracking(
                 &["stopped", "ended", "error"],
                 Duration::from_secs(10),
                 false,
             )
             .await?;
-        let elapsed = t0.elapsed();
-        let status = env.b().status_text().await?;
-        eprintln!("VM killed: states {seen:?}, '{state}' after {elapsed:?}; message {status:?}");
+        let status = self.b.status_text().await?;
         if state != "stopped" {
             bail!("a killed VM must read as stopped, got {state} ({status:?}); states {seen:?}");
         }
         if status.trim().is_empty() {
-            bail!("state {state} after {elapsed:?} but no visible status message");
+            bail!(
+                "state {state} after {:?} but no visible status message",
+                t0.elapsed()
+            );
         }
-        // The server then destroys the instance; the visitor should still see "stopped".
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let later = env
-            .b()
-            .attr("#olive-player", "data-state")
-            .await?
-            .unwrap_or_default();
+        let later = self.b.attr(PLAYER, "data-state").await?.unwrap_or_default();
         if later != "stopped" {
             bail!("after the instance was cleaned up the page says {later}, not stopped");
         }
         Ok(())
     }
+}
+
+/// Runs one step, printing its outcome and time.
+async fn step<T>(
+    engine: Engine,
+    name: &str,
+    f: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let t0 = Instant::now();
+    let r = f.await;
+    let secs = t0.elapsed().as_secs_f64();
+    match &r {
+        Ok(_) => eprintln!("{engine}: {name}: ok ({secs:.1} s)"),
+        Err(e) => eprintln!("{engine}: {name}: FAILED ({secs:.1} s): {e:#}"),
+    }
+    r.with_context(|| format!("{engine}: {name}"))
+}
+
+async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
+    let e = b.engine();
+    let s = step(
+        e,
+        "Run shows the guest screen pixel for pixel",
+        Suite::run_shows_the_screen(gw, b, ""),
+    )
+    .await?;
+    step(e, "typing runs a shell command", s.typing_runs_a_command()).await?;
+    step(
+        e,
+        "S and > without Shift arrive shifted",
+        s.unshifted_characters_arrive_shifted(),
+    )
+    .await?;
+    step(
+        e,
+        "a click lands on the pixel",
+        s.click_lands_on_the_pixel(),
+    )
+    .await?;
+    step(
+        e,
+        "the running player is accessible",
+        s.player_is_accessible(),
+    )
+    .await?;
+    if let Some(gap) = step(e, "full screen is reflected", s.fullscreen_is_reflected()).await? {
+        eprintln!("SKIP {e}: {gap}");
+    }
+    step(
+        e,
+        "a guest tone reaches the page's audio path",
+        s.tone_reaches_the_audio_path(),
+    )
+    .await?;
+    step(e, "killing QEMU shows stopped", s.killed_vm_shows_stopped()).await?;
+    Ok(())
+}
+
+/// The fallbacks, on an engine that has every optional API: the page hides AudioWorklet
+/// and WebCodecs before Run, so feature detection must pick `AudioBufferSourceNode`s and
+/// raw PCM, and the tone still reaches the audio path.
+async fn fallback_scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
+    let e = b.engine();
+    let s = step(
+        e,
+        "Run without AudioWorklet and WebCodecs",
+        Suite::run_shows_the_screen(
+            gw,
+            b,
+            "delete window.AudioWorkletNode; delete window.AudioDecoder; return true;",
+        ),
+    )
+    .await?;
+    step(
+        e,
+        "the tone through the fallbacks",
+        s.tone_reaches_the_audio_path(),
+    )
+    .await?;
+    let path = b.attr(PLAYER, "data-audio-path").await?;
+    if path.as_deref() != Some("buffer-source") {
+        bail!("without AudioWorkletNode the page chose audio path {path:?}");
+    }
+    Ok(())
+}
+
+/// Which scenario a test runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Everything,
+    Fallbacks,
+}
+
+/// The whole suite on `engine`, or a `SKIP` line when `$OLIVE_BROWSERS` leaves it out.
+async fn run_engine(engine: Engine) {
+    run_variant(engine, Variant::Everything).await;
+}
+
+async fn run_variant(engine: Engine, variant: Variant) {
+    let selected = Engine::selected().expect("OLIVE_BROWSERS");
+    if !selected.contains(&engine) {
+        eprintln!("SKIP {engine}: not in OLIVE_BROWSERS");
+        return;
+    }
+    let _lock = qemu_lock();
+    let t0 = Instant::now();
+    let dist = require_dist().expect("web app");
+    let gw = TestGateway::start(&scratch(), &dist, &[GwItem::console("console")])
+        .await
+        .expect("gateway");
+    let browser = Browser::launch(&BrowserOptions {
+        engine,
+        scratch: scratch(),
+        ..Default::default()
+    })
     .await;
-    env.finish("killed_vm_shows_stopped", r).await;
+    let mut result = match &browser {
+        Ok(b) if variant == Variant::Fallbacks => fallback_scenario(&gw, b).await,
+        Ok(b) => scenario(&gw, b).await,
+        Err(e) => Err(anyhow!("{engine} session: {e:#}")),
+    };
+    if let Ok(b) = browser {
+        if result.is_err() {
+            let png = scratch().join(format!("browser-{engine}.png"));
+            let _ = b.screenshot(&png).await;
+            let state = b.attr(PLAYER, "data-state").await.ok().flatten();
+            let text = b.player_text().await.unwrap_or_default();
+            result = result.with_context(|| {
+                format!(
+                    "page state {state:?}, player text {text:?}, screenshot {}",
+                    png.display()
+                )
+            });
+        }
+        if let Err(e) = b.close().await {
+            eprintln!("closing {engine}: {e:#}");
+        }
+    }
+    gw.shutdown().await;
+    eprintln!(
+        "{engine}: browser suite took {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    if let Err(e) = result {
+        panic!("{e:#}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium() {
+    run_engine(Engine::Chromium).await;
+}
+
+/// The audio fallbacks need only one engine: the paths are the page's, chosen by feature
+/// detection, and every engine here has the primary APIs (so they are hidden on purpose).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_fallbacks() {
+    run_variant(Engine::Chromium, Variant::Fallbacks).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firefox() {
+    run_engine(Engine::Firefox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webkit() {
+    run_engine(Engine::WebKit).await;
 }

@@ -1,8 +1,11 @@
-//! End-to-end resume in real headless Chromium: the test guest's `flat` scene is packaged at
-//! its ready marker, and Run on the packaged item shows the start-up progress bar with its
-//! time-remaining text, rising to 100 %, and then the screen exactly as saved (canvas ==
-//! the package's screendump), without the guest booting again. With a corrupt memory image
-//! the visitor reads that the saved state could not be restored and the guest cold-boots.
+//! End-to-end resume on every browser engine: the test guest's `flat` scene is packaged
+//! once at its ready marker, and on each engine (`$OLIVE_BROWSERS`, default all three) Run
+//! on the packaged item shows the start-up progress bar with its time-remaining text,
+//! rising to 100 %, and then the screen exactly as saved (canvas == the package's
+//! screendump), without the guest booting again. With a corrupt memory image the visitor
+//! reads that the saved state could not be restored and the guest cold-boots: that part is
+//! about the gateway and the status line, not the engine, so it runs on the first engine
+//! only (it costs a whole boot).
 //!
 //! Needs the web app's `dist/` (see tests/tests/browser.rs).
 
@@ -11,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use olive_gateway::package::codec::Codec;
-use olive_tests::browser::{Browser, BrowserOptions, PLAYER};
+use olive_tests::browser::{Browser, BrowserOptions, Engine, PLAYER};
 use olive_tests::gateway::{package_item, require_dist, GwItem, TestGateway};
 use olive_tests::ppm::Rgba;
 use olive_tests::{compare, qemu_lock};
@@ -101,7 +104,12 @@ async fn scenario(gw: &TestGateway, b: &Browser, saved: &Rgba) -> Result<()> {
     if gw.serial_log(&id).contains("OLIVE-GUEST-READY") {
         bail!("the guest booted instead of resuming");
     }
-    eprintln!("progress seen in the browser: {shown:?}");
+    eprintln!(
+        "progress seen in the browser: {} steps, {:?} … {:?}",
+        shown.len(),
+        shown.first(),
+        shown.last()
+    );
     gw.server().registry().destroy(&id).await;
     Ok(())
 }
@@ -155,6 +163,29 @@ fn corrupt_copy(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// One engine: the resume scenario (and, with `corrupt`, the rejected memory image).
+async fn on_engine(gw: &TestGateway, engine: Engine, saved: &Rgba, corrupt: bool) -> Result<()> {
+    let b = Browser::launch(&BrowserOptions {
+        engine,
+        scratch: scratch(),
+        ..Default::default()
+    })
+    .await?;
+    let mut result = scenario(gw, &b, saved).await;
+    if result.is_ok() && corrupt {
+        result = corrupt_scenario(gw, &b).await;
+    }
+    if result.is_err() {
+        let state = b.attr(PLAYER, "data-state").await.ok().flatten();
+        eprintln!("{engine}: page state {state:?}");
+    }
+    for id in gw.instances_of("flat-bad") {
+        gw.server().registry().destroy(&id).await;
+    }
+    let _ = b.close().await;
+    result
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_on_a_package_shows_progress_then_the_saved_screen() {
     let _lock = qemu_lock();
@@ -176,25 +207,25 @@ async fn run_on_a_package_shows_progress_then_the_saved_screen() {
     let gw = TestGateway::start(&scratch(), &dist, &items)
         .await
         .expect("gateway");
-    let browser = Browser::launch(&BrowserOptions {
-        scratch: scratch(),
-        ..Default::default()
-    })
-    .await;
-    let result = match &browser {
-        Ok(b) => match scenario(&gw, b, &saved).await {
-            Ok(()) => corrupt_scenario(&gw, b).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(anyhow::anyhow!("browser: {e:#}")),
-    };
-    if let Ok(b) = browser {
-        if result.is_err() {
-            let state = b.attr(PLAYER, "data-state").await.ok().flatten();
-            eprintln!("page state {state:?}");
+    let mut failures = Vec::new();
+    let engines = Engine::selected().expect("OLIVE_BROWSERS");
+    for (i, &engine) in engines.iter().enumerate() {
+        let t0 = std::time::Instant::now();
+        let result = on_engine(&gw, engine, &saved, i == 0).await;
+        let secs = t0.elapsed().as_secs_f64();
+        match result {
+            Ok(()) => eprintln!("{engine}: resume: ok ({secs:.1} s)"),
+            Err(e) => {
+                eprintln!("{engine}: resume: FAILED ({secs:.1} s): {e:#}");
+                failures.push(format!("{engine}: {e:#}"));
+            }
         }
-        let _ = b.close().await;
     }
+    let result: Result<()> = if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(failures.join("\n")))
+    };
     gw.shutdown().await;
     let _ = std::fs::remove_dir_all(&pkg);
     let _ = std::fs::remove_dir_all(&bad);

@@ -7,8 +7,10 @@
 //! Automation contract (end-to-end tests and the launch benchmark rely on it): Run buttons
 //! carry `data-item`; the player element `#olive-player` has `data-state` (loading,
 //! connecting, running, reconnecting, stopped, ended, error), `data-instance`,
-//! `data-mouse-mode` (client|server), `data-first-pixel-ms`, `data-audio-frames` and a JS
-//! function property `oliveAudioProbe`; the screen canvas is `#olive-screen`.
+//! `data-mouse-mode` (client|server), `data-first-pixel-ms`, `data-audio-frames`, the paths
+//! feature detection chose (see [`player::features`]), and a JS function property
+//! `oliveAudioProbe`; the screen canvas is `#olive-screen`; the on-screen keyboard is
+//! `#olive-osk` (keys carry `data-code`).
 
 #![forbid(unsafe_code)]
 

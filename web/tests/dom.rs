@@ -95,7 +95,7 @@ fn cursor_css_overlay_hidden() {
 #[wasm_bindgen_test]
 fn audio_probe_sees_received_samples() {
     let stats = Rc::new(RefCell::new(AudioStats::default()));
-    let mut a = Audio::new(stats.clone()).unwrap();
+    let mut a = Audio::new(stats.clone(), true).unwrap();
     a.start(2, 48000.0);
     let samples: Vec<i16> = (0..960).flat_map(|i| [i as i16 * 10, -1]).collect();
     a.pcm(&samples);

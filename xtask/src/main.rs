@@ -26,10 +26,19 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("python3", "python3"),
     ("xz", "xz-utils"),
     ("lzop", "lzop"),
-    // Headless browser for the wasm unit tests of olive-web and the browser e2e tests.
+    // Headless browsers for the wasm unit tests of olive-web and the browser e2e tests,
+    // which run on all three engines: Chromium, Firefox ESR (geckodriver comes from
+    // crates.io, see GECKODRIVER_VERSION) and WebKitGTK (WebKitWebDriver drives
+    // MiniBrowser, which needs an X server: Xvfb).
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
+    ("firefox-esr", "firefox-esr"),
+    ("WebKitWebDriver", "webkit2gtk-driver"),
+    ("Xvfb", "xvfb"),
 ];
+
+/// geckodriver (Firefox's WebDriver server) is a Rust crate: `cargo install`ed.
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// trunk builds the web app (`index.html` + `Trunk.toml` at the root → `dist/`).
 const TRUNK_VERSION: &str = "0.21.14";
@@ -58,7 +67,10 @@ fn main() -> Result<()> {
         _ => {
             eprintln!("usage: cargo xtask <test|demo|guest|web|fuzz|bench|deny>");
             eprintln!("  test   format check, clippy, wasm32 build, web app (trunk) and its wasm tests in");
-            eprintln!("         headless Chromium, unit + integration + browser end-to-end tests");
+            eprintln!(
+                "         headless Chromium, unit + integration + browser end-to-end tests on"
+            );
+            eprintln!("         Chromium, Firefox and WebKit (OLIVE_BROWSERS=chromium,firefox,webkit picks)");
             eprintln!("         (--quick: no web app, no guest; only --lib --bins)");
             eprintln!("  demo   build the web app, bring up Olive with a demo collection on http://127.0.0.1:8080");
             eprintln!("  guest  build (or reuse) the test guest kernel and initramfs");
@@ -165,6 +177,9 @@ fn test_rest(root: &Path, quick: bool, totals: &mut Totals) -> Result<()> {
             wasm_tests(root, totals)
         })?;
         step("test guest", || build_guest(root).map(|_| ()))?;
+        step("browser drivers (geckodriver) and axe-core", || {
+            browser_drivers(root)
+        })?;
     }
     step("tests", || {
         let mut cmd = cargo();
@@ -178,6 +193,26 @@ fn test_rest(root: &Path, quick: bool, totals: &mut Totals) -> Result<()> {
         totals.failed += f;
         tests_result(&cmd, f)
     })
+}
+
+/// npm's axe-core, injected into pages by the browser tests' accessibility checks
+/// (`tests/src/a11y.rs` reads `target/npm/node_modules/axe-core/axe.min.js`).
+const AXE_CORE_NPM: &str = "axe-core@4";
+
+/// geckodriver for the Firefox runs of the browser end-to-end tests (chromedriver and
+/// WebKitWebDriver come with their Debian packages), and axe-core for their accessibility
+/// checks.
+fn browser_drivers(root: &Path) -> Result<()> {
+    install::cargo_install("geckodriver", GECKODRIVER_VERSION, &["geckodriver"], false)?;
+    let prefix = root.join("target/npm");
+    if !prefix.join("node_modules/axe-core/axe.min.js").is_file() {
+        install::apt_packages(&[("npm", "npm")])?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(AXE_CORE_NPM))?;
+    }
+    Ok(())
 }
 
 fn chromedriver() -> String {

@@ -1,4 +1,12 @@
-//! Sound: the playback channel's PCM through an AudioWorklet.
+//! Sound: the playback channel's PCM through an AudioWorklet, or, where the browser has
+//! none (or it fails to load), through scheduled `AudioBufferSourceNode`s.
+//!
+//! The path is chosen by feature detection ([`super::features::Features`]), never by user
+//! agent, and published as `data-audio-path` (`audio-worklet`, `buffer-source`). The
+//! buffer path keeps the same latency policy as the worklet: playback starts
+//! [`START_MS`] ahead of the context's clock, and a chunk that would be scheduled more than
+//! [`MAX_MS`] ahead is dropped (a suspended context, whose clock stands still, therefore
+//! holds at most that much).
 //!
 //! The AudioContext must be created (or resumed) inside a user gesture, so the player
 //! creates [`Audio`] in the Run click handler. The worklet is tiny JS embedded below and
@@ -13,6 +21,27 @@ use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 use web_sys::{AudioContext, AudioWorkletNode, AudioWorkletNodeOptions, GainNode};
+
+/// Where decoded samples go.
+enum Sink {
+    /// The worklet module is loading; samples until then are dropped.
+    Loading,
+    Worklet(AudioWorkletNode),
+    /// `AudioBufferSourceNode`s started back to back; `next` is the context time at which
+    /// the next chunk starts.
+    Buffers {
+        next: f64,
+    },
+}
+
+impl Sink {
+    fn path(&self) -> &'static str {
+        match self {
+            Sink::Loading | Sink::Worklet(_) => "audio-worklet",
+            Sink::Buffers { .. } => "buffer-source",
+        }
+    }
+}
 
 use super::pcm::{deinterleave, ProbeRing, Resampler, MAX_MS, START_MS};
 use crate::ui::dom;
@@ -76,7 +105,7 @@ pub struct AudioStats {
 pub struct Audio {
     ctx: AudioContext,
     gain: GainNode,
-    node: Rc<RefCell<Option<AudioWorkletNode>>>,
+    sink: Rc<RefCell<Sink>>,
     channels: usize,
     in_rate: f64,
     resamplers: Vec<Resampler>,
@@ -88,14 +117,21 @@ pub struct Audio {
 }
 
 impl Audio {
-    /// Creates the context. Call from a user gesture.
-    pub fn new(stats: Rc<RefCell<AudioStats>>) -> Result<Audio, JsValue> {
+    /// Creates the context. Call from a user gesture. `worklet`: whether the browser has
+    /// AudioWorklet (else the buffer path is used from the start).
+    pub fn new(stats: Rc<RefCell<AudioStats>>, worklet: bool) -> Result<Audio, JsValue> {
         let ctx = AudioContext::new()?;
         let _ = ctx.resume();
         let gain = ctx.create_gain()?;
         gain.connect_with_audio_node(&ctx.destination())?;
-        let node = Rc::new(RefCell::new(None));
-        load_worklet(&ctx, &gain, node.clone())?;
+        let sink = Rc::new(RefCell::new(Sink::Buffers { next: 0.0 }));
+        if worklet {
+            *sink.borrow_mut() = Sink::Loading;
+            if let Err(e) = load_worklet(&ctx, &gain, sink.clone()) {
+                dom::log(&format!("audio worklet unavailable, using buffers: {e:?}"));
+                *sink.borrow_mut() = Sink::Buffers { next: 0.0 };
+            }
+        }
         stats
             .borrow_mut()
             .probe
@@ -103,7 +139,7 @@ impl Audio {
         Ok(Audio {
             ctx,
             gain,
-            node,
+            sink,
             channels: 2,
             in_rate: 48000.0,
             resamplers: Vec::new(),
@@ -113,6 +149,21 @@ impl Audio {
             guest_volume: 1.0,
             guest_muted: false,
         })
+    }
+
+    /// The output path in use (`data-audio-path`).
+    pub fn path(&self) -> &'static str {
+        self.sink.borrow().path()
+    }
+
+    /// The context's state (`running`, `suspended`, `closed`): `data-audio-context`.
+    pub fn context_state(&self) -> &'static str {
+        match self.ctx.state() {
+            web_sys::AudioContextState::Running => "running",
+            web_sys::AudioContextState::Suspended => "suspended",
+            web_sys::AudioContextState::Closed => "closed",
+            _ => "unknown",
+        }
     }
 
     /// Resumes the context (another user gesture, e.g. a click on the screen).
@@ -154,19 +205,20 @@ impl Audio {
                 .map(|_| Resampler::new(self.in_rate, out))
                 .collect();
         }
-        let node = self.node.borrow();
-        let Some(node) = node.as_ref() else { return };
-        let arr = js_sys::Array::new();
-        let transfer = js_sys::Array::new();
-        for (c, r) in chans.iter().zip(self.resamplers.iter_mut()) {
-            let s = r.process(c);
-            let f = js_sys::Float32Array::new_with_length(s.len() as u32);
-            f.copy_from(&s);
-            transfer.push(&f.buffer());
-            arr.push(&f);
-        }
-        if let Ok(port) = node.port() {
-            let _ = port.post_message_with_transferable(&arr, &transfer);
+        let resampled: Vec<Vec<f32>> = chans
+            .iter()
+            .zip(self.resamplers.iter_mut())
+            .map(|(c, r)| r.process(c))
+            .collect();
+        let mut sink = self.sink.borrow_mut();
+        match &mut *sink {
+            Sink::Loading => {}
+            Sink::Worklet(node) => post_to_worklet(node, &resampled),
+            Sink::Buffers { next } => {
+                if let Err(e) = schedule_buffer(&self.ctx, &self.gain, &resampled, next) {
+                    dom::log(&format!("audio buffer failed: {e:?}"));
+                }
+            }
         }
     }
 
@@ -212,10 +264,57 @@ impl Audio {
     }
 }
 
+/// Sends one chunk per channel to the worklet (buffers transferred, not copied).
+fn post_to_worklet(node: &AudioWorkletNode, chans: &[Vec<f32>]) {
+    let arr = js_sys::Array::new();
+    let transfer = js_sys::Array::new();
+    for s in chans {
+        let f = js_sys::Float32Array::new_with_length(s.len() as u32);
+        f.copy_from(s);
+        transfer.push(&f.buffer());
+        arr.push(&f);
+    }
+    if let Ok(port) = node.port() {
+        let _ = port.post_message_with_transferable(&arr, &transfer);
+    }
+}
+
+/// Plays one chunk with an `AudioBufferSourceNode` started right after the previous one
+/// (see the module docs for the latency bounds).
+fn schedule_buffer(
+    ctx: &AudioContext,
+    gain: &GainNode,
+    chans: &[Vec<f32>],
+    next: &mut f64,
+) -> Result<(), JsValue> {
+    let frames = chans.first().map_or(0, Vec::len);
+    if frames == 0 {
+        return Ok(());
+    }
+    let rate = ctx.sample_rate();
+    let now = ctx.current_time();
+    if *next < now {
+        *next = now + START_MS / 1000.0;
+    }
+    if *next - now > MAX_MS / 1000.0 {
+        return Ok(());
+    }
+    let buf = ctx.create_buffer(2, frames as u32, rate)?;
+    for c in 0..2 {
+        buf.copy_to_channel(&chans[c.min(chans.len() - 1)], c as i32)?;
+    }
+    let src = ctx.create_buffer_source()?;
+    src.set_buffer(Some(&buf));
+    src.connect_with_audio_node(gain)?;
+    src.start_with_when(*next)?;
+    *next += frames as f64 / f64::from(rate);
+    Ok(())
+}
+
 fn load_worklet(
     ctx: &AudioContext,
     gain: &GainNode,
-    slot: Rc<RefCell<Option<AudioWorkletNode>>>,
+    slot: Rc<RefCell<Sink>>,
 ) -> Result<(), JsValue> {
     let parts = js_sys::Array::of1(&JsValue::from_str(WORKLET_JS));
     let bag = web_sys::BlobPropertyBag::new();
@@ -223,6 +322,7 @@ fn load_worklet(
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let promise = ctx.audio_worklet()?.add_module(&url)?;
+    let slot2 = slot.clone();
     let ctx2 = ctx.clone();
     let gain2 = gain.clone();
     let ok = Closure::once(move |_: JsValue| {
@@ -243,17 +343,23 @@ fn load_worklet(
             &JsValue::from((rate * MAX_MS / 1000.0).round()),
         );
         opts.set_processor_options(Some(&po));
-        match AudioWorkletNode::new_with_options(&ctx2, "olive-sink", &opts) {
-            Ok(node) => {
-                if node.connect_with_audio_node(&gain2).is_ok() {
-                    *slot.borrow_mut() = Some(node);
-                }
+        let node = AudioWorkletNode::new_with_options(&ctx2, "olive-sink", &opts)
+            .and_then(|n| n.connect_with_audio_node(&gain2).map(|_| n));
+        *slot.borrow_mut() = match node {
+            Ok(node) => Sink::Worklet(node),
+            Err(e) => {
+                dom::log(&format!("audio worklet node failed, using buffers: {e:?}"));
+                Sink::Buffers { next: 0.0 }
             }
-            Err(e) => dom::log(&format!("audio worklet node failed: {e:?}")),
-        }
+        };
     });
-    let err =
-        Closure::once(move |e: JsValue| dom::log(&format!("audio worklet failed to load: {e:?}")));
+    let fallback = slot2;
+    let err = Closure::once(move |e: JsValue| {
+        dom::log(&format!(
+            "audio worklet failed to load, using buffers: {e:?}"
+        ));
+        *fallback.borrow_mut() = Sink::Buffers { next: 0.0 };
+    });
     let _ = promise.then2(&ok, &err);
     ok.forget();
     err.forget();

@@ -2,7 +2,11 @@
 //!
 //! The canvas always holds the guest surface at 1:1 in its backing store; scaling is done
 //! with CSS size only, so the presenter never resamples and mapping a pointer back to
-//! guest pixels is one division.
+//! guest pixels is one division. The guest's pixels are the only detail there is, so a
+//! larger backing store on a HiDPI screen would add none; what follows `devicePixelRatio`
+//! is the scale: whole-pixel and original modes are computed in *device* pixels, so each
+//! guest pixel covers a whole number of screen pixels at any ratio (2 on a Retina screen
+//! in original size, never 1.5).
 
 /// How the guest screen is fitted into the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,21 +40,34 @@ impl ScaleMode {
     }
 }
 
-/// The CSS size (width, height) of a `sw`×`sh` surface shown in a `cw`×`ch` box.
-pub fn display_size(mode: ScaleMode, sw: u32, sh: u32, cw: f64, ch: f64) -> (f64, f64) {
+/// The CSS size (width, height) of a `sw`×`sh` surface shown in a `cw`×`ch` CSS-pixel
+/// box on a screen with `dpr` device pixels per CSS pixel.
+///
+/// - Fit: as large as fits.
+/// - Integer: the largest whole number of device pixels per guest pixel that fits, and
+///   at least one CSS pixel's worth (a screen larger than the window scrolls).
+/// - Original: one CSS pixel per guest pixel, rounded to whole device pixels (a ratio of
+///   1.5 shows each guest pixel as 2 device pixels, not a blurry 1.5).
+pub fn display_size(mode: ScaleMode, sw: u32, sh: u32, cw: f64, ch: f64, dpr: f64) -> (f64, f64) {
     if sw == 0 || sh == 0 {
         return (0.0, 0.0);
     }
+    let dpr = if dpr.is_finite() && dpr > 0.0 {
+        dpr
+    } else {
+        1.0
+    };
     let (sw, sh) = (f64::from(sw), f64::from(sh));
     let fit = if cw > 0.0 && ch > 0.0 {
         (cw / sw).min(ch / sh)
     } else {
         1.0
     };
+    // CSS pixels per guest pixel.
     let scale = match mode {
         ScaleMode::Fit => fit,
-        ScaleMode::Integer => fit.floor().max(1.0),
-        ScaleMode::Original => 1.0,
+        ScaleMode::Integer => (fit * dpr).floor().max(dpr.round()).max(1.0) / dpr,
+        ScaleMode::Original => dpr.round().max(1.0) / dpr,
     };
     (sw * scale, sh * scale)
 }
@@ -99,11 +116,11 @@ mod tests {
     #[test]
     fn fit_keeps_aspect() {
         assert_eq!(
-            display_size(ScaleMode::Fit, 640, 480, 1280.0, 800.0),
+            display_size(ScaleMode::Fit, 640, 480, 1280.0, 800.0, 1.0),
             (1066.6666666666667, 800.0)
         );
         assert_eq!(
-            display_size(ScaleMode::Fit, 640, 480, 320.0, 800.0),
+            display_size(ScaleMode::Fit, 640, 480, 320.0, 800.0, 1.0),
             (320.0, 240.0)
         );
     }
@@ -111,15 +128,15 @@ mod tests {
     #[test]
     fn integer_is_whole_and_at_least_one() {
         assert_eq!(
-            display_size(ScaleMode::Integer, 640, 480, 1280.0, 1000.0),
+            display_size(ScaleMode::Integer, 640, 480, 1280.0, 1000.0, 1.0),
             (1280.0, 960.0)
         );
         assert_eq!(
-            display_size(ScaleMode::Integer, 640, 480, 1279.0, 1000.0),
+            display_size(ScaleMode::Integer, 640, 480, 1279.0, 1000.0, 1.0),
             (640.0, 480.0)
         );
         assert_eq!(
-            display_size(ScaleMode::Integer, 640, 480, 100.0, 100.0),
+            display_size(ScaleMode::Integer, 640, 480, 100.0, 100.0, 1.0),
             (640.0, 480.0)
         );
     }
@@ -127,12 +144,39 @@ mod tests {
     #[test]
     fn original_and_degenerate() {
         assert_eq!(
-            display_size(ScaleMode::Original, 800, 600, 10.0, 10.0),
+            display_size(ScaleMode::Original, 800, 600, 10.0, 10.0, 1.0),
             (800.0, 600.0)
         );
-        assert_eq!(display_size(ScaleMode::Fit, 0, 600, 10.0, 10.0), (0.0, 0.0));
         assert_eq!(
-            display_size(ScaleMode::Fit, 800, 600, 0.0, 0.0),
+            display_size(ScaleMode::Fit, 0, 600, 10.0, 10.0, 1.0),
+            (0.0, 0.0)
+        );
+        assert_eq!(
+            display_size(ScaleMode::Fit, 800, 600, 0.0, 0.0, 1.0),
+            (800.0, 600.0)
+        );
+    }
+
+    #[test]
+    fn whole_device_pixels_on_hidpi() {
+        // dpr 2, room for 1.3 CSS px per guest pixel: 2 device px each (1 CSS px).
+        assert_eq!(
+            display_size(ScaleMode::Integer, 640, 480, 832.0, 624.0, 2.0),
+            (640.0, 480.0)
+        );
+        // dpr 2, room for 1.6: 3 device px each.
+        assert_eq!(
+            display_size(ScaleMode::Integer, 640, 480, 1024.0, 768.0, 2.0),
+            (960.0, 720.0)
+        );
+        // dpr 1.5: original size is 2 device px per guest pixel, not 1.5.
+        let (w, _) = display_size(ScaleMode::Original, 640, 480, 10.0, 10.0, 1.5);
+        assert!((w * 1.5 / 640.0 - 2.0).abs() < 1e-9, "{w}");
+        let (w, _) = display_size(ScaleMode::Integer, 640, 480, 2000.0, 2000.0, 1.5);
+        assert_eq!((w * 1.5 / 640.0).fract(), 0.0);
+        // Garbage ratios count as 1.
+        assert_eq!(
+            display_size(ScaleMode::Original, 800, 600, 1.0, 1.0, f64::NAN),
             (800.0, 600.0)
         );
     }

@@ -3,7 +3,8 @@
 //! - Keys go by `KeyboardEvent.code` (the physical key), so any host layout works: the
 //!   guest maps scancodes with its own layout. Handled keys are `preventDefault`ed so the
 //!   browser's shortcuts do not fire while the screen has focus. AltGr: see
-//!   [`super::keys::AltGrFilter`].
+//!   [`super::keys::AltGrFilter`]; modifiers the event reports without a key press of
+//!   their own: see [`super::modifiers::ModifierSync`].
 //! - Focus: on blur every held key and button is released (otherwise the guest sees a key
 //!   stuck down); on focus the lock keys are synchronised. A focus event carries no
 //!   modifier state, so the sync happens on the first keyboard or mouse event after it,
@@ -16,10 +17,12 @@ use gloo::timers::callback::Timeout;
 use spice_client::inputs::keymap::lock_state;
 use spice_client::inputs::Button;
 use wasm_bindgen::JsCast;
-use web_sys::{KeyboardEvent, MouseEvent, TouchEvent, WheelEvent};
+use web_sys::{KeyboardEvent, MouseEvent, WheelEvent};
 
+use super::features::{exit_fullscreen, fullscreen_element, lock_keyboard, request_fullscreen};
 use super::geometry::{client_to_surface, display_size, BoxRect, ScaleMode};
 use super::keys::{AltGrFilter, KeyAction, KeyCombo, WheelAccumulator};
+use super::modifiers::{implied_shift, EventModifiers, ModifierSync};
 use super::Inner;
 use crate::ui::dom::{self, attr};
 
@@ -28,6 +31,9 @@ use crate::ui::dom::{self, attr};
 pub struct InputState {
     pub client_mode: bool,
     altgr: AltGrFilter,
+    modifiers: ModifierSync,
+    /// The modifier state of the last key event (for the AltGr flush timer's keys).
+    last_mods: EventModifiers,
     wheel: WheelAccumulator,
     sync_locks: bool,
     flush_timer: Option<Timeout>,
@@ -35,6 +41,13 @@ pub struct InputState {
     /// Key events waiting for their turn (see [`KEY_PACE_MS`]).
     key_queue: std::collections::VecDeque<(String, bool)>,
     key_timer: Option<Timeout>,
+    /// Touch as a mouse (see [`super::touch`]), its long-press timer, and the fraction of
+    /// a guest pixel of touchpad motion not sent yet.
+    pub(super) gestures: super::touch::Gestures,
+    pub(super) touch_timer: Option<Timeout>,
+    pub(super) touch_rest: (f64, f64),
+    /// The on-screen keyboard's armed modifiers.
+    pub(super) sticky: super::typing::StickyModifiers,
 }
 
 /// How long a held-back ControlLeft waits for its AltRight (ms).
@@ -71,8 +84,8 @@ impl Inner {
         on!(canvas, "mousedown", MouseEvent, on_mouse_down);
         on!(canvas, "mouseup", MouseEvent, on_mouse_up);
         on!(canvas, "wheel", WheelEvent, on_wheel);
-        on!(canvas, "touchstart", TouchEvent, on_touch_start);
-        on!(canvas, "touchend", TouchEvent, on_touch_end);
+        self.install_touch(&mut ls);
+        self.install_osk(&mut ls);
         ls.push(EventListener::new_with_options(
             &canvas,
             "contextmenu",
@@ -108,17 +121,12 @@ impl Inner {
             keys.set_value("");
             let _ = canvas2.focus();
         }));
-        let stage = self.view.stage.clone();
+        let weak = self.weak.clone();
         ls.push(EventListener::new(
             &self.view.fullscreen,
             "click",
             move |_| {
-                let doc = dom::document();
-                if doc.fullscreen_element().is_some() {
-                    doc.exit_fullscreen();
-                } else {
-                    let _ = stage.request_fullscreen();
-                }
+                Inner::with(&weak, |p| p.toggle_fullscreen());
             },
         ));
         let weak = self.weak.clone();
@@ -140,18 +148,50 @@ impl Inner {
         ls.push(EventListener::new(&window, "resize", move |_| {
             Inner::with(&weak, |p| p.apply_scale());
         }));
-        let weak = self.weak.clone();
-        ls.push(EventListener::new(
-            &dom::document(),
-            "fullscreenchange",
-            move |_| {
-                Inner::with(&weak, |p| p.apply_scale());
-            },
-        ));
+        for name in ["fullscreenchange", "webkitfullscreenchange"] {
+            let weak = self.weak.clone();
+            ls.push(EventListener::new(&dom::document(), name, move |_| {
+                Inner::with(&weak, |p| p.on_fullscreen_change());
+            }));
+        }
         self.listeners = ls;
         if let Some(a) = self.audio.as_mut() {
             a.set_user_volume(0.8);
         }
+    }
+
+    /// The full-screen button: the engine's API (prefixed where needed); a refusal is
+    /// shown as a notice, never thrown. The whole player goes full screen, toolbar
+    /// included, so the way out stays visible (with Keyboard Lock, Esc goes to the guest).
+    fn toggle_fullscreen(&mut self) {
+        let api = self.features.fullscreen;
+        if fullscreen_element().is_some() {
+            exit_fullscreen(api);
+        } else if let Err(e) = request_fullscreen(api, &self.view.root) {
+            dom::log(&format!("full screen: {e}"));
+            self.view
+                .set_notice("This browser did not allow full screen here.");
+        }
+    }
+
+    /// Entered or left full screen: `data-fullscreen`, the button's state, the scale, and
+    /// Keyboard Lock where the browser has it.
+    fn on_fullscreen_change(&mut self) {
+        let on = fullscreen_element().is_some();
+        attr(
+            &self.view.root,
+            "data-fullscreen",
+            if on { "on" } else { "off" },
+        );
+        attr(
+            &self.view.fullscreen,
+            "aria-pressed",
+            if on { "true" } else { "false" },
+        );
+        if on && self.features.keyboard_lock {
+            lock_keyboard();
+        }
+        self.apply_scale();
     }
 
     fn toggle_mute(&mut self) {
@@ -168,6 +208,16 @@ impl Inner {
             "aria-pressed",
             if m { "true" } else { "false" },
         );
+    }
+
+    /// Queues key events (on-screen keyboard, text from a phone keyboard) behind what is
+    /// already waiting, paced like typed keys.
+    pub(super) fn queue_keys(&mut self, seq: Vec<(String, bool)>) {
+        if self.session.is_none() {
+            return;
+        }
+        self.input.key_queue.extend(seq);
+        self.drain_keys();
     }
 
     fn send_combo(&mut self, c: KeyCombo) {
@@ -207,36 +257,40 @@ impl Inner {
             return;
         }
         let window = web_sys::window().expect("window");
-        let doc = dom::document();
-        let full = doc.fullscreen_element().is_some();
-        let inner_w = window
-            .inner_width()
-            .ok()
-            .and_then(|v| v.as_f64())
-            .unwrap_or(1024.0);
+        let full = fullscreen_element().is_some();
         let inner_h = window
             .inner_height()
             .ok()
             .and_then(|v| v.as_f64())
             .unwrap_or(768.0);
-        let (cw, ch) = if full {
-            (inner_w, inner_h)
+        // The player is scrolled to the top once running (and is the full-screen
+        // element), so only its own toolbar and status line sit above the screen.
+        let chrome = (self.view.stage.get_bounding_client_rect().top()
+            - self.view.root.get_bounding_client_rect().top())
+        .max(0.0);
+        let margin = if full { 0.0 } else { 16.0 };
+        let cw = f64::from(self.view.stage.client_width()).max(1.0);
+        let ch = (inner_h - chrome - margin).max(if full { 100.0 } else { 200.0 });
+        let dpr = window.device_pixel_ratio();
+        let dpr = if dpr.is_finite() && dpr > 0.0 {
+            dpr
         } else {
-            // The player is scrolled to the top once running, so only its own toolbar and
-            // status line sit above the screen.
-            let chrome = (self.view.stage.get_bounding_client_rect().top()
-                - self.view.root.get_bounding_client_rect().top())
-            .max(0.0);
-            let w = f64::from(self.view.stage.client_width()).max(1.0);
-            (w, (inner_h - chrome - 16.0).max(200.0))
+            1.0
         };
-        let (w, h) = display_size(self.scale_mode, sw, sh, cw, ch);
+        let (w, h) = display_size(self.scale_mode, sw, sh, cw, ch, dpr);
         let st = self.view.canvas.style();
         let _ = st.set_property("width", &format!("{w}px"));
         let _ = st.set_property("height", &format!("{h}px"));
         let crisp = self.scale_mode != ScaleMode::Fit;
         let _ = st.set_property("image-rendering", if crisp { "pixelated" } else { "auto" });
         attr(&self.view.root, "data-scale", self.scale_mode.as_str());
+        attr(&self.view.root, "data-dpr", &dpr.to_string());
+        // Device pixels per guest pixel: a whole number in the crisp modes.
+        attr(
+            &self.view.root,
+            "data-device-scale",
+            &(w * dpr / f64::from(sw)).to_string(),
+        );
         self.cursor.set_scale(w / f64::from(sw));
     }
 
@@ -254,13 +308,21 @@ impl Inner {
     }
 
     pub(super) fn release_pointer_lock(&self) {
+        if !self.features.pointer_lock {
+            return;
+        }
         let doc = dom::document();
         if doc.pointer_lock_element().is_some() {
             doc.exit_pointer_lock();
         }
     }
 
+    /// Whether relative motion goes to the guest: the pointer is locked to the canvas, or
+    /// the browser has no Pointer Lock (then the visitor's moves over the canvas count).
     fn pointer_locked(&self) -> bool {
+        if !self.features.pointer_lock {
+            return true;
+        }
         dom::document()
             .pointer_lock_element()
             .is_some_and(|e| e == *self.view.canvas.unchecked_ref::<web_sys::Element>())
@@ -289,6 +351,7 @@ impl Inner {
         if self.session.is_none() {
             return;
         }
+        let actions = self.input.modifiers.apply(actions, self.input.last_mods);
         self.input
             .key_queue
             .extend(actions.into_iter().map(|a| (a.code, a.pressed)));
@@ -306,6 +369,13 @@ impl Inner {
         );
         let code = e.code();
         let known = spice_client::inputs::keymap::scancode_for_code(&code).is_some();
+        self.input.last_mods = EventModifiers {
+            shift: e.shift_key()
+                || implied_shift(&code, &e.key(), e.get_modifier_state("CapsLock")),
+            ctrl: e.ctrl_key(),
+            alt: e.alt_key(),
+            altgraph: e.get_modifier_state("AltGraph"),
+        };
         let actions = self.input.altgr.event(
             &code,
             pressed,
@@ -342,6 +412,9 @@ impl Inner {
 
     fn on_blur(&mut self) {
         self.input.altgr.reset();
+        self.input.gestures.reset();
+        self.input.touch_timer = None;
+        self.input.modifiers.reset();
         self.input.flush_timer = None;
         self.input.key_timer = None;
         let queued: Vec<(String, bool)> = self.input.key_queue.drain(..).collect();
@@ -366,7 +439,7 @@ impl Inner {
     }
 
     /// Sends the absolute position (client mode) for a viewport point.
-    fn position_at(&mut self, x: f64, y: f64) {
+    pub(super) fn position_at(&mut self, x: f64, y: f64) {
         let (sw, sh) = self.presenter.size();
         let (sx, sy) = client_to_surface(x, y, self.box_rect(), sw, sh);
         self.cursor.move_to(f64::from(sx), f64::from(sy));
@@ -436,31 +509,5 @@ impl Inner {
             }
             self.pump();
         }
-    }
-
-    fn on_touch_start(&mut self, e: &TouchEvent) {
-        // No emulated mouse events: the tap is sent once, below.
-        e.prevent_default();
-        if let Some(a) = self.audio.as_ref() {
-            a.resume();
-        }
-        let _ = self.view.canvas.focus();
-        if let Some(t) = e.changed_touches().get(0) {
-            if self.input.client_mode {
-                self.position_at(f64::from(t.client_x()), f64::from(t.client_y()));
-            }
-            if let Some(s) = self.session.as_mut() {
-                s.mouse_button(Button::Left, true);
-            }
-            self.pump();
-        }
-    }
-
-    fn on_touch_end(&mut self, e: &TouchEvent) {
-        e.prevent_default();
-        if let Some(s) = self.session.as_mut() {
-            s.mouse_button(Button::Left, false);
-        }
-        self.pump();
     }
 }

@@ -14,14 +14,20 @@ pub mod channel;
 pub mod control;
 pub mod cursor;
 pub mod dirty;
+pub mod features;
 pub mod geometry;
 pub mod input;
 pub mod keys;
+pub mod modifiers;
 pub mod opus;
+pub mod osk;
 pub mod pcm;
 pub mod presenter;
 pub mod session;
+pub mod touch;
+pub mod touchpad;
 pub mod transport;
+pub mod typing;
 pub mod view;
 
 use std::cell::RefCell;
@@ -76,6 +82,8 @@ pub struct Inner {
     probe: Option<Closure<dyn Fn() -> js_sys::Float32Array>>,
     /// The browser decodes Opus (checked at launch, long before the VM is up).
     opus_supported: bool,
+    /// Optional APIs found at launch.
+    pub(crate) features: features::Features,
     opus: Option<opus::OpusDecoder>,
     audio_attr_timer: Option<gloo::timers::callback::Timeout>,
     /// A fatal channel failure waiting for the control connection's explanation.
@@ -92,7 +100,8 @@ impl Player {
         let t_run = dom::now_ms();
         let view = View::new(title);
         let audio_stats = Rc::new(RefCell::new(AudioStats::default()));
-        let audio = match Audio::new(audio_stats.clone()) {
+        let features = features::Features::detect();
+        let audio = match Audio::new(audio_stats.clone(), features.audio_worklet) {
             Ok(a) => Some(a),
             Err(e) => {
                 dom::log(&format!("no audio: {e:?}"));
@@ -133,6 +142,7 @@ impl Player {
                 listeners: Vec::new(),
                 probe: None,
                 opus_supported: false,
+                features,
                 opus: None,
                 pending_failure: None,
                 failure_timer: None,
@@ -145,12 +155,14 @@ impl Player {
             p.set_state(PlayerState::Loading, text::CREATING);
             attr(&p.view.root, "data-mouse-mode", "server");
             attr(&p.view.root, "data-audio-frames", "0");
+            p.features.publish(&p.view.root);
+            p.publish_audio_path();
             p.probe = Some(audio::install_probe(&p.view.root, p.audio_stats.clone()));
             p.install_listeners();
         }
         let weak = Rc::downgrade(&inner);
         wasm_bindgen_futures::spawn_local(async move {
-            let ok = opus::supported().await;
+            let ok = features.audio_decoder && opus::supported().await;
             if let Some(rc) = weak.upgrade() {
                 rc.borrow_mut().opus_supported = ok;
             }
@@ -281,6 +293,7 @@ impl Inner {
             self.audio_attr_timer = None;
             let n = self.audio_stats.borrow().frames;
             attr(&self.view.root, "data-audio-frames", &n.to_string());
+            self.publish_audio_path();
         } else if self.audio_attr_timer.is_none() {
             let weak = self.weak.clone();
             let wait = (250.0 - (now - self.audio_attr_at)).max(0.0) as u32;
@@ -291,6 +304,17 @@ impl Inner {
                 });
             }));
         }
+    }
+
+    /// `data-audio-path` and `data-audio-context` (the path may change once: a worklet
+    /// that fails to load falls back to buffers).
+    fn publish_audio_path(&self) {
+        let (path, state) = match self.audio.as_ref() {
+            Some(a) => (a.path(), a.context_state()),
+            None => ("none", "none"),
+        };
+        attr(&self.view.root, "data-audio-path", path);
+        attr(&self.view.root, "data-audio-context", state);
     }
 
     /// Asks for an animation frame if none is pending.

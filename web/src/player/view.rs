@@ -29,6 +29,7 @@ pub struct View {
     pub volume: HtmlInputElement,
     pub mute: HtmlButtonElement,
     pub retry: HtmlButtonElement,
+    pub osk: super::osk::Osk,
 }
 
 impl View {
@@ -65,6 +66,7 @@ impl View {
             let _ = keys.append_child(&o);
         }
         let fullscreen = button("Full screen", "", Some("Full screen"));
+        attr(&fullscreen, "aria-pressed", "false");
         let volume: HtmlInputElement = el("input", "").unchecked_into();
         volume.set_type("range");
         volume.set_min("0");
@@ -88,6 +90,8 @@ impl View {
         let _ = vl.append_child(&volume);
         let _ = toolbar.append_child(&vl);
         let _ = toolbar.append_child(&mute);
+        let osk = super::osk::Osk::new();
+        let _ = toolbar.append_child(&osk.toggle);
 
         let status = text_el("p", "player-status", "");
         attr(&status, "role", "status");
@@ -134,6 +138,7 @@ impl View {
         let _ = root.append_child(&notice);
         let _ = root.append_child(&retry);
         let _ = root.append_child(&stage);
+        let _ = root.append_child(&osk.panel);
         View {
             root,
             stage,
@@ -150,6 +155,7 @@ impl View {
             volume,
             mute,
             retry,
+            osk,
         }
     }
 
