@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::package::MemoryImage;
+use crate::packages::olive::MemoryImage;
 
 /// Sound devices the launcher knows how to attach to a SPICE audiodev.
 pub const SOUND_DEVICES: &[&str] = &["AC97", "intel-hda", "sb16", "es1370"];
@@ -60,13 +60,13 @@ pub struct Machine {
     /// A usb-tablet so the SPICE client can use absolute (client) mouse mode.
     pub tablet: bool,
     /// A package at an http(s) URL: fetched when an instance launches
-    /// ([`crate::remote::prepare`]), which then supplies every other field.
-    pub remote: Option<crate::remote::RemoteRef>,
+    /// ([`crate::packages::remote::prepare`]), which then supplies every other field.
+    pub remote: Option<crate::packages::remote::RemoteRef>,
 }
 
 impl Machine {
     /// The stand-in for a remote package until it is fetched at launch.
-    pub fn remote(r: crate::remote::RemoteRef) -> Machine {
+    pub fn remote(r: crate::packages::remote::RemoteRef) -> Machine {
         Machine {
             disk: PathBuf::new(),
             standalone_disk: true,

@@ -9,24 +9,20 @@
 //! [`control`] (the contract with [`token_port`] and [`ws_bridge`]), [`fetch`] (demand fetching
 //! of http(s) packages: range reads, shared chunk cache, NBD export), [`nxpk`] (VMNetX packages).
 
-pub mod accel;
 pub mod admin;
 pub mod catalog;
 pub mod config;
-pub mod control;
 pub mod fetch;
-pub mod http;
 pub mod instances;
-pub mod launcher;
 pub mod metrics;
-pub mod migration;
-pub mod nxpk;
-pub mod package;
-pub mod qmp;
-pub mod remote;
-pub mod spice_handover;
-pub mod token_port;
-pub mod ws_bridge;
+pub mod net;
+pub mod packages;
+pub mod qemu;
+
+// Paths of the flat layout, still used by the end-to-end harness in `tests/`.
+pub use net::control;
+pub use packages::olive as package;
+pub use qemu::{accel, launcher};
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::DirBuilderExt;
@@ -79,7 +75,7 @@ impl Server {
                 path: instances_dir.clone(),
                 source,
             })?;
-        let reaped = launcher::reap_orphans(&instances_dir).await;
+        let reaped = qemu::launcher::reap_orphans(&instances_dir).await;
         if reaped > 0 {
             tracing::warn!(reaped, "killed QEMUs left by a previous gateway");
         }
@@ -93,15 +89,15 @@ impl Server {
         if !qemu_ok {
             return Err(StartError::QemuMissing(config.qemu_binary.clone()));
         }
-        let accel = accel::resolve(config.accelerator, &config.qemu_binary).await;
-        let launcher = launcher::Launcher {
+        let accel = qemu::accel::resolve(config.accelerator, &config.qemu_binary).await;
+        let launcher = qemu::launcher::Launcher {
             qemu: config.qemu_binary.clone(),
             qemu_img: config.qemu_img.clone(),
             accel,
         };
         let metrics = Arc::new(metrics::Metrics::default());
         let registry = Registry::new(config.clone(), launcher, metrics);
-        let dyn_registry: Arc<dyn control::Registry> = Arc::new(registry.clone());
+        let dyn_registry: Arc<dyn net::control::Registry> = Arc::new(registry.clone());
 
         let token_bind = format!("{}:{}", config.token_host, config.token_port);
         let token_listener =
@@ -125,8 +121,8 @@ impl Server {
             &config,
             &mut tasks,
         );
-        let app = http::router(
-            http::AppState {
+        let app = net::http::router(
+            net::http::AppState {
                 registry: registry.clone(),
             },
             config.static_dir.clone(),
@@ -186,18 +182,18 @@ impl Server {
 /// Starts G3's token port on `listener` and returns the `/ws` router plus a function that
 /// stops the token port.
 fn bridges(
-    dyn_registry: Arc<dyn control::Registry>,
+    dyn_registry: Arc<dyn net::control::Registry>,
     token_listener: TcpListener,
     token_addr: SocketAddr,
     config: &Config,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> (axum::Router, Box<dyn Fn() + Send + Sync>) {
-    let forwarded = Arc::new(token_port::ForwardedPeers::default());
-    let opts = token_port::TokenPortOptions {
+    let forwarded = Arc::new(net::token_port::ForwardedPeers::default());
+    let opts = net::token_port::TokenPortOptions {
         forwarded: forwarded.clone(),
         ..Default::default()
     };
-    let port = token_port::TokenPort::new(dyn_registry.clone(), opts);
+    let port = net::token_port::TokenPort::new(dyn_registry.clone(), opts);
     let p = port.clone();
     tasks.push(tokio::spawn(async move {
         if let Err(e) = p.serve(token_listener).await {
@@ -214,8 +210,11 @@ fn bridges(
         _ => token_addr,
     };
     let mut bridge_cfg =
-        ws_bridge::WsBridgeConfig::new(bridge_target, config.allowed_origins.clone());
+        net::ws_bridge::WsBridgeConfig::new(bridge_target, config.allowed_origins.clone());
     bridge_cfg.allow_missing_origin = config.ws_allow_missing_origin;
-    let bridge = ws_bridge::WsBridge::new(bridge_cfg, dyn_registry, forwarded);
-    (ws_bridge::router(bridge), Box::new(move || port.shutdown()))
+    let bridge = net::ws_bridge::WsBridge::new(bridge_cfg, dyn_registry, forwarded);
+    (
+        net::ws_bridge::router(bridge),
+        Box::new(move || port.shutdown()),
+    )
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::control::VmState;
+use crate::net::control::VmState;
 
 /// Upper bounds (seconds) of the launch-time histogram: QMP readiness is sub-second when
 /// healthy, so the buckets are fine at the low end.

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use netx_proto::{ClientMsg, ServerMsg};
-use olive_gateway::control::{ControlError, ControlEvent, InstanceHandle, Registry, VmState};
-use olive_gateway::token_port::{ForwardedPeers, TokenPort, TokenPortOptions};
-use olive_gateway::ws_bridge::{self, WsBridge, WsBridgeConfig};
+use olive_gateway::net::control::{ControlError, ControlEvent, InstanceHandle, Registry, VmState};
+use olive_gateway::net::token_port::{ForwardedPeers, TokenPort, TokenPortOptions};
+use olive_gateway::net::ws_bridge::{self, WsBridge, WsBridgeConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::broadcast;

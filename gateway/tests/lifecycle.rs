@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use olive_gateway::admin::request;
-use olive_gateway::control::{ControlEvent, Registry as _, VmState};
-use olive_gateway::launcher::{kill_pid, pid_dead};
+use olive_gateway::net::control::{ControlEvent, Registry as _, VmState};
+use olive_gateway::qemu::launcher::{kill_pid, pid_dead};
 use olive_gateway::{Config, Server};
 
 const KEY: &str = "test-secret-key-0123456789";

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use olive_gateway::fetch::{ChunkCache, FetchOptions, ImageSlice, NbdExport, DEFAULT_CHUNK_SIZE};
-use olive_gateway::nxpk::domain::{self, DomainError};
-use olive_gateway::nxpk::memory::{self, Compression, MemoryError};
-use olive_gateway::nxpk::{self, lzop, url, LocalFile, Package};
+use olive_gateway::packages::nxpk::domain::{self, DomainError};
+use olive_gateway::packages::nxpk::memory::{self, Compression, MemoryError};
+use olive_gateway::packages::nxpk::{self, lzop, url, LocalFile, Package};
 use olive_tests::qemu::{Qemu, QemuConfig};
 use range_server::RangeServer;
 use serde_json::json;
@@ -648,7 +648,10 @@ async fn remote_nxpk_is_read_on_demand_and_its_memory_streams() {
 
 /// A libvirt domain describing the machine `spec` as our launcher builds it (what a VMNetX
 /// package of that machine would carry), with `memory_mb` as its RAM.
-fn domain_for(spec: &olive_gateway::package::manifest::MachineSpec, memory_mb: u32) -> String {
+fn domain_for(
+    spec: &olive_gateway::packages::olive::manifest::MachineSpec,
+    memory_mb: u32,
+) -> String {
     use olive_gateway::catalog::Display;
     let video = match spec.display {
         Display::Qxl => "qxl",
@@ -700,9 +703,9 @@ fn domain_for(spec: &olive_gateway::package::manifest::MachineSpec, memory_mb: u
 /// package cold-boots.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn package_import_keeps_a_loadable_memory_image_and_drops_a_rejected_one() {
-    use olive_gateway::launcher::{kill_child, InstancePaths, Launcher};
-    use olive_gateway::package::source::Source;
-    use olive_gateway::package::{codec::Codec, create, import, manifest::Policy, Package};
+    use olive_gateway::packages::olive::source::Source;
+    use olive_gateway::packages::olive::{codec::Codec, create, import, manifest::Policy, Package};
+    use olive_gateway::qemu::launcher::{kill_child, InstancePaths, Launcher};
 
     let _lock = olive_tests::qemu_lock();
     let s = Scratch::new("import");
@@ -726,7 +729,7 @@ accelerator = "tcg"
     let launcher = Launcher {
         qemu: cfg.qemu_binary.clone(),
         qemu_img: cfg.qemu_img.clone(),
-        accel: olive_gateway::accel::Resolved::Tcg,
+        accel: olive_gateway::qemu::accel::Resolved::Tcg,
     };
     let policy = Policy {
         max_memory_mb: 1024,
@@ -812,7 +815,7 @@ accelerator = "tcg"
             imported.manifest.machine.machine_type,
             m.machine.machine_type
         );
-        olive_gateway::package::validate::validate(
+        olive_gateway::packages::olive::validate::validate(
             Source::Local(good.clone()),
             policy,
             Path::new("qemu-img"),
@@ -863,7 +866,7 @@ accelerator = "tcg"
                 .any(|e| e.file_name().to_string_lossy().starts_with("memory.")),
             "the rejected image stays behind"
         );
-        olive_gateway::package::validate::validate(
+        olive_gateway::packages::olive::validate::validate(
             Source::Local(wrong),
             policy,
             Path::new("qemu-img"),
@@ -877,7 +880,7 @@ accelerator = "tcg"
         if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
             if String::from_utf8_lossy(&cmd).contains(&needle) {
                 if let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() {
-                    olive_gateway::launcher::kill_pid(pid);
+                    olive_gateway::qemu::launcher::kill_pid(pid);
                 }
             }
         }

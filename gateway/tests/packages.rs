@@ -8,9 +8,9 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use olive_gateway::control::{ControlEvent, VmState};
-use olive_gateway::launcher::Launcher;
-use olive_gateway::package::{codec::Codec, create, manifest::Policy, source::Source};
+use olive_gateway::net::control::{ControlEvent, VmState};
+use olive_gateway::packages::olive::{codec::Codec, create, manifest::Policy, source::Source};
+use olive_gateway::qemu::launcher::Launcher;
 use olive_gateway::{Config, Server};
 use olive_tests::ppm::{compare, Rgba};
 
@@ -70,7 +70,7 @@ async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots()
         let launcher = Launcher {
             qemu: cfg.qemu_binary.clone(),
             qemu_img: cfg.qemu_img.clone(),
-            accel: olive_gateway::accel::Resolved::Tcg,
+            accel: olive_gateway::qemu::accel::Resolved::Tcg,
         };
         let item = cfg.catalog.get("guest").unwrap();
         let pkg = s.dir.join("pkg");
@@ -96,7 +96,7 @@ async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots()
         );
 
         // 2. It validates; a corrupt copy does not.
-        let report = olive_gateway::package::validate::validate(
+        let report = olive_gateway::packages::olive::validate::validate(
             Source::Local(pkg.clone()),
             POLICY,
             Path::new("qemu-img"),
@@ -108,7 +108,7 @@ async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots()
         );
         let bad = s.dir.join("bad");
         corrupt_copy(&pkg, &bad, &mem.file.path);
-        let e = olive_gateway::package::validate::validate(
+        let e = olive_gateway::packages::olive::validate::validate(
             Source::Local(bad.clone()),
             POLICY,
             Path::new("qemu-img"),
@@ -183,7 +183,7 @@ package = "bad"
         let r = save(r#"{"name": "live", "codec": "zstd"}"#).await.unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
         let live = s.dir.join("data/packages/live");
-        let report = olive_gateway::package::validate::validate(
+        let report = olive_gateway::packages::olive::validate::validate(
             Source::Local(live.clone()),
             POLICY,
             Path::new("qemu-img"),
@@ -246,7 +246,7 @@ async fn a_resumed_screen_that_stays_black_cold_boots() {
         let launcher = Launcher {
             qemu: cfg.qemu_binary.clone(),
             qemu_img: cfg.qemu_img.clone(),
-            accel: olive_gateway::accel::Resolved::Tcg,
+            accel: olive_gateway::qemu::accel::Resolved::Tcg,
         };
         let pkg = s.dir.join("pkg");
         let opts = create::CreateOptions {

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use olive_gateway::control::ControlEvent;
-use olive_gateway::nxpk::memory::{self, Compression};
+use olive_gateway::net::control::ControlEvent;
+use olive_gateway::packages::nxpk::memory::{self, Compression};
 use olive_gateway::{Config, Server};
 use range_server::RangeServer;
 use serde_json::json;
@@ -267,7 +267,7 @@ package = "http://{addr}/p/warm.nxpk"
         assert!(created["token"].as_str().unwrap().starts_with(&id));
         let handle = server.registry().handle(&id).unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
-        while handle.state() != olive_gateway::control::VmState::Running {
+        while handle.state() != olive_gateway::net::control::VmState::Running {
             assert!(Instant::now() < deadline, "launched package never ran");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

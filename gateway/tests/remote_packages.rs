@@ -9,9 +9,9 @@ mod range_server;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use olive_gateway::control::{ControlEvent, VmState};
-use olive_gateway::launcher::Launcher;
-use olive_gateway::package::{codec::Codec, create};
+use olive_gateway::net::control::{ControlEvent, VmState};
+use olive_gateway::packages::olive::{codec::Codec, create};
+use olive_gateway::qemu::launcher::Launcher;
 use olive_gateway::{Config, Server};
 use olive_tests::ppm::compare;
 use range_server::RangeServer;
@@ -60,7 +60,7 @@ async fn make_package(dir: &Path, out: &Path) {
     let launcher = Launcher {
         qemu: cfg.qemu_binary.clone(),
         qemu_img: cfg.qemu_img.clone(),
-        accel: olive_gateway::accel::Resolved::Tcg,
+        accel: olive_gateway::qemu::accel::Resolved::Tcg,
     };
     let item = cfg.catalog.get("guest").unwrap();
     let opts = create::CreateOptions {

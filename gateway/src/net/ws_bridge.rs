@@ -39,8 +39,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tracing::{debug, warn};
 
-use crate::control::Registry;
-use crate::token_port::{ForwardedPeers, TokenPort, TokenPortOptions};
+use crate::net::control::Registry;
+use crate::net::token_port::{ForwardedPeers, TokenPort, TokenPortOptions};
 
 /// Size of the TCP → WebSocket read buffer (the largest message the bridge sends).
 pub const BRIDGE_BUFFER: usize = 64 * 1024;
@@ -95,7 +95,7 @@ impl WsBridgeConfig {
 pub struct WsBridge {
     pub config: Arc<WsBridgeConfig>,
     pub registry: Arc<dyn Registry>,
-    /// Shared with the token port ([`crate::token_port::TokenPortOptions::forwarded`]).
+    /// Shared with the token port ([`crate::net::token_port::TokenPortOptions::forwarded`]).
     pub forwarded: Arc<ForwardedPeers>,
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Everything that reads package files goes through [`Source`]. A [`Source::Remote`] is a
 //! reference only (a URL from the configuration, resolved when an instance launches, see
-//! [`crate::remote`]); once resolved, a memory image is a [`Source::Fetched`] byte range of
+//! [`crate::packages::remote`]); once resolved, a memory image is a [`Source::Fetched`] byte range of
 //! a pinned remote file, streamed in one request while QEMU restores from it.
 
 use std::io::Read;

@@ -100,7 +100,7 @@ async fn launch(
     Query(q): Query<LaunchQuery>,
     headers: HeaderMap,
 ) -> Response {
-    use crate::nxpk::url::{launch_url, UrlError};
+    use crate::packages::nxpk::url::{launch_url, UrlError};
     let trusted = &st.registry.config().trusted_package_hosts;
     if trusted.is_empty() {
         return error(
@@ -122,13 +122,13 @@ async fn launch(
             "Packages are fetched over https only (plain http only from this machine)",
         );
     }
-    let Some(Ok(r)) = crate::remote::RemoteRef::parse(&reference) else {
+    let Some(Ok(r)) = crate::packages::remote::RemoteRef::parse(&reference) else {
         return error(StatusCode::BAD_REQUEST, "Malformed package URL");
     };
     let meta = async {
         let cache = st.registry.chunk_cache().await?;
         let opts = crate::fetch::FetchOptions::default();
-        crate::remote::meta(&r, &cache, &opts, st.registry.policy()).await
+        crate::packages::remote::meta(&r, &cache, &opts, st.registry.policy()).await
     }
     .await;
     let meta = match meta {
@@ -233,8 +233,8 @@ async fn save_package(
         return error(StatusCode::BAD_REQUEST, "Expected {\"name\": NAME}");
     };
     let codec = match req.codec.as_deref() {
-        None => crate::package::codec::Codec::DEFAULT,
-        Some(c) => match crate::package::codec::Codec::from_name(c) {
+        None => crate::packages::olive::codec::Codec::DEFAULT,
+        Some(c) => match crate::packages::olive::codec::Codec::from_name(c) {
             Some(c) => c,
             None => return error(StatusCode::BAD_REQUEST, "Unknown codec"),
         },
@@ -314,7 +314,7 @@ fn with_static(api: Router, static_dir: Option<PathBuf>) -> Router {
 }
 
 /// For `Arc`-wrapped use by callers that only have the trait object.
-pub fn registry_trait(registry: &Registry) -> Arc<dyn crate::control::Registry> {
+pub fn registry_trait(registry: &Registry) -> Arc<dyn crate::net::control::Registry> {
     Arc::new(registry.clone())
 }
 

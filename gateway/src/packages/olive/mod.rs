@@ -44,7 +44,7 @@ pub struct MemoryImage {
     /// SHA-256 of the compressed file, checked while loading (before the guest runs).
     pub sha256: Option<String>,
     /// A VMNetX memory image: a libvirt save header and xz/lzop around the stream, unwrapped
-    /// while it streams ([`crate::nxpk::memory::unwrap`]); `codec` is then ignored and
+    /// while it streams ([`crate::packages::nxpk::memory::unwrap`]); `codec` is then ignored and
     /// `uncompressed_size` is the wrapped size (progress counts wrapped bytes).
     pub libvirt: bool,
 }

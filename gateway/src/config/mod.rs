@@ -298,7 +298,7 @@ impl Config {
             if items.iter().any(|x| x.id == it.id) {
                 return Err(err(&at("id"), format!("duplicate item id {:?}", it.id)));
             }
-            let policy = crate::package::manifest::Policy {
+            let policy = crate::packages::olive::manifest::Policy {
                 max_memory_mb,
                 max_vcpus,
             };
@@ -315,10 +315,10 @@ impl Config {
                         "missing `[item.machine]` (or `package`)".into(),
                     ))
                 }
-                (Some(pkg), None) if crate::remote::RemoteRef::parse(pkg).is_some() => {
+                (Some(pkg), None) if crate::packages::remote::RemoteRef::parse(pkg).is_some() => {
                     // Fetched at launch, not now: a slow or absent server must not stop
                     // the gateway from starting. The title defaults to the item id.
-                    let r = crate::remote::RemoteRef::parse(pkg)
+                    let r = crate::packages::remote::RemoteRef::parse(pkg)
                         .into_iter()
                         .flatten()
                         .next()
@@ -336,8 +336,8 @@ impl Config {
                     (meta, Machine::remote(r))
                 }
                 (Some(pkg), None) => {
-                    let root = crate::package::source::Source::parse(pkg, &base);
-                    let p = crate::package::Package::open(root, policy)
+                    let root = crate::packages::olive::source::Source::parse(pkg, &base);
+                    let p = crate::packages::olive::Package::open(root, policy)
                         .map_err(|e| err(&at("package"), e.to_string()))?;
                     let machine = p
                         .machine()
@@ -412,7 +412,7 @@ type ErrFn<'a> = dyn Fn(&[Seg<'_>], String) -> ConfigError + 'a;
 /// A hand-written `[item.machine]`, checked against the limits.
 fn machine_from_raw(
     m: RawMachine,
-    policy: crate::package::manifest::Policy,
+    policy: crate::packages::olive::manifest::Policy,
     abs: &dyn Fn(&Path) -> PathBuf,
     atm: &dyn Fn(&'static str) -> [Seg<'static>; 4],
     err: &ErrFn<'_>,
@@ -750,7 +750,7 @@ display = "qxl"
         let b = c.catalog.get("b").unwrap();
         let r = b.machine.remote.as_ref().expect("a remote item");
         assert_eq!(r.url, "https://h.example/p");
-        assert_eq!(r.kind, crate::remote::Kind::Nxpk);
+        assert_eq!(r.kind, crate::packages::remote::Kind::Nxpk);
         assert!(c.trusted_package_hosts.is_empty());
         let bad = text[..cut].replace("vmnetx+https://h.example/p", "https://");
         let e = parse(&bad).unwrap_err();

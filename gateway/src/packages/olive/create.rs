@@ -19,9 +19,9 @@ use super::manifest::{FileRef, MachineSpec, Manifest, MemoryRef, Metadata, FORMA
 use super::manifest::{MANIFEST_FILE, MAX_DEVICE_STATE_BYTES};
 use super::sha256_of;
 use crate::catalog::{Item, Machine};
-use crate::launcher::{kill_child, InstancePaths, LaunchError, Launcher};
-use crate::migration::MigrationError;
-use crate::qmp::{Qmp, QmpError};
+use crate::qemu::launcher::{kill_child, InstancePaths, LaunchError, Launcher};
+use crate::qemu::migration::MigrationError;
+use crate::qemu::qmp::{Qmp, QmpError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
@@ -92,7 +92,7 @@ async fn boot_wait_save(
 ) -> Result<Manifest, CreateError> {
     let mut machine = item.machine.clone();
     machine.memory_image = None;
-    let password = crate::package::hex(&std::process::id().to_le_bytes()) + "-package";
+    let password = crate::packages::olive::hex(&std::process::id().to_le_bytes()) + "-package";
     let mut launched = launcher
         .launch(
             &machine,
@@ -245,7 +245,7 @@ async fn save(
     qmp.execute("stop", None).await?;
     let mem_name = format!("memory.{}", codec.extension());
     let max = u64::from(machine.memory_mb) * (1 << 20) + MAX_DEVICE_STATE_BYTES;
-    let saved = crate::migration::save(
+    let saved = crate::qemu::migration::save(
         qmp,
         &paths.migration_socket,
         &out.join(&mem_name),

@@ -40,7 +40,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use self::wire::{ClientMsg, ServerMsg};
-use crate::control::{ControlEvent, InstanceHandle, Registry, VmState};
+use crate::net::control::{ControlEvent, InstanceHandle, Registry, VmState};
 
 /// Size of each direction's buffer when splicing a viewer connection to SPICE.
 pub const SPLICE_BUFFER: usize = 64 * 1024;
@@ -550,7 +550,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Conn<'_, S> {
             // As VMNetX: the protocol is re-enabled, so the client may retry.
             self.decoder.resume_framing();
             self.send(&wire::error(
-                &crate::control::ControlError::ViewerUnavailable.to_string(),
+                &crate::net::control::ControlError::ViewerUnavailable.to_string(),
             ))
             .await?;
             return Box::pin(self.run()).await;
@@ -616,7 +616,7 @@ enum SpiceConn {
 /// UNIX socket, so a handover problem costs bandwidth, not the visit.
 async fn connect_spice(instance: &dyn InstanceHandle, timeout: Duration) -> Option<SpiceConn> {
     if let Some(monitor) = instance.spice_monitor() {
-        match tokio::time::timeout(timeout, crate::spice_handover::connect(monitor, timeout)).await
+        match tokio::time::timeout(timeout, crate::qemu::handover::connect(monitor, timeout)).await
         {
             Ok(Ok(s)) => return Some(SpiceConn::Tcp(s)),
             Ok(Err(e)) => {

@@ -20,11 +20,11 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::catalog::Item;
 use crate::config::Config;
-use crate::control::{
+use crate::metrics::{state_name, Metrics};
+use crate::net::control::{
     ControlError, ControlEvent, InstanceHandle, Registry as RegistryTrait, VmState,
 };
-use crate::launcher::{kill_pid, InstancePaths, LaunchError, Launcher};
-use crate::metrics::{state_name, Metrics};
+use crate::qemu::launcher::{kill_pid, InstancePaths, LaunchError, Launcher};
 
 /// How many distinct package links `GET /launch` remembers as items.
 pub const MAX_ADHOC_ITEMS: usize = 256;
@@ -191,8 +191,8 @@ impl Shared {
             .cloned()
     }
 
-    fn policy(&self) -> crate::package::manifest::Policy {
-        crate::package::manifest::Policy {
+    fn policy(&self) -> crate::packages::olive::manifest::Policy {
+        crate::packages::olive::manifest::Policy {
             max_memory_mb: self.config.max_memory_mb,
             max_vcpus: self.config.max_vcpus,
         }
@@ -307,7 +307,7 @@ impl Instance {
         };
         if orphaned {
             // Destroyed while launching: this QEMU is nobody's.
-            crate::launcher::kill_child(&mut launched.child).await;
+            crate::qemu::launcher::kill_child(&mut launched.child).await;
             let _ = tokio::fs::remove_dir_all(&self.paths.dir).await;
             return;
         }
@@ -322,7 +322,7 @@ impl Instance {
         let status = tokio::select! {
             st = child.wait() => st.ok(),
             _ = &mut kill_rx => {
-                crate::launcher::kill_child(&mut child).await;
+                crate::qemu::launcher::kill_child(&mut child).await;
                 None
             }
         };
@@ -363,7 +363,7 @@ impl Instance {
         &self,
         shared: &Shared,
         name: &str,
-    ) -> (Result<crate::launcher::Launched, LaunchError>, bool) {
+    ) -> (Result<crate::qemu::launcher::Launched, LaunchError>, bool) {
         let launcher = &shared.launcher;
         let fresh = !self.paths.overlay.exists();
         let prepared;
@@ -429,14 +429,15 @@ impl Instance {
     async fn prepare_remote(
         &self,
         shared: &Shared,
-        r: &crate::remote::RemoteRef,
+        r: &crate::packages::remote::RemoteRef,
         fresh: bool,
     ) -> Result<crate::catalog::Machine, LaunchError> {
         // The previous launch's export must release the socket path first.
         self.lock().export = None;
         let cache = shared.chunk_cache().await?;
         let opts = crate::fetch::FetchOptions::default();
-        let p = crate::remote::prepare(r, &cache, &opts, shared.policy(), &self.paths).await?;
+        let p = crate::packages::remote::prepare(r, &cache, &opts, shared.policy(), &self.paths)
+            .await?;
         if fresh {
             shared
                 .launcher
@@ -643,11 +644,11 @@ impl Registry {
     /// visitors can make the gateway remember).
     pub fn add_adhoc(
         &self,
-        r: crate::remote::RemoteRef,
+        r: crate::packages::remote::RemoteRef,
         meta: crate::catalog::ItemMeta,
     ) -> Option<String> {
         let digest = sha2::Sha256::digest(r.url.as_bytes());
-        let id = format!("launch-{}", &crate::package::hex(&digest)[..16]);
+        let id = format!("launch-{}", &crate::packages::olive::hex(&digest)[..16]);
         let item = Arc::new(Item {
             id: id.clone(),
             meta,
@@ -681,7 +682,7 @@ impl Registry {
     }
 
     /// The package limits of this gateway.
-    pub fn policy(&self) -> crate::package::manifest::Policy {
+    pub fn policy(&self) -> crate::packages::olive::manifest::Policy {
         self.shared.policy()
     }
 
@@ -744,9 +745,15 @@ impl Registry {
         &self,
         id: &str,
         name: &str,
-        codec: crate::package::codec::Codec,
-    ) -> Result<(std::path::PathBuf, crate::package::manifest::Manifest), SaveError> {
-        crate::package::manifest::check_file_name(name).map_err(SaveError::BadName)?;
+        codec: crate::packages::olive::codec::Codec,
+    ) -> Result<
+        (
+            std::path::PathBuf,
+            crate::packages::olive::manifest::Manifest,
+        ),
+        SaveError,
+    > {
+        crate::packages::olive::manifest::check_file_name(name).map_err(SaveError::BadName)?;
         let inst = self.get(id).ok_or(SaveError::NoInstance)?;
         if inst.lock().vm_state != VmState::Running {
             return Err(SaveError::NotRunning);
@@ -755,7 +762,7 @@ impl Registry {
         std::fs::create_dir_all(&dir).map_err(|e| SaveError::Failed(e.to_string()))?;
         let out = dir.join(name);
         inst.touch_now(self.shared.epoch);
-        let m = crate::package::create::save_running(
+        let m = crate::packages::olive::create::save_running(
             &self.shared.launcher,
             &inst.item,
             &inst.paths,

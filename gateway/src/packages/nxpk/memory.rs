@@ -154,10 +154,10 @@ pub fn unwrap<R: Read, W: Write>(r: R, out: &mut W) -> Result<(SaveHeader, u64),
     Ok((header, n))
 }
 
-/// The same bounded xz decoder as packages use ([`crate::package::codec::xz_decoder`]).
+/// The same bounded xz decoder as packages use ([`crate::packages::olive::codec::xz_decoder`]).
 fn xz<R: BufRead, W: Write>(r: &mut R, out: &mut W) -> Result<u64, MemoryError> {
     let xz_err = |e: std::io::Error| MemoryError::Xz(e.to_string());
-    let mut d = crate::package::codec::xz_decoder(r).map_err(xz_err)?;
+    let mut d = crate::packages::olive::codec::xz_decoder(r).map_err(xz_err)?;
     std::io::copy(&mut d, out).map_err(xz_err)
 }
 

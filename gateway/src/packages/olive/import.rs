@@ -1,6 +1,6 @@
 //! `package import`: a VMNetX `.nxpk` becomes an Olive package.
 //!
-//! The domain (already held to VMNetX's whitelist by [`crate::nxpk`]) maps onto our
+//! The domain (already held to VMNetX's whitelist by [`crate::packages::nxpk`]) maps onto our
 //! machine settings, the disk becomes a standalone qcow2, and the memory image is unwrapped
 //! from libvirt's save format and recompressed with a fast codec. Whether QEMU can load
 //! that image is only known by trying, so the import resumes it once in a scratch
@@ -21,8 +21,8 @@ use super::source::Source;
 use super::validate::check_standalone_qcow2;
 use super::Package;
 use crate::catalog::Display;
-use crate::launcher::{kill_child, InstancePaths, LaunchError, Launcher};
-use crate::nxpk::{self, MachineSettings};
+use crate::packages::nxpk::{self, MachineSettings};
+use crate::qemu::launcher::{kill_child, InstancePaths, LaunchError, Launcher};
 
 /// What to make.
 #[derive(Clone, Debug)]

@@ -20,10 +20,12 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{Display, ItemMeta, Machine};
 use crate::fetch::{ChunkCache, FetchOptions, ImageSlice, NbdExport, RemoteFile};
-use crate::launcher::{InstancePaths, LaunchError};
-use crate::package::manifest::{FileRef, Manifest, Policy, MANIFEST_FILE, MAX_MANIFEST_BYTES};
-use crate::package::source::{RemoteRange, Source};
-use crate::package::{hex, MemoryImage};
+use crate::packages::olive::manifest::{
+    FileRef, Manifest, Policy, MANIFEST_FILE, MAX_MANIFEST_BYTES,
+};
+use crate::packages::olive::source::{RemoteRange, Source};
+use crate::packages::olive::{hex, MemoryImage};
+use crate::qemu::launcher::{InstancePaths, LaunchError};
 
 /// Largest kernel or initrd fetched whole.
 const MAX_BOOT_FILE: u64 = 128 << 20;
@@ -58,7 +60,7 @@ impl RemoteRef {
             return None;
         }
         Some(
-            crate::nxpk::url::package_url(text)
+            crate::packages::nxpk::url::package_url(text)
                 .map(|url| {
                     let kind = if lower.starts_with("vmnetx+") || url.path().ends_with(".nxpk") {
                         Kind::Nxpk
@@ -145,7 +147,9 @@ pub async fn meta(
         }
         Kind::Nxpk => {
             let img = cache.image(&r.url, opts.clone()).await.map_err(fetch_err)?;
-            let pkg = crate::nxpk::Package::open(img).await.map_err(fetch_err)?;
+            let pkg = crate::packages::nxpk::Package::open(img)
+                .await
+                .map_err(fetch_err)?;
             pkg.manifest.name
         }
     };
@@ -287,7 +291,7 @@ async fn prepare_nxpk(
     policy: Policy,
 ) -> Result<(Machine, ImageSlice, String), LaunchError> {
     let img = cache.image(&r.url, opts.clone()).await.map_err(fetch_err)?;
-    let pkg = crate::nxpk::Package::open(img.clone())
+    let pkg = crate::packages::nxpk::Package::open(img.clone())
         .await
         .map_err(|e| LaunchError::Fetch(format!("{}: {e}", r.url)))?;
     let s = &pkg.settings;
@@ -299,7 +303,7 @@ async fn prepare_nxpk(
             offset: m.offset,
             len: m.size,
         }),
-        codec: crate::package::codec::Codec::None,
+        codec: crate::packages::olive::codec::Codec::None,
         uncompressed_size: m.size,
         // VMNetX packages carry no checksums; QEMU validates the stream's structure.
         sha256: None,
@@ -318,7 +322,10 @@ async fn prepare_nxpk(
 }
 
 /// Our launcher's machine for a whitelisted VMNetX domain, held to the configured limits.
-pub fn nxpk_machine(s: &crate::nxpk::MachineSettings, policy: Policy) -> Result<Machine, String> {
+pub fn nxpk_machine(
+    s: &crate::packages::nxpk::MachineSettings,
+    policy: Policy,
+) -> Result<Machine, String> {
     let memory_mb = u32::try_from(s.memory_mb)
         .ok()
         .filter(|&m| (16..=policy.max_memory_mb).contains(&m))

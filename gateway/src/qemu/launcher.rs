@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
-use crate::accel::Resolved;
 use crate::catalog::{Display, Machine};
-use crate::package::MemoryImage;
-use crate::qmp::{Qmp, QmpError};
+use crate::packages::olive::MemoryImage;
+use crate::qemu::accel::Resolved;
+use crate::qemu::qmp::{Qmp, QmpError};
 
 /// How long QEMU may take from spawn to QMP readiness before the launch is abandoned.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -66,7 +66,7 @@ pub struct InstancePaths {
     pub spice_socket: PathBuf,
     pub qmp_socket: PathBuf,
     /// A second QMP monitor, only for handing viewer sockets to SPICE
-    /// ([`crate::spice_handover`]).
+    /// ([`crate::qemu::handover`]).
     pub spice_monitor: PathBuf,
     pub password_file: PathBuf,
     pub pid_file: PathBuf,
@@ -367,10 +367,10 @@ impl Launcher {
             let mut qmp = self
                 .connect_qmp(&mut child, paths, machine, t0 + READY_TIMEOUT)
                 .await?;
-            crate::migration::load(&mut qmp, &paths.migration_socket, image, progress)
+            crate::qemu::migration::load(&mut qmp, &paths.migration_socket, image, progress)
                 .await
                 .map_err(|e| match e {
-                    crate::migration::MigrationError::Source(m) => LaunchError::Fetch(m),
+                    crate::qemu::migration::MigrationError::Source(m) => LaunchError::Fetch(m),
                     e => LaunchError::MemoryRejected(e.to_string()),
                 })?;
             let rejected = |e: QmpError| LaunchError::MemoryRejected(e.to_string());
@@ -438,7 +438,7 @@ impl Launcher {
     async fn check_standalone(&self, disk: &Path) -> Result<(), LaunchError> {
         let (img, d) = (self.qemu_img.clone(), disk.to_path_buf());
         let r = tokio::task::spawn_blocking(move || {
-            crate::package::validate::check_standalone_qcow2(&img, &d)
+            crate::packages::olive::validate::check_standalone_qcow2(&img, &d)
         })
         .await
         .map_err(|e| LaunchError::Disk {
@@ -551,7 +551,7 @@ async fn check_not_black(qmp: &mut Qmp, paths: &InstancePaths) -> Result<(), Lau
             .await?;
         let data = std::fs::read(&paths.screendump).unwrap_or_default();
         let _ = std::fs::remove_file(&paths.screendump);
-        match crate::migration::ppm_all_black(&data) {
+        match crate::qemu::migration::ppm_all_black(&data) {
             Some(false) => return Ok(()),
             None => {
                 tracing::warn!("unreadable screendump; skipping the black-screen check");

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::package::codec::Codec;
-use crate::package::{hex, MemoryImage};
-use crate::qmp::Qmp;
+use crate::packages::olive::codec::Codec;
+use crate::packages::olive::{hex, MemoryImage};
+use crate::qemu::qmp::Qmp;
 
 /// Bytes per write into QEMU: small enough for smooth progress, large enough to be cheap.
 const CHUNK: usize = 256 * 1024;
@@ -328,7 +328,7 @@ fn feed_libvirt<R: Read>(
     reader: R,
     img: &dyn Fn(&dyn std::fmt::Display) -> MigrationError,
 ) -> Result<(), MigrationError> {
-    crate::nxpk::memory::unwrap(reader, &mut sock).map_err(|e| img(&e))?;
+    crate::packages::nxpk::memory::unwrap(reader, &mut sock).map_err(|e| img(&e))?;
     let _ = sock.shutdown(std::net::Shutdown::Write);
     Ok(())
 }

@@ -74,7 +74,7 @@ pub trait InstanceHandle: Send + Sync {
     /// The VM's SPICE UNIX socket, when it is running.
     fn spice_socket(&self) -> Option<PathBuf>;
     /// The QMP monitor through which a viewer's socket is handed to SPICE as TCP (see
-    /// [`crate::spice_handover`]), when the VM is running. Without one, viewers connect to
+    /// [`crate::qemu::handover`]), when the VM is running. Without one, viewers connect to
     /// [`InstanceHandle::spice_socket`] and get uncompressed images.
     fn spice_monitor(&self) -> Option<PathBuf> {
         None
