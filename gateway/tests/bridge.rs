@@ -2,7 +2,8 @@
 //!
 //! Most checks run against an in-test registry whose "SPICE socket" is a local UNIX server
 //! (echo, flood, or sink), so the protocol edge cases are fast and exact. One test boots the
-//! real test guest under QEMU and snapshots it through `/ws` with `spice-snapshot`'s driver,
+//! real test guest under QEMU in a gateway configured like the demo and snapshots it through
+//! `/ws` with `spice-snapshot`'s driver, as its `--gateway` command line does (no `Origin`),
 //! comparing with QMP screendump pixel for pixel.
 
 mod common;
@@ -15,7 +16,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use netx_proto::{ClientMsg, ServerMsg};
-use olive_gateway::net::control::{ControlError, ControlEvent, InstanceHandle, Registry, VmState};
+use olive_gateway::net::control::{
+    ControlError, ControlEvent, InstanceHandle, Registry, SpiceAddress, SpiceEndpoint, VmState,
+};
 use olive_gateway::net::token_port::{ForwardedPeers, TokenPort, TokenPortOptions};
 use olive_gateway::net::ws_bridge::{self, WsBridge, WsBridgeConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,12 +62,15 @@ impl InstanceHandle for FakeInstance {
     fn touch(&self) {
         self.touches.fetch_add(1, Ordering::SeqCst);
     }
-    fn spice_socket(&self) -> Option<PathBuf> {
-        if self.state() == VmState::Running {
-            self.spice.lock().unwrap().clone()
-        } else {
-            None
+    fn spice(&self) -> Option<SpiceEndpoint> {
+        if self.state() != VmState::Running {
+            return None;
         }
+        let path = self.spice.lock().unwrap().clone()?;
+        Some(SpiceEndpoint {
+            address: SpiceAddress::Unix(path),
+            handover: None,
+        })
     }
     fn start_vm(&self) -> Result<(), ControlError> {
         let mut s = self.state.lock().unwrap();
@@ -151,11 +157,7 @@ impl Drop for Servers {
     }
 }
 
-async fn start(
-    registry: Arc<dyn Registry>,
-    mut opts: TokenPortOptions,
-    allow_missing: bool,
-) -> Servers {
+async fn start(registry: Arc<dyn Registry>, mut opts: TokenPortOptions) -> Servers {
     let forwarded = Arc::new(ForwardedPeers::default());
     opts.forwarded = Arc::clone(&forwarded);
     let tl = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -165,8 +167,7 @@ async fn start(
     let t1 = tokio::spawn(async move {
         let _ = p.serve(tl).await;
     });
-    let mut cfg = WsBridgeConfig::new(token_addr, vec![ORIGIN.to_owned()]);
-    cfg.allow_missing_origin = allow_missing;
+    let cfg = WsBridgeConfig::new(token_addr, vec![ORIGIN.to_owned()]);
     let app: axum::Router = ws_bridge::router(WsBridge::new(cfg, registry, forwarded));
     let hl = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http_addr = hl.local_addr().unwrap();
@@ -305,7 +306,7 @@ fn fast_opts() -> TokenPortOptions {
 async fn auth_ok_ping_and_control_errors() {
     let reg = Arc::new(FakeRegistry::default());
     let inst = reg.add("AAAA/secret", None);
-    let srv = start(reg.clone(), fast_opts(), false).await;
+    let srv = start(reg.clone(), fast_opts()).await;
     let mut c = Client::connect(srv.token_addr).await;
     c.send(&frame(&ClientMsg::Ping)).await;
     assert_eq!(error_text(&c.expect().await), "Not authenticated");
@@ -356,7 +357,7 @@ async fn auth_ok_ping_and_control_errors() {
 async fn wrong_token_and_replay_after_destroy() {
     let reg = Arc::new(FakeRegistry::default());
     reg.add("BBBB/secret", None);
-    let srv = start(reg.clone(), fast_opts(), false).await;
+    let srv = start(reg.clone(), fast_opts()).await;
     let mut c = Client::connect(srv.token_addr).await;
     c.send(&auth("BBBB/wrong")).await;
     assert_eq!(
@@ -388,7 +389,7 @@ async fn wrong_token_and_replay_after_destroy() {
 async fn garbage_and_oversized_frames() {
     let reg = Arc::new(FakeRegistry::default());
     reg.add("CCCC/secret", None);
-    let srv = start(reg.clone(), fast_opts(), false).await;
+    let srv = start(reg.clone(), fast_opts()).await;
     let mut c = Client::connect(srv.token_addr).await;
     c.send(&raw_frame(b"\xc1\xc1 not msgpack")).await;
     assert_eq!(error_text(&c.expect().await), "Invalid message");
@@ -425,7 +426,7 @@ async fn unauthenticated_connections_time_out() {
         auth_timeout: Duration::from_millis(500),
         ..fast_opts()
     };
-    let srv = start(reg.clone(), opts, false).await;
+    let srv = start(reg.clone(), opts).await;
     let t0 = Instant::now();
     let mut idle = Client::connect(srv.token_addr).await;
     idle.expect_closed().await;
@@ -453,7 +454,7 @@ async fn failed_authentications_are_rate_limited_per_address() {
         auth_max_delay: Duration::from_millis(1000),
         ..fast_opts()
     };
-    let srv = start(reg.clone(), opts, false).await;
+    let srv = start(reg.clone(), opts).await;
     let mut c = Client::connect(srv.token_addr).await;
     // The burst is answered at once.
     let t0 = Instant::now();
@@ -504,7 +505,7 @@ async fn viewer_splice_forwards_early_bytes_and_closes_on_destroy() {
     let dir = tempdir("viewer");
     let reg = Arc::new(FakeRegistry::default());
     let inst = reg.add("EEEE/secret", Some(echo_server(&dir)));
-    let srv = start(reg.clone(), fast_opts(), false).await;
+    let srv = start(reg.clone(), fast_opts()).await;
     let mut c = Client::connect(srv.token_addr).await;
     // authenticate + attach-viewer + the first "SPICE" bytes in one write.
     let mut burst = auth("EEEE/secret");
@@ -574,7 +575,7 @@ async fn ws_origin_text_frames_and_bridging() {
     let dir = tempdir("ws");
     let reg = Arc::new(FakeRegistry::default());
     reg.add("FFFF/secret", Some(echo_server(&dir)));
-    let srv = start(reg.clone(), fast_opts(), false).await;
+    let srv = start(reg.clone(), fast_opts()).await;
     assert_eq!(
         ws_connect(srv.http_addr, Some("http://evil.test"))
             .await
@@ -583,9 +584,12 @@ async fn ws_origin_text_frames_and_bridging() {
         Some("HTTP 403")
     );
     assert_eq!(
-        ws_connect(srv.http_addr, None).await.err().as_deref(),
+        ws_connect(srv.http_addr, Some("null"))
+            .await
+            .err()
+            .as_deref(),
         Some("HTTP 403"),
-        "missing Origin refused unless configured"
+        "an opaque origin is a wrong one"
     );
     // Text → close 1008.
     let mut ws = ws_connect(srv.http_addr, Some(ORIGIN)).await.unwrap();
@@ -637,11 +641,13 @@ async fn ws_origin_text_frames_and_bridging() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// No `Origin` header is a native client (browsers always send one), as
+/// `spice-snapshot --gateway` is: accepted with no configuration.
 #[tokio::test]
-async fn ws_missing_origin_allowed_when_configured() {
+async fn ws_without_origin_is_a_native_client() {
     let reg = Arc::new(FakeRegistry::default());
     reg.add("GGGG/secret", None);
-    let srv = start(reg.clone(), fast_opts(), true).await;
+    let srv = start(reg.clone(), fast_opts()).await;
     let mut ws = ws_connect(srv.http_addr, None).await.unwrap();
     let mut dec = netx_proto::Decoder::new();
     ws.send(Message::Binary(auth("GGGG/secret").into()))
@@ -666,7 +672,7 @@ async fn a_client_that_stops_reading_is_bounded_and_does_not_stall_others() {
         "HHHH/secret",
         Some(flood_server(&dir, Arc::clone(&written))),
     );
-    let srv = start(reg.clone(), fast_opts(), false).await;
+    let srv = start(reg.clone(), fast_opts()).await;
     let mut ws = ws_connect(srv.http_addr, Some(ORIGIN)).await.unwrap();
     let mut dec = netx_proto::Decoder::new();
     ws.send(Message::Binary(auth("HHHH/secret").into()))
@@ -709,6 +715,9 @@ async fn a_client_that_stops_reading_is_bounded_and_does_not_stall_others() {
 
 const KEY: &str = "bridge-test-secret-key-0123456789";
 
+/// A gateway configured as `cargo xtask demo` configures one (`demo_config` in
+/// xtask/src/main.rs): the browser origins it serves in `allowed_origins`, nothing said
+/// about native clients.
 fn gateway_config(dir: &std::path::Path) -> olive_gateway::Config {
     common::blank_disk(dir);
     let text = format!(
@@ -720,6 +729,10 @@ secret_key = "{KEY}"
 data_dir = "data"
 allowed_origins = ["{ORIGIN}"]
 
+[limits]
+idle_timeout_secs = 300
+max_instances = 2
+
 [qemu]
 accelerator = "tcg"
 
@@ -730,8 +743,6 @@ accelerator = "tcg"
     olive_gateway::Config::load(&path).unwrap()
 }
 
-/// The gateway's real registry, launcher and HTTP API with this module's token port and
-/// `/ws` bridge mounted through [`ws_bridge::mount`] (what `Server::start` does once wired).
 /// The gateway exactly as `olive-gateway serve` runs it.
 struct RealGateway {
     server: olive_gateway::Server,
@@ -794,11 +805,17 @@ async fn qemu_checks(gw: &RealGateway) -> Result<(), String> {
     let password = v["spice_password"].as_str().unwrap_or_default().to_string();
     let handle = gw.registry.handle(&id).ok_or("no instance")?;
 
-    // Snapshot through /ws exactly as the tool does; the driver waits while the VM starts.
+    // A page of another site is refused.
+    match ws_connect(gw.http_addr, Some("http://evil.test")).await {
+        Err(e) if e == "HTTP 403" => {}
+        other => return Err(format!("a wrong Origin must get 403, got {other:?}")),
+    }
+    // Snapshot through /ws as `spice-snapshot --gateway ws://…/ws --token … --password …`
+    // does: no Origin header. The driver waits while the VM starts.
     let target = spice_snapshot::Target::Gateway(spice_snapshot::gateway::Gateway {
         url: format!("ws://{}/ws", gw.http_addr),
         token: token.clone(),
-        origin: Some(ORIGIN.into()),
+        origin: None,
     });
     let mut driver = spice_snapshot::Driver::new(
         target,

@@ -2,6 +2,8 @@
 //! running test guest (Python's zipfile as VMNetX used, a qemu-img disk, a memory image from a
 //! real QEMU migration stream wrapped in a libvirt save header) that is imported and resumed
 //! in QEMU to the same screen; also read remotely through the chunk cache.
+// Real QEMU and real servers: the waits poll real processes on the wall clock.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod common;
 mod range_server;
@@ -11,10 +13,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use olive_gateway::codec::libvirt::{self as memory, Compression, MemoryError};
+use olive_gateway::codec::lzop;
 use olive_gateway::fetch::{ChunkCache, FetchOptions, ImageSlice, NbdExport, DEFAULT_CHUNK_SIZE};
+use olive_gateway::model::remote as url;
 use olive_gateway::packages::nxpk::domain::{self, DomainError};
-use olive_gateway::packages::nxpk::memory::{self, Compression, MemoryError};
-use olive_gateway::packages::nxpk::{self, lzop, url, LocalFile, Package};
+use olive_gateway::packages::nxpk::{self, LocalFile, Package};
 use olive_tests::qemu::{Qemu, QemuConfig};
 use range_server::RangeServer;
 use serde_json::json;
@@ -652,7 +656,7 @@ fn domain_for(
     spec: &olive_gateway::packages::olive::manifest::MachineSpec,
     memory_mb: u32,
 ) -> String {
-    use olive_gateway::catalog::Display;
+    use olive_gateway::model::{Display, SoundDevice};
     let video = match spec.display {
         Display::Qxl => "qxl",
         Display::Std => "vga",
@@ -662,8 +666,8 @@ fn domain_for(
     } else {
         ""
     };
-    let sound = match spec.sound.as_deref() {
-        Some("AC97") => r#"<sound model="ac97"/>"#,
+    let sound = match spec.sound {
+        Some(SoundDevice::Ac97) => r#"<sound model="ac97"/>"#,
         _ => "",
     };
     format!(
@@ -703,9 +707,11 @@ fn domain_for(
 /// package cold-boots.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn package_import_keeps_a_loadable_memory_image_and_drops_a_rejected_one() {
+    use olive_gateway::model::{Codec, Policy};
     use olive_gateway::packages::olive::source::Source;
-    use olive_gateway::packages::olive::{codec::Codec, create, import, manifest::Policy, Package};
-    use olive_gateway::qemu::launcher::{kill_child, InstancePaths, Launcher};
+    use olive_gateway::packages::olive::{create, import, Package};
+    use olive_gateway::qemu::process::kill_child;
+    use olive_gateway::qemu::{InstancePaths, Launcher};
 
     let _lock = olive_tests::qemu_lock();
     let s = Scratch::new("import");
@@ -880,7 +886,7 @@ accelerator = "tcg"
         if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
             if String::from_utf8_lossy(&cmd).contains(&needle) {
                 if let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() {
-                    olive_gateway::qemu::launcher::kill_pid(pid);
+                    olive_gateway::qemu::process::kill_pid(pid);
                 }
             }
         }

@@ -2,15 +2,18 @@
 //! marker, validate the package, resume it through the gateway (progress rising to 1,
 //! the screen identical to the moment of saving, no second boot), and fall back to a cold
 //! boot, with the visitor told, when the memory image is corrupt.
+// Real QEMU and real servers: the waits poll real processes on the wall clock.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use olive_gateway::model::{Codec, Policy};
 use olive_gateway::net::control::{ControlEvent, VmState};
-use olive_gateway::packages::olive::{codec::Codec, create, manifest::Policy, source::Source};
-use olive_gateway::qemu::launcher::Launcher;
+use olive_gateway::packages::olive::{create, source::Source};
+use olive_gateway::qemu::Launcher;
 use olive_gateway::{Config, Server};
 use olive_tests::ppm::{compare, Rgba};
 
@@ -131,7 +134,7 @@ package = "bad"
         let server = Server::start(load(&s.dir, "serve.toml", &serve))
             .await
             .unwrap();
-        let public = server.registry().config().catalog.get("pkg").unwrap();
+        let public = server.registry().catalog().get("pkg").unwrap();
         assert_eq!(public.meta.title, "Test guest", "title from the manifest");
 
         let t0 = Instant::now();

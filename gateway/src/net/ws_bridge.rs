@@ -6,11 +6,13 @@
 //! request can change it.
 //!
 //! - Origin: a request whose `Origin` header is not one of
-//!   [`WsBridgeConfig::allowed_origins`] gets 403 before the upgrade. With an empty list only
-//!   same-origin pages are accepted: the Origin's `host[:port]` must equal the `Host` header. A request without
-//!   `Origin` (browsers always send one on WebSocket handshakes, so it is a native client such
-//!   as `spice-snapshot`) is accepted only if [`WsBridgeConfig::allow_missing_origin`].
-//!   The special entry `"*"` accepts any origin (development only).
+//!   [`WsBridgeConfig::allowed_origins`] gets 403 before the upgrade; that is what stops a
+//!   page on another site from using a visitor's browser against the gateway (cross-site
+//!   WebSocket hijacking). With an empty list only same-origin pages are accepted: the
+//!   Origin's `host[:port]` must equal the `Host` header. The special entry `"*"` accepts
+//!   any origin (development only). A request *without* `Origin` is accepted: browsers
+//!   always send one on WebSocket handshakes, so it comes from a native client such as
+//!   `spice-snapshot`, which no other site can drive, and the token still has to be right.
 //! - Text messages close the WebSocket with 1008 (policy violation).
 //! - Backpressure both ways: the next WebSocket message is read only after the previous one
 //!   was written to TCP, and TCP is read again only after the previous chunk was sent on the
@@ -19,6 +21,7 @@
 //! - Messages larger than [`WsBridgeConfig::max_message_size`] close the WebSocket
 //!   (1009, by the WebSocket library).
 //! - Every bridged byte is counted through [`Registry::count_bridged`].
+//! - Each bridged connection runs in a `ws_bridge` span carrying the client's address.
 //! - The real client address is recorded in [`ForwardedPeers`] for the token port's
 //!   per-address rate limiting; this needs the server to be run with
 //!   `into_make_service_with_connect_info::<SocketAddr>()` (without it the bridge falls back to
@@ -37,7 +40,7 @@ use axum::{Extension, Router};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tracing::{debug, warn};
+use tracing::{debug, warn, Instrument};
 
 use crate::net::control::Registry;
 use crate::net::token_port::{ForwardedPeers, TokenPort, TokenPortOptions};
@@ -52,8 +55,6 @@ pub struct WsBridgeConfig {
     pub token_port: SocketAddr,
     /// Exact `Origin` values accepted (scheme://host[:port]), or `"*"`; empty = same origin.
     pub allowed_origins: Vec<String>,
-    /// Accept handshakes without `Origin` (non-browser clients).
-    pub allow_missing_origin: bool,
     /// Largest WebSocket message accepted from a client.
     pub max_message_size: usize,
     /// Connecting to the token port.
@@ -65,18 +66,18 @@ impl WsBridgeConfig {
         WsBridgeConfig {
             token_port,
             allowed_origins,
-            allow_missing_origin: false,
             // A maximal token-port frame (1 MiB + 4) plus slack for SPICE messages.
             max_message_size: (1 << 20) + 64 * 1024,
             connect_timeout: Duration::from_secs(5),
         }
     }
 
-    /// Whether a handshake with this `Origin` header (or none) may proceed; `host` is the
-    /// request's `Host` header, used when no origins are configured (same origin only).
+    /// Whether a handshake with this `Origin` header (or none: a non-browser client) may
+    /// proceed; `host` is the request's `Host` header, used when no origins are configured
+    /// (same origin only).
     pub fn origin_allowed(&self, origin: Option<&str>, host: Option<&str>) -> bool {
         let Some(o) = origin else {
-            return self.allow_missing_origin;
+            return true;
         };
         if self.allowed_origins.is_empty() {
             let authority = o
@@ -123,7 +124,6 @@ pub fn mount(
     listener: tokio::net::TcpListener,
     mut token_addr: SocketAddr,
     allowed_origins: Vec<String>,
-    allow_missing_origin: bool,
 ) -> (Router, Arc<TokenPort>, tokio::task::JoinHandle<()>) {
     if token_addr.ip().is_unspecified() {
         let lo: IpAddr = if token_addr.is_ipv4() {
@@ -147,8 +147,7 @@ pub fn mount(
             tracing::error!(error = %e, "token port failed");
         }
     });
-    let mut config = WsBridgeConfig::new(token_addr, allowed_origins);
-    config.allow_missing_origin = allow_missing_origin;
+    let config = WsBridgeConfig::new(token_addr, allowed_origins);
     (
         router(WsBridge::new(config, registry, forwarded)),
         port,
@@ -188,7 +187,10 @@ pub async fn ws_handler(
         .read_buffer_size(32 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(2 * BRIDGE_BUFFER + 1024)
-        .on_upgrade(move |ws| async move { bridge.run(ws, client).await })
+        .on_upgrade(move |ws| {
+            let span = tracing::info_span!("ws_bridge", peer = %client);
+            bridge.run(ws, client).instrument(span)
+        })
 }
 
 impl WsBridge {
@@ -298,7 +300,7 @@ impl WsBridge {
             )
             .await;
         }
-        debug!(%client, ?ending, "WebSocket bridge closed");
+        debug!(?ending, "WebSocket bridge closed");
     }
 }
 

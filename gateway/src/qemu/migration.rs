@@ -10,43 +10,75 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tokio::time::Instant;
 
-use crate::packages::olive::codec::Codec;
-use crate::packages::olive::{hex, MemoryImage};
-use crate::qemu::qmp::Qmp;
+use super::qmp::{Qmp, QmpError};
+use crate::codec::libvirt::{self, MemoryError};
+use crate::model::{Codec, ImageFormat, MemoryImage};
 
 /// Bytes per write into QEMU: small enough for smooth progress, large enough to be cheap.
 const CHUNK: usize = 256 * 1024;
 /// How much decompressed data past the declared size is read to reach the file's end.
 const TRAILER_LIMIT: u64 = 1 << 20;
+/// QEMU connecting to (or accepting) the migration socket.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What is wrong with a memory image itself.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("stream longer than {0} bytes")]
+    TooLong(u64),
+    #[error("SHA-256 does not match the manifest")]
+    Digest,
+    #[error("decompresses to more than the declared size")]
+    Overlong,
+    /// The decompressor's words.
+    #[error("{0}")]
+    Decode(#[from] std::io::Error),
+    #[error(transparent)]
+    Libvirt(#[from] MemoryError),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
     #[error("migration: {0}")]
-    Failed(String),
-    #[error("memory image: {0}")]
-    Image(String),
+    Qmp(#[from] QmpError),
+    /// QEMU's verdict and its own words.
+    #[error("migration {status}: {reason}")]
+    Rejected { status: String, reason: String },
+    #[error("migration socket ({what}): {source}")]
+    Io {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("migration timed out after {0:?}")]
     Timeout(Duration),
+    #[error("memory image: {0}")]
+    Image(#[from] ImageError),
     /// Reading the image itself failed (a remote server dropped the stream): not the
     /// image's fault, and a cold boot would hit the same network, so the launch fails.
     #[error("fetching the memory image: {0}")]
-    Source(String),
+    Source(std::io::Error),
+    #[error("migration task: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
-fn failed(e: impl std::fmt::Display) -> MigrationError {
-    MigrationError::Failed(e.to_string())
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> MigrationError {
+    move |source| MigrationError::Io { what, source }
 }
 
-/// Polls `query-migrate` until `completed`; `failed`/`cancelled` or QMP errors are errors.
+/// Polls `query-migrate` until `completed` (QEMU sends no event we could wait on without
+/// enabling migration events); `failed`/`cancelled` or QMP errors are errors.
 async fn wait_completed(qmp: &mut Qmp, deadline: Instant) -> Result<(), MigrationError> {
+    let budget = deadline.saturating_duration_since(Instant::now());
     loop {
-        let st = qmp.execute("query-migrate", None).await.map_err(failed)?;
+        let st = qmp.execute("query-migrate", None).await?;
         match st.get("status").and_then(|s| s.as_str()) {
             Some("completed") => return Ok(()),
             Some(s @ ("failed" | "cancelled")) => {
@@ -54,12 +86,15 @@ async fn wait_completed(qmp: &mut Qmp, deadline: Instant) -> Result<(), Migratio
                     .get("error-desc")
                     .and_then(|d| d.as_str())
                     .unwrap_or("no reason given");
-                return Err(MigrationError::Failed(format!("{s}: {why}")));
+                return Err(MigrationError::Rejected {
+                    status: s.to_owned(),
+                    reason: why.to_owned(),
+                });
             }
             _ => {}
         }
         if Instant::now() > deadline {
-            return Err(MigrationError::Timeout(Duration::ZERO));
+            return Err(MigrationError::Timeout(budget));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -104,25 +139,22 @@ pub async fn save(
 ) -> Result<Saved, MigrationError> {
     let t0 = Instant::now();
     let _ = std::fs::remove_file(socket);
-    let listener = tokio::net::UnixListener::bind(socket).map_err(failed)?;
+    let listener = tokio::net::UnixListener::bind(socket).map_err(io("bind"))?;
     // The default 32 MiB/s cap is for live migration over a network, not a local pipe.
     qmp.execute(
         "migrate-set-parameters",
         Some(json!({ "max-bandwidth": 1u64 << 40 })),
     )
-    .await
-    .map_err(failed)?;
+    .await?;
     let uri = format!("unix:{}", socket.display());
-    qmp.execute("migrate", Some(json!({ "uri": uri })))
+    qmp.execute("migrate", Some(json!({ "uri": uri }))).await?;
+    let (stream, _) = tokio::time::timeout(CONNECT_TIMEOUT, listener.accept())
         .await
-        .map_err(failed)?;
-    let (stream, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
-        .await
-        .map_err(|_| MigrationError::Timeout(Duration::from_secs(10)))?
-        .map_err(failed)?;
-    let stream = stream.into_std().map_err(failed)?;
-    stream.set_nonblocking(false).map_err(failed)?;
-    let file = std::fs::File::create(out).map_err(failed)?;
+        .map_err(|_| MigrationError::Timeout(CONNECT_TIMEOUT))?
+        .map_err(io("accept"))?;
+    let stream = stream.into_std().map_err(io("accept"))?;
+    stream.set_nonblocking(false).map_err(io("accept"))?;
+    let file = std::fs::File::create(out).map_err(io("create the image"))?;
     let writer = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Hashing<_>)> {
         let hashing = Hashing {
             inner: std::io::BufWriter::new(file),
@@ -135,30 +167,30 @@ pub async fn save(
         hashing.flush()?;
         Ok((n, hashing))
     });
-    let deadline = Instant::now() + Duration::from_secs(600);
-    wait_completed(qmp, deadline).await?;
-    let (n, hashing) = writer.await.map_err(failed)?.map_err(failed)?;
+    wait_completed(qmp, Instant::now() + Duration::from_secs(600)).await?;
+    let (n, hashing) = writer.await?.map_err(io("compress"))?;
     if n > max_bytes {
-        return Err(MigrationError::Image(format!(
-            "stream longer than {max_bytes} bytes"
-        )));
+        return Err(ImageError::TooLong(max_bytes).into());
     }
     let _ = std::fs::remove_file(socket);
     Ok(Saved {
         uncompressed_size: n,
         compressed_size: hashing.len,
-        sha256: hex(&hashing.hash.finalize()),
+        sha256: data_encoding::HEXLOWER.encode(&hashing.hash.finalize()),
         elapsed: t0.elapsed(),
     })
 }
 
-/// A reader that hashes and counts what passes through, and remembers its own read
-/// failure (so a network error is not mistaken for a corrupt image by the decoder above).
+/// The first read failure of the image's source, kept so that a network error is not
+/// mistaken for a corrupt image by the decoder above it.
+type SourceFailure = Arc<Mutex<Option<std::io::Error>>>;
+
+/// A reader that hashes and counts what passes through and remembers its own failure.
 struct HashingReader<R> {
     inner: R,
-    hash: Arc<std::sync::Mutex<Sha256>>,
+    hash: Arc<Mutex<Sha256>>,
     read: Arc<AtomicU64>,
-    failure: Arc<std::sync::Mutex<Option<String>>>,
+    failure: SourceFailure,
 }
 
 impl<R: Read> Read for HashingReader<R> {
@@ -166,10 +198,11 @@ impl<R: Read> Read for HashingReader<R> {
         let n = match self.inner.read(buf) {
             Ok(n) => n,
             Err(e) => {
+                let copy = std::io::Error::new(e.kind(), e.to_string());
                 if let Ok(mut f) = self.failure.lock() {
-                    f.get_or_insert_with(|| e.to_string());
+                    f.get_or_insert(e);
                 }
-                return Err(e);
+                return Err(copy);
             }
         };
         if let Ok(mut h) = self.hash.lock() {
@@ -177,6 +210,14 @@ impl<R: Read> Read for HashingReader<R> {
         }
         self.read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+/// An image error, unless the source failed first (then that is the cause).
+fn classify(failure: &SourceFailure, e: impl Into<ImageError>) -> MigrationError {
+    match failure.lock().ok().and_then(|mut f| f.take()) {
+        Some(source) => MigrationError::Source(source),
+        None => MigrationError::Image(e.into()),
     }
 }
 
@@ -192,22 +233,18 @@ pub async fn load(
     let _ = std::fs::remove_file(socket);
     let uri = format!("unix:{}", socket.display());
     qmp.execute("migrate-incoming", Some(json!({ "uri": uri })))
+        .await?;
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::UnixStream::connect(socket))
         .await
-        .map_err(failed)?;
-    let stream = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::net::UnixStream::connect(socket),
-    )
-    .await
-    .map_err(|_| MigrationError::Timeout(Duration::from_secs(10)))?
-    .map_err(failed)?
-    .into_std()
-    .map_err(failed)?;
-    stream.set_nonblocking(false).map_err(failed)?;
+        .map_err(|_| MigrationError::Timeout(CONNECT_TIMEOUT))?
+        .map_err(io("connect"))?
+        .into_std()
+        .map_err(io("connect"))?;
+    stream.set_nonblocking(false).map_err(io("connect"))?;
 
     let fed = Arc::new(AtomicU64::new(0));
-    let hash = Arc::new(std::sync::Mutex::new(Sha256::new()));
-    let total = image.uncompressed_size.max(1);
+    let hash = Arc::new(Mutex::new(Sha256::new()));
+    let total = image.progress_total().max(1);
     let feeder = {
         let (fed, hash, image) = (fed.clone(), hash.clone(), image.clone());
         tokio::task::spawn_blocking(move || feed(stream, &image, fed, hash))
@@ -223,6 +260,7 @@ pub async fn load(
             progress(f);
         }
     };
+    // Progress is sampled: the feeder runs on a blocking thread and counts atomically.
     while !feeder.is_finished() {
         if Instant::now() > deadline {
             feeder.abort();
@@ -231,7 +269,7 @@ pub async fn load(
         report(fed.load(Ordering::Relaxed));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let result = feeder.await.map_err(failed)?;
+    let result = feeder.await?;
     // A dropped download also makes QEMU fail the migration; the download is the cause.
     if let Err(e @ MigrationError::Source(_)) = result {
         return Err(e);
@@ -244,12 +282,10 @@ pub async fn load(
     if let Some(want) = &image.sha256 {
         let got = hash
             .lock()
-            .map(|h| hex(&h.clone().finalize()))
+            .map(|h| data_encoding::HEXLOWER.encode(&h.clone().finalize()))
             .unwrap_or_default();
         if &got != want {
-            return Err(MigrationError::Image(
-                "SHA-256 does not match the manifest".into(),
-            ));
+            return Err(ImageError::Digest.into());
         }
     }
     Ok(())
@@ -260,120 +296,68 @@ fn feed(
     mut sock: std::os::unix::net::UnixStream,
     image: &MemoryImage,
     fed: Arc<AtomicU64>,
-    hash: Arc<std::sync::Mutex<Sha256>>,
+    hash: Arc<Mutex<Sha256>>,
 ) -> Result<(), MigrationError> {
-    let failure = Arc::new(std::sync::Mutex::new(None));
-    let source_failed = || {
-        failure
-            .lock()
-            .ok()
-            .and_then(|f| f.clone())
-            .map(MigrationError::Source)
-    };
-    let img = |e: &dyn std::fmt::Display| {
-        source_failed().unwrap_or_else(|| MigrationError::Image(e.to_string()))
-    };
-    let raw = image
-        .source
-        .open()
-        .map_err(|e| MigrationError::Source(e.to_string()))?;
+    let failure = SourceFailure::default();
+    let raw = image.bytes.open().map_err(MigrationError::Source)?;
+    let libvirt = matches!(image.format, ImageFormat::Libvirt { .. });
     let reader = HashingReader {
         inner: raw,
         hash,
         // A libvirt image's progress is the wrapped bytes read; otherwise unwrapped bytes fed.
-        read: if image.libvirt {
+        read: if libvirt {
             fed.clone()
         } else {
             Arc::new(AtomicU64::new(0))
         },
         failure: failure.clone(),
     };
-    if image.libvirt {
-        return feed_libvirt(sock, reader, &img);
+    match image.format {
+        ImageFormat::Libvirt { .. } => {
+            libvirt::unwrap(reader, &mut sock).map_err(|e| classify(&failure, e))?;
+            let _ = sock.shutdown(std::net::Shutdown::Write);
+            Ok(())
+        }
+        ImageFormat::Olive {
+            codec,
+            uncompressed_size,
+        } => {
+            let dec = codec
+                .decoder(Box::new(reader))
+                .map_err(|e| classify(&failure, e))?;
+            feed_olive(sock, dec, uncompressed_size, &fed, &failure)
+        }
     }
-    let mut dec = image
-        .codec
-        .decoder(Box::new(reader))
-        .map_err(|e| img(&e))?
-        .take(image.uncompressed_size);
+}
+
+/// [`feed`] for an Olive image: at most `size` decompressed bytes, then the rest of the
+/// file drained so its hash covers every byte (a trailer).
+fn feed_olive(
+    mut sock: std::os::unix::net::UnixStream,
+    dec: Box<dyn Read + Send + '_>,
+    size: u64,
+    fed: &AtomicU64,
+    failure: &SourceFailure,
+) -> Result<(), MigrationError> {
+    let mut dec = dec.take(size);
     let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = dec.read(&mut buf).map_err(|e| img(&e))?;
+        let n = dec.read(&mut buf).map_err(|e| classify(failure, e))?;
         if n == 0 {
             break;
         }
-        sock.write_all(&buf[..n]).map_err(failed)?;
+        sock.write_all(&buf[..n]).map_err(io("write"))?;
         fed.fetch_add(n as u64, Ordering::Relaxed);
     }
-    // Drain the rest of the compressed file so its hash covers every byte (a trailer);
-    // a stream that decompresses to more than declared is not the image we were promised.
+    // A stream that decompresses to more than declared is not the image we were promised.
     let rest = std::io::copy(
         &mut dec.get_mut().take(TRAILER_LIMIT + 1),
         &mut std::io::sink(),
     )
-    .map_err(|e| img(&e))?;
+    .map_err(|e| classify(failure, e))?;
     if rest > 0 {
-        return Err(MigrationError::Image(
-            "decompresses to more than the declared size".into(),
-        ));
+        return Err(ImageError::Overlong.into());
     }
     let _ = sock.shutdown(std::net::Shutdown::Write);
     Ok(())
-}
-
-/// [`feed`] for a VMNetX image: unwrap the libvirt header and decompress into the socket
-/// (progress counts wrapped bytes: the unwrapped length is not known in advance).
-fn feed_libvirt<R: Read>(
-    mut sock: std::os::unix::net::UnixStream,
-    reader: R,
-    img: &dyn Fn(&dyn std::fmt::Display) -> MigrationError,
-) -> Result<(), MigrationError> {
-    crate::packages::nxpk::memory::unwrap(reader, &mut sock).map_err(|e| img(&e))?;
-    let _ = sock.shutdown(std::net::Shutdown::Write);
-    Ok(())
-}
-
-/// Whether a binary PPM (QEMU's `screendump`) is entirely black; `None` if it is not a
-/// PPM we understand.
-pub fn ppm_all_black(data: &[u8]) -> Option<bool> {
-    let mut fields = Vec::new();
-    let mut i = 0;
-    while fields.len() < 4 {
-        while data.get(i)?.is_ascii_whitespace() {
-            i += 1;
-        }
-        let start = i;
-        while !data.get(i)?.is_ascii_whitespace() {
-            i += 1;
-        }
-        fields.push(std::str::from_utf8(&data[start..i]).ok()?);
-    }
-    if fields[0] != "P6" || fields[3] != "255" {
-        return None;
-    }
-    let w: usize = fields[1].parse().ok()?;
-    let h: usize = fields[2].parse().ok()?;
-    let pixels = data.get(i + 1..)?;
-    if pixels.len() != w.checked_mul(h)?.checked_mul(3)? {
-        return None;
-    }
-    Some(pixels.iter().all(|&b| b == 0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn black_ppm() {
-        let mut black = b"P6\n2 2\n255\n".to_vec();
-        black.extend([0u8; 12]);
-        assert_eq!(ppm_all_black(&black), Some(true));
-        let mut grey = black.clone();
-        grey[15] = 1;
-        assert_eq!(ppm_all_black(&grey), Some(false));
-        assert_eq!(ppm_all_black(&black[..14]), None);
-        assert_eq!(ppm_all_black(b"P5\n1 1\n255\n\0"), None);
-        assert_eq!(ppm_all_black(b""), None);
-    }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use olive_gateway::net::control::ControlEvent;
-use olive_gateway::qemu::launcher::kill_pid;
+use olive_gateway::qemu::process::kill_pid;
 use olive_gateway::Server;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -7,14 +7,11 @@
 //! stay where they are: [`Package::disk`] and [`Package::memory`] give their byte ranges, so
 //! the launcher can serve the disk straight out of the remote package
 //! (`ImageSlice::new(image, disk.offset, disk.size)` → NBD) and stream the memory image
-//! (`RemoteFile::stream_range`) into [`memory::unwrap`] while QEMU restores.
+//! (`RemoteFile::stream_range`) into [`crate::codec::libvirt::unwrap`] while QEMU restores.
 //! [`import_local`] is the offline path: it extracts a local package into a directory.
 
 pub mod domain;
-pub mod lzop;
 pub mod manifest;
-pub mod memory;
-pub mod url;
 pub mod zip;
 
 use std::future::Future;
@@ -22,6 +19,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::codec::libvirt as memory;
+use crate::fetch::chunk_cache::SharedError;
 use crate::fetch::CachedImage;
 
 pub use domain::MachineSettings;
@@ -39,10 +38,18 @@ pub enum NxpkError {
     Domain(#[from] domain::DomainError),
     #[error(transparent)]
     Memory(#[from] memory::MemoryError),
+    /// A member that must be text is not (its name).
     #[error("{0} is not UTF-8")]
     Encoding(String),
+    #[error("{name} larger than {limit} bytes")]
+    TooLarge { name: String, limit: u64 },
+    #[error("reading the package: a range of {0} bytes is too long")]
+    RangeTooLong(u64),
+    // The fetch error's text is part of this one's, so it is not also a `source`.
     #[error("reading the package: {0}")]
-    Read(String),
+    Fetch(SharedError),
+    #[error("reading the package: {0}")]
+    Task(tokio::task::JoinError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -89,13 +96,13 @@ impl ReadAt for LocalFile {
     async fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>, NxpkError> {
         use std::os::unix::fs::FileExt;
         let file = self.file.clone();
-        let len = usize::try_from(len).map_err(|_| NxpkError::Read("range too long".into()))?;
+        let len = usize::try_from(len).map_err(|_| NxpkError::RangeTooLong(len))?;
         tokio::task::spawn_blocking(move || {
             let mut buf = vec![0; len];
             file.read_exact_at(&mut buf, offset).map(|_| buf)
         })
         .await
-        .map_err(|e| NxpkError::Read(e.to_string()))?
+        .map_err(NxpkError::Task)?
         .map_err(NxpkError::Io)
     }
 }
@@ -108,7 +115,7 @@ impl ReadAt for Arc<CachedImage> {
     async fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>, NxpkError> {
         CachedImage::read_at(self, offset, len)
             .await
-            .map_err(|e| NxpkError::Read(e.to_string()))
+            .map_err(NxpkError::Fetch)
     }
 }
 
@@ -148,10 +155,10 @@ async fn member<R: ReadAt>(
 
 async fn small_text<R: ReadAt>(src: &R, m: &Member, limit: u64) -> Result<String, NxpkError> {
     if m.size > limit {
-        return Err(NxpkError::Read(format!(
-            "{} larger than {limit} bytes",
-            m.name
-        )));
+        return Err(NxpkError::TooLarge {
+            name: m.name.clone(),
+            limit,
+        });
     }
     let bytes = src.read_at(m.offset, m.size).await?;
     String::from_utf8(bytes).map_err(|_| NxpkError::Encoding(m.name.clone()))
@@ -257,14 +264,14 @@ pub async fn import_local(package: &Path, out_dir: &Path) -> Result<Imported, Nx
     let (p, d, to) = (package.to_owned(), pkg.disk.clone(), disk.clone());
     tokio::task::spawn_blocking(move || copy_range(&p, d.offset, d.size, &to))
         .await
-        .map_err(|e| NxpkError::Read(e.to_string()))??;
+        .map_err(NxpkError::Task)??;
     let (mut memory, mut memory_rejected) = (None, None);
     if let Some(m) = pkg.memory.clone() {
         let to = out_dir.join("memory.raw");
         let (p, t) = (package.to_owned(), to.clone());
         let res = tokio::task::spawn_blocking(move || unwrap_memory_local(&p, &m, &t))
             .await
-            .map_err(|e| NxpkError::Read(e.to_string()))?;
+            .map_err(NxpkError::Task)?;
         match res {
             Ok(_) => memory = Some(to),
             Err(e) => {
@@ -305,5 +312,5 @@ where
         Ok(res)
     })
     .await
-    .map_err(|e| NxpkError::Read(e.to_string()))?
+    .map_err(NxpkError::Task)?
 }

@@ -2,48 +2,85 @@
 //! and write a package whose memory image resumes exactly there.
 //!
 //! The VM is stopped right after the screendump and before saving (a non-live
-//! migration), so the memory image, the disk and the screendump show the same instant
-//! (up to the guest's activity between screendump and `stop`, a few milliseconds). The disk written is the instance's
-//! overlay flattened into a standalone qcow2, so writes the guest made before the moment
-//! are part of the package. Direct-kernel-boot guests get their kernel and initrd copied
-//! in: a resumed guest needs the very kernel it was saved with.
+//! migration), so the memory image, the disk and the screendump show the same instant (up
+//! to the guest's activity between screendump and `stop`, a few milliseconds). The disk
+//! written is the instance's overlay flattened into a standalone qcow2, so writes the
+//! guest made before the moment are part of the package. Direct-kernel-boot guests get
+//! their kernel and initrd copied in: a resumed guest needs the very kernel it was saved
+//! with.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::process::Command;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
-use super::codec::Codec;
 use super::manifest::{FileRef, MachineSpec, Manifest, MemoryRef, Metadata, FORMAT};
-use super::manifest::{MANIFEST_FILE, MAX_DEVICE_STATE_BYTES};
+use super::manifest::{ManifestError, MANIFEST_FILE, MAX_DEVICE_STATE_BYTES};
 use super::sha256_of;
-use crate::catalog::{Item, Machine};
-use crate::qemu::launcher::{kill_child, InstancePaths, LaunchError, Launcher};
+use crate::codec::Codec;
+use crate::model::{Item, ItemMeta, Machine, MachineSource};
+use crate::qemu::img::{self, ImgError};
 use crate::qemu::migration::MigrationError;
+use crate::qemu::process::kill_child;
 use crate::qemu::qmp::{Qmp, QmpError};
+use crate::qemu::{InstancePaths, LaunchError, Launcher};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
-    #[error("{0}")]
+    #[error(transparent)]
     Launch(#[from] LaunchError),
-    #[error("{0}")]
+    #[error(transparent)]
     Migration(#[from] MigrationError),
-    #[error("{0}")]
+    #[error(transparent)]
     Qmp(#[from] QmpError),
-    #[error("{what}: {source}")]
+    #[error(transparent)]
+    Img(#[from] ImgError),
+    #[error("{what} {path}: {source}")]
     Io {
-        what: String,
+        what: &'static str,
+        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error("{0} exists and is not empty")]
+    NotEmpty(PathBuf),
+    #[error("item {0:?} is a remote package; packages are made from local items")]
+    RemoteItem(String),
+    #[error("the save condition was not met within {0:?}")]
+    ConditionTimeout(Duration),
+    #[error("the save signal was cancelled")]
+    SignalCancelled,
+    #[error("QEMU exited ({status}) before {marker:?} appeared on the serial console")]
+    ExitedEarly {
+        status: std::process::ExitStatus,
+        marker: String,
+    },
+    #[error("QEMU does not know machine type {0:?}")]
+    UnknownMachineType(Option<String>),
+    #[error("the package being written: {0}")]
+    Manifest(#[from] ManifestError),
+    #[error("a blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("{path}: {cause}")]
+    Nxpk {
+        path: PathBuf,
+        cause: crate::packages::nxpk::NxpkError,
+    },
     #[error("{0}")]
-    Failed(String),
+    Package(#[from] super::PackageError),
+    #[error("memory of {0} MB is too large")]
+    MemoryTooLarge(u64),
+    #[error("disk format {0:?} is not raw or qcow2")]
+    DiskFormat(String),
+    #[error("the trial restore timed out")]
+    TrialTimeout,
 }
 
-pub(super) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CreateError {
-    let what = what.into();
-    move |source| CreateError::Io { what, source }
+pub(super) fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CreateError {
+    let path = path.to_path_buf();
+    move |source| CreateError::Io { what, path, source }
 }
 
 /// When to save.
@@ -75,10 +112,13 @@ pub async fn create(
     work: &Path,
     opts: CreateOptions,
 ) -> Result<Manifest, CreateError> {
+    let MachineSource::Local(machine) = &item.machine else {
+        return Err(CreateError::RemoteItem(item.id.clone()));
+    };
     make_out_dir(out)?;
     let paths = InstancePaths::new(work.to_path_buf());
-    paths.create_dir()?;
-    let result = boot_wait_save(launcher, item, out, &paths, opts).await;
+    paths.create_dir().map_err(io("create", work))?;
+    let result = boot_wait_save(launcher, item, machine, out, &paths, opts).await;
     let _ = std::fs::remove_dir_all(work);
     result
 }
@@ -86,57 +126,60 @@ pub async fn create(
 async fn boot_wait_save(
     launcher: &Launcher,
     item: &Item,
+    machine: &Machine,
     out: &Path,
     paths: &InstancePaths,
     opts: CreateOptions,
 ) -> Result<Manifest, CreateError> {
-    let mut machine = item.machine.clone();
-    machine.memory_image = None;
-    let password = crate::packages::olive::hex(&std::process::id().to_le_bytes()) + "-package";
-    let mut launched = launcher
-        .launch(
-            &machine,
-            paths,
-            &password,
-            &format!("olive-package-{}", item.id),
-        )
-        .await?;
+    let machine = machine.clone().with_memory_image(None);
+    let password = throwaway_password("package");
+    let name = format!("olive-package-{}", item.id);
+    let mut launched = launcher.launch(&machine, paths, &password, &name).await?;
     let result = async {
         wait(&mut launched.child, paths, opts.wait, opts.timeout).await?;
         let mut qmp = Qmp::connect(&paths.qmp_socket, Duration::from_secs(10)).await?;
-        machine.machine_type = Some(concrete_machine_type(&mut qmp, &machine).await?);
-        save(launcher, &mut qmp, &machine, item, paths, out, opts.codec).await
+        save(
+            launcher, &mut qmp, &machine, &item.meta, paths, out, opts.codec,
+        )
+        .await
     }
     .await;
     kill_child(&mut launched.child).await;
     let manifest = result?;
     // The disk is flattened only now: QEMU is dead, so the overlay is consistent and
     // unlocked.
-    let disk = flatten_disk(launcher, &paths.overlay, &out.join("disk.qcow2")).await?;
+    let disk = flatten_disk(launcher, &paths.overlay, out).await?;
     let manifest = Manifest { disk, ..manifest };
     write_manifest(out, &manifest)?;
     Ok(manifest)
 }
 
-/// Saves the running VM of an instance into the new directory `out` (a curator's signal
-/// through the admin API: the curator brought the guest to the moment worth keeping).
-/// The VM is paused while its state is saved and its disk copied, then continues.
+/// A SPICE password for a VM nobody views.
+pub(super) fn throwaway_password(what: &str) -> String {
+    format!(
+        "{}-{what}",
+        data_encoding::HEXLOWER.encode(&std::process::id().to_le_bytes())
+    )
+}
+
+/// Saves the running VM of an instance, which runs `machine`, into the new directory
+/// `out` (a curator's signal through the admin API: the curator brought the guest to the
+/// moment worth keeping). The VM is paused while its state is saved and its disk copied,
+/// then continues.
 pub async fn save_running(
     launcher: &Launcher,
-    item: &Item,
+    machine: &Machine,
+    meta: &ItemMeta,
     paths: &InstancePaths,
     out: &Path,
     codec: Codec,
 ) -> Result<Manifest, CreateError> {
     make_out_dir(out)?;
     let mut qmp = Qmp::connect(&paths.qmp_socket, Duration::from_secs(10)).await?;
-    let mut machine = item.machine.clone();
-    machine.memory_image = None;
     let result = async {
-        machine.machine_type = Some(concrete_machine_type(&mut qmp, &machine).await?);
-        let manifest = save(launcher, &mut qmp, &machine, item, paths, out, codec).await?;
+        let manifest = save(launcher, &mut qmp, machine, meta, paths, out, codec).await?;
         // `stop` flushed the overlay; QEMU still holds its lock, hence `-U` in flatten.
-        let disk = flatten_disk(launcher, &paths.overlay, &out.join("disk.qcow2")).await?;
+        let disk = flatten_disk(launcher, &paths.overlay, out).await?;
         Ok::<_, CreateError>(Manifest { disk, ..manifest })
     }
     .await;
@@ -152,18 +195,15 @@ pub async fn save_running(
 pub(super) fn make_out_dir(out: &Path) -> Result<(), CreateError> {
     if out.exists() {
         let empty = std::fs::read_dir(out)
-            .map_err(io(format!("read {}", out.display())))?
+            .map_err(io("read", out))?
             .next()
             .is_none();
         if !empty {
-            return Err(CreateError::Failed(format!(
-                "{} exists and is not empty",
-                out.display()
-            )));
+            return Err(CreateError::NotEmpty(out.to_path_buf()));
         }
         return Ok(());
     }
-    std::fs::create_dir_all(out).map_err(io(format!("create {}", out.display())))
+    std::fs::create_dir_all(out).map_err(io("create", out))
 }
 
 async fn wait(
@@ -173,8 +213,6 @@ async fn wait(
     timeout: Duration,
 ) -> Result<(), CreateError> {
     let deadline = Instant::now() + timeout;
-    let timed_out =
-        || CreateError::Failed(format!("the save condition was not met within {timeout:?}"));
     match what {
         WaitFor::Seconds(s) => {
             tokio::time::sleep(Duration::from_secs(s).min(timeout)).await;
@@ -182,32 +220,31 @@ async fn wait(
         }
         WaitFor::Signal(rx) => tokio::time::timeout(timeout, rx)
             .await
-            .map_err(|_| timed_out())?
-            .map_err(|_| CreateError::Failed("the save signal was cancelled".into())),
+            .map_err(|_| CreateError::ConditionTimeout(timeout))?
+            .map_err(|_| CreateError::SignalCancelled),
+        // The serial console is a file QEMU appends to; it is read again until the marker
+        // shows (or QEMU dies).
         WaitFor::Serial(marker) => loop {
             let log = std::fs::read(&paths.serial_log).unwrap_or_default();
             if String::from_utf8_lossy(&log).contains(&marker) {
                 return Ok(());
             }
-            if let Some(st) = child.try_wait().map_err(io("wait for QEMU"))? {
-                return Err(CreateError::Failed(format!(
-                    "QEMU exited ({st}) before {marker:?} appeared on the serial console"
-                )));
+            if let Some(status) = child.try_wait().map_err(io("wait for QEMU", &paths.dir))? {
+                return Err(CreateError::ExitedEarly { status, marker });
             }
             if Instant::now() > deadline {
-                return Err(timed_out());
+                return Err(CreateError::ConditionTimeout(timeout));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         },
     }
 }
 
-/// The concrete machine type behind `machine.machine_type` (or QEMU's default), so a
-/// later QEMU whose `pc` alias moved on still builds the machine the image was saved on.
-async fn concrete_machine_type(qmp: &mut Qmp, machine: &Machine) -> Result<String, CreateError> {
+/// The concrete machine type behind `machine_type` (or QEMU's default), so a later QEMU
+/// whose `pc` alias moved on still builds the machine the image was saved on.
+async fn concrete_machine_type(qmp: &mut Qmp, want: Option<&str>) -> Result<String, CreateError> {
     let list = qmp.execute("query-machines", None).await?;
     let entries = list.as_array().cloned().unwrap_or_default();
-    let want = machine.machine_type.as_deref();
     entries
         .iter()
         .find(|e| {
@@ -221,7 +258,7 @@ async fn concrete_machine_type(qmp: &mut Qmp, machine: &Machine) -> Result<Strin
         })
         .and_then(|e| e.get("name").and_then(|n| n.as_str()))
         .map(str::to_string)
-        .ok_or_else(|| CreateError::Failed(format!("QEMU does not know machine type {want:?}")))
+        .ok_or_else(|| CreateError::UnknownMachineType(want.map(str::to_owned)))
 }
 
 /// Stops the VM, takes the screendump and saves the memory image and boot files.
@@ -229,11 +266,13 @@ async fn save(
     launcher: &Launcher,
     qmp: &mut Qmp,
     machine: &Machine,
-    item: &Item,
+    meta: &ItemMeta,
     paths: &InstancePaths,
     out: &Path,
     codec: Codec,
 ) -> Result<Manifest, CreateError> {
+    let hw = &machine.hardware;
+    let machine_type = concrete_machine_type(qmp, hw.machine_type.as_deref()).await?;
     // The screendump comes first: a stopped QXL device no longer renders (its SPICE
     // worker is paused), so a screendump after `stop` shows a stale or black surface.
     let screen = out.join("screen.ppm");
@@ -244,7 +283,7 @@ async fn save(
     .await?;
     qmp.execute("stop", None).await?;
     let mem_name = format!("memory.{}", codec.extension());
-    let max = u64::from(machine.memory_mb) * (1 << 20) + MAX_DEVICE_STATE_BYTES;
+    let max = u64::from(hw.memory_mb) * (1 << 20) + MAX_DEVICE_STATE_BYTES;
     let saved = crate::qemu::migration::save(
         qmp,
         &paths.migration_socket,
@@ -259,31 +298,16 @@ async fn save(
         elapsed = ?saved.elapsed,
         "memory image saved"
     );
-    let kernel = copy_in(machine.kernel.as_deref(), out, "vmlinuz").await?;
-    let initrd = copy_in(machine.initrd.as_deref(), out, "initrd.img").await?;
+    let boot = machine.boot.as_ref();
+    let kernel = copy_in(boot.map(|b| b.kernel.as_path()), out, "vmlinuz").await?;
+    let initrd = copy_in(boot.and_then(|b| b.initrd.as_deref()), out, "initrd.img").await?;
     let screenshot = Some(file_ref(out, "screen.ppm").await?);
-    let meta = &item.meta;
+    let append = boot.and_then(|b| b.append.clone());
     Ok(Manifest {
         format: FORMAT.into(),
         name: meta.title.clone(),
-        metadata: Metadata {
-            title: meta.title.clone(),
-            creator: meta.creator.clone(),
-            year: meta.year,
-            description: meta.description.clone(),
-            rights: meta.rights.clone(),
-        },
-        machine: MachineSpec {
-            machine_type: machine.machine_type.clone().unwrap_or_default(),
-            memory_mb: machine.memory_mb,
-            vcpus: machine.vcpus,
-            display: machine.display,
-            sound: machine.sound.clone(),
-            tablet: machine.tablet,
-            network: machine.network,
-            limit_mouse_rate: machine.limit_mouse_rate,
-            append: machine.append.clone(),
-        },
+        metadata: Metadata::from_meta(meta),
+        machine: MachineSpec::new(hw, machine_type, append),
         qemu_version: qemu_version(&launcher.qemu).await,
         // Filled in once QEMU is gone.
         disk: FileRef {
@@ -314,18 +338,18 @@ pub(super) async fn copy_in(
     let Some(from) = from else { return Ok(None) };
     tokio::fs::copy(from, out.join(name))
         .await
-        .map_err(io(format!("copy {}", from.display())))?;
+        .map_err(io("copy", from))?;
     Ok(Some(file_ref(out, name).await?))
 }
 
 pub(super) async fn file_ref(dir: &Path, name: &str) -> Result<FileRef, CreateError> {
     let path: PathBuf = dir.join(name);
+    let p = path.clone();
     let (sha256, size) = tokio::task::spawn_blocking(move || {
-        std::fs::File::open(&path).and_then(|f| sha256_of(std::io::BufReader::new(f)))
+        std::fs::File::open(&p).and_then(|f| sha256_of(std::io::BufReader::new(f)))
     })
-    .await
-    .map_err(|e| CreateError::Failed(e.to_string()))?
-    .map_err(io(format!("hash {name}")))?;
+    .await?
+    .map_err(io("hash", &path))?;
     Ok(FileRef {
         path: name.into(),
         size,
@@ -333,32 +357,14 @@ pub(super) async fn file_ref(dir: &Path, name: &str) -> Result<FileRef, CreateEr
     })
 }
 
-/// `qemu-img convert` the overlay (with its backing chain) into one standalone qcow2.
-pub(super) async fn flatten_disk(
+/// The overlay (with its backing chain) as one standalone `out/disk.qcow2`.
+async fn flatten_disk(
     launcher: &Launcher,
     overlay: &Path,
-    to: &Path,
+    out: &Path,
 ) -> Result<FileRef, CreateError> {
-    let out = Command::new(&launcher.qemu_img)
-        .args(["convert", "-q", "-U", "-O", "qcow2"])
-        .arg(overlay)
-        .arg(to)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .map_err(io(format!("run {}", launcher.qemu_img.display())))?;
-    if !out.status.success() {
-        return Err(CreateError::Failed(format!(
-            "qemu-img convert: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    let dir = to.parent().unwrap_or(Path::new("."));
-    let name = to
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    file_ref(dir, &name).await
+    img::convert_to_qcow2(&launcher.qemu_img, overlay, None, &out.join("disk.qcow2")).await?;
+    file_ref(out, "disk.qcow2").await
 }
 
 pub(super) async fn qemu_version(qemu: &Path) -> String {
@@ -380,6 +386,6 @@ pub(super) async fn qemu_version(qemu: &Path) -> String {
 /// Writes the manifest last and atomically: a directory without one is no package.
 pub(super) fn write_manifest(out: &Path, m: &Manifest) -> Result<(), CreateError> {
     let tmp = out.join(format!(".{MANIFEST_FILE}.tmp"));
-    std::fs::write(&tmp, m.to_json()).map_err(io(format!("write {}", tmp.display())))?;
-    std::fs::rename(&tmp, out.join(MANIFEST_FILE)).map_err(io("rename the manifest"))
+    std::fs::write(&tmp, m.to_json()).map_err(io("write", &tmp))?;
+    std::fs::rename(&tmp, out.join(MANIFEST_FILE)).map_err(io("rename", &tmp))
 }

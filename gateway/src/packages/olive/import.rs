@@ -12,17 +12,19 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::codec::Codec;
 use super::create::{
-    copy_in, file_ref, io, make_out_dir, qemu_version, write_manifest, CreateError,
+    copy_in, file_ref, io, make_out_dir, qemu_version, throwaway_password, write_manifest,
+    CreateError,
 };
-use super::manifest::{FileRef, MachineSpec, Manifest, MemoryRef, Metadata, Policy, FORMAT};
+use super::manifest::{FileRef, MachineSpec, Manifest, MemoryRef, Metadata, FORMAT};
 use super::source::Source;
-use super::validate::check_standalone_qcow2;
 use super::Package;
-use crate::catalog::Display;
+use crate::codec::Codec;
+use crate::model::{DiskFormat, Display, Policy, SoundDevice};
 use crate::packages::nxpk::{self, MachineSettings};
-use crate::qemu::launcher::{kill_child, InstancePaths, LaunchError, Launcher};
+use crate::qemu::img;
+use crate::qemu::process::kill_child;
+use crate::qemu::{InstancePaths, LaunchError, Launcher};
 
 /// What to make.
 #[derive(Clone, Debug)]
@@ -66,11 +68,17 @@ async fn import_into(
     work: &Path,
     opts: &ImportOptions,
 ) -> Result<Imported, CreateError> {
-    let unpacked = nxpk::import_local(nxpk_path, work)
-        .await
-        .map_err(|e| CreateError::Failed(format!("{}: {e}", nxpk_path.display())))?;
+    let unpacked =
+        nxpk::import_local(nxpk_path, work)
+            .await
+            .map_err(|cause| CreateError::Nxpk {
+                path: nxpk_path.to_path_buf(),
+                cause,
+            })?;
     let settings = &unpacked.settings;
-    let disk = convert_disk(launcher, &unpacked.disk, &settings.disk.format, out).await?;
+    let format = DiskFormat::from_name(&settings.disk.format)
+        .ok_or_else(|| CreateError::DiskFormat(settings.disk.format.clone()))?;
+    let disk = convert_disk(launcher, &unpacked.disk, format, out).await?;
     let mut memory_dropped = unpacked.memory_rejected.clone();
     let memory = match &unpacked.memory {
         Some(raw) => Some(compress_memory(raw, out, opts.codec).await?),
@@ -91,9 +99,7 @@ async fn import_into(
         memory,
         screenshot: None,
     };
-    manifest
-        .check_policy(opts.policy)
-        .map_err(|e| CreateError::Failed(format!("imported machine: {e}")))?;
+    manifest.check_policy(opts.policy)?;
     write_manifest(out, &manifest)?;
     let mut manifest = manifest;
     if manifest.memory.is_some() && opts.check_restore {
@@ -120,8 +126,8 @@ async fn machine_spec(
     s: &MachineSettings,
     append: Option<String>,
 ) -> Result<MachineSpec, CreateError> {
-    let memory_mb = u32::try_from(s.memory_mb)
-        .map_err(|_| CreateError::Failed(format!("memory {} MB is too large", s.memory_mb)))?;
+    let memory_mb =
+        u32::try_from(s.memory_mb).map_err(|_| CreateError::MemoryTooLarge(s.memory_mb))?;
     Ok(MachineSpec {
         machine_type: concrete_machine_type(&launcher.qemu, &s.machine).await?,
         memory_mb,
@@ -130,11 +136,7 @@ async fn machine_spec(
             Some("qxl") => Display::Qxl,
             _ => Display::Std,
         },
-        sound: s
-            .sound
-            .as_deref()
-            .and_then(sound_device)
-            .map(str::to_string),
+        sound: s.sound.as_deref().and_then(sound_device),
         tablet: s.usb_tablet,
         network: s.nic.is_some(),
         limit_mouse_rate: None,
@@ -143,12 +145,12 @@ async fn machine_spec(
 }
 
 /// Our sound device for a libvirt `<sound model>`.
-fn sound_device(model: &str) -> Option<&'static str> {
+pub fn sound_device(model: &str) -> Option<SoundDevice> {
     match model {
-        "ac97" => Some("AC97"),
-        "ich6" => Some("intel-hda"),
-        "es1370" => Some("es1370"),
-        "sb16" => Some("sb16"),
+        "ac97" => Some(SoundDevice::Ac97),
+        "ich6" => Some(SoundDevice::IntelHda),
+        "es1370" => Some(SoundDevice::Es1370),
+        "sb16" => Some(SoundDevice::Sb16),
         _ => None,
     }
 }
@@ -161,10 +163,10 @@ async fn concrete_machine_type(qemu: &Path, alias: &str) -> Result<String, Creat
         .stdin(std::process::Stdio::null())
         .output()
         .await
-        .map_err(io(format!("run {}", qemu.display())))?;
+        .map_err(io("run", qemu))?;
     let text = String::from_utf8_lossy(&out.stdout);
     parse_machine_help(&text, alias)
-        .ok_or_else(|| CreateError::Failed(format!("QEMU does not know machine type {alias:?}")))
+        .ok_or_else(|| CreateError::UnknownMachineType(Some(alias.to_owned())))
 }
 
 fn parse_machine_help(text: &str, alias: &str) -> Option<String> {
@@ -186,28 +188,19 @@ fn parse_machine_help(text: &str, alias: &str) -> Option<String> {
 async fn convert_disk(
     launcher: &Launcher,
     disk: &Path,
-    format: &str,
+    format: DiskFormat,
     out: &Path,
 ) -> Result<FileRef, CreateError> {
-    if format == "qcow2" {
-        check_standalone_qcow2(&launcher.qemu_img, disk)
-            .map_err(|e| CreateError::Failed(format!("disk.img: {e}")))?;
+    if format == DiskFormat::Qcow2 {
+        img::check_standalone(&launcher.qemu_img, disk.as_os_str()).await?;
     }
-    let to = out.join("disk.qcow2");
-    let result = Command::new(&launcher.qemu_img)
-        .args(["convert", "-q", "-f", format, "-O", "qcow2"])
-        .arg(disk)
-        .arg(&to)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .map_err(io(format!("run {}", launcher.qemu_img.display())))?;
-    if !result.status.success() {
-        return Err(CreateError::Failed(format!(
-            "qemu-img convert: {}",
-            String::from_utf8_lossy(&result.stderr).trim()
-        )));
-    }
+    img::convert_to_qcow2(
+        &launcher.qemu_img,
+        disk,
+        Some(format),
+        &out.join("disk.qcow2"),
+    )
+    .await?;
     file_ref(out, "disk.qcow2").await
 }
 
@@ -224,9 +217,8 @@ async fn compress_memory(raw: &Path, out: &Path, codec: Codec) -> Result<MemoryR
         std::io::Write::flush(&mut enc.finish()?)?;
         Ok(n)
     })
-    .await
-    .map_err(|e| CreateError::Failed(e.to_string()))?
-    .map_err(io("recompress the memory image"))?;
+    .await?
+    .map_err(io("recompress", raw))?;
     Ok(MemoryRef {
         file: file_ref(out, &name).await?,
         codec,
@@ -242,20 +234,18 @@ async fn trial_restore(
     work: &Path,
     policy: Policy,
 ) -> Result<Option<String>, CreateError> {
-    let pkg = Package::open(Source::Local(out.to_path_buf()), policy)
-        .map_err(|e| CreateError::Failed(e.to_string()))?;
-    let machine = pkg
-        .machine()
-        .map_err(|e| CreateError::Failed(e.to_string()))?;
+    let pkg = Package::open(Source::Local(out.to_path_buf()), policy)?;
+    let machine = pkg.machine()?;
     let Some(image) = machine.memory_image.clone() else {
         return Ok(None);
     };
-    let paths = InstancePaths::new(work.join("trial"));
-    paths.create_dir()?;
+    let dir = work.join("trial");
+    let paths = InstancePaths::new(dir.clone());
+    paths.create_dir().map_err(io("create", &dir))?;
     launcher
         .ensure_overlay(&machine.disk, &paths.overlay)
         .await?;
-    let password = super::hex(&std::process::id().to_le_bytes()) + "-import";
+    let password = throwaway_password("import");
     let result = tokio::time::timeout(
         Duration::from_secs(300),
         launcher.resume(
@@ -268,7 +258,7 @@ async fn trial_restore(
         ),
     )
     .await
-    .map_err(|_| CreateError::Failed("the trial restore timed out".into()))?;
+    .map_err(|_| CreateError::TrialTimeout)?;
     match result {
         Ok(mut launched) => {
             kill_child(&mut launched.child).await;
@@ -310,8 +300,8 @@ mod tests {
 
     #[test]
     fn libvirt_sound_models_map_to_our_devices() {
-        assert_eq!(sound_device("ac97"), Some("AC97"));
-        assert_eq!(sound_device("ich6"), Some("intel-hda"));
+        assert_eq!(sound_device("ac97"), Some(SoundDevice::Ac97));
+        assert_eq!(sound_device("ich6"), Some(SoundDevice::IntelHda));
         assert_eq!(sound_device("pcspk"), None);
     }
 }

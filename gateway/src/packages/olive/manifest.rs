@@ -9,8 +9,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::codec::Codec;
-use crate::catalog::{Display, SOUND_DEVICES};
+use crate::model::policy::{check_append, check_file_name, BadFileName, PolicyViolation};
+use crate::model::{Codec, Display, Hardware, ItemMeta, SoundDevice};
+
+/// The limits [`Manifest::check_policy`] applies.
+pub use crate::model::Policy;
 
 /// The manifest's file name inside a package.
 pub const MANIFEST_FILE: &str = "olive-package.json";
@@ -22,14 +25,40 @@ pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
 /// the bulk of it); a declared size beyond RAM plus this is not a plausible stream.
 pub const MAX_DEVICE_STATE_BYTES: u64 = 512 << 20;
 
+/// What is wrong with one field of a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error(transparent)]
+    FileName(#[from] BadFileName),
+    #[error("sha256 must be 64 lowercase hex digits")]
+    Digest,
+    #[error("needs a kernel")]
+    NeedsKernel,
+    #[error("must be 1–200 characters")]
+    NameLength,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("manifest is not valid: {0}")]
-    Schema(String),
+    Schema(serde_json::Error),
     #[error("manifest format {0:?} is not {FORMAT:?}")]
     Format(String),
-    #[error("{field}: {message}")]
-    Policy { field: String, message: String },
+    #[error("{field}: {problem}")]
+    Invalid {
+        field: &'static str,
+        problem: Problem,
+    },
+    #[error("machine.{0}")]
+    Policy(PolicyViolation),
+    #[error(
+        "memory.uncompressed_size: {size} bytes is outside 1..={limit} for {memory_mb} MiB of RAM"
+    )]
+    MemorySize {
+        size: u64,
+        limit: u64,
+        memory_mb: u32,
+    },
 }
 
 /// One file of the package.
@@ -64,7 +93,7 @@ pub struct MachineSpec {
     pub memory_mb: u32,
     pub vcpus: u32,
     pub display: Display,
-    pub sound: Option<String>,
+    pub sound: Option<SoundDevice>,
     pub tablet: bool,
     pub network: bool,
     pub limit_mouse_rate: Option<u32>,
@@ -81,6 +110,19 @@ pub struct Metadata {
     pub year: Option<u32>,
     pub description: Option<String>,
     pub rights: Option<String>,
+}
+
+impl Metadata {
+    /// What a package saved from an item with `meta` records.
+    pub fn from_meta(meta: &ItemMeta) -> Metadata {
+        Metadata {
+            title: meta.title.clone(),
+            creator: meta.creator.clone(),
+            year: meta.year,
+            description: meta.description.clone(),
+            rights: meta.rights.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,27 +147,35 @@ pub struct Manifest {
     pub screenshot: Option<FileRef>,
 }
 
-/// The limits a machine must respect (the gateway's `[limits]`).
-#[derive(Clone, Copy, Debug)]
-pub struct Policy {
-    pub max_memory_mb: u32,
-    pub max_vcpus: u32,
-}
+impl MachineSpec {
+    /// The spec of `hw`, saved on the concrete `machine_type` with the kernel command line
+    /// `append`.
+    pub fn new(hw: &Hardware, machine_type: String, append: Option<String>) -> MachineSpec {
+        MachineSpec {
+            machine_type,
+            memory_mb: hw.memory_mb,
+            vcpus: hw.vcpus,
+            display: hw.display,
+            sound: hw.sound,
+            tablet: hw.tablet,
+            network: hw.network,
+            limit_mouse_rate: hw.limit_mouse_rate,
+            append,
+        }
+    }
 
-/// Whether `name` is a plain file name: no separators, no `..`, printable ASCII.
-pub fn check_file_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 128
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name:?} is not a plain file name (A-Z a-z 0-9 - _ ., not starting with .)"
-        ))
+    /// The hardware to launch (the kernel command line goes with the boot files).
+    pub fn hardware(&self) -> Hardware {
+        Hardware {
+            memory_mb: self.memory_mb,
+            vcpus: self.vcpus,
+            machine_type: Some(self.machine_type.clone()),
+            display: self.display,
+            sound: self.sound,
+            limit_mouse_rate: self.limit_mouse_rate,
+            network: self.network,
+            tablet: self.tablet,
+        }
     }
 }
 
@@ -138,32 +188,25 @@ fn is_sha256_hex(s: &str) -> bool {
 impl Manifest {
     /// Parses and checks the schema (format, file names, digests, consistency).
     pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
-        let m: Manifest =
-            serde_json::from_slice(bytes).map_err(|e| ManifestError::Schema(e.to_string()))?;
+        let m: Manifest = serde_json::from_slice(bytes).map_err(ManifestError::Schema)?;
         if m.format != FORMAT {
             return Err(ManifestError::Format(m.format.chars().take(64).collect()));
         }
-        let schema = |field: &str, message: String| ManifestError::Policy {
-            field: field.into(),
-            message,
-        };
+        let invalid = |field, problem| ManifestError::Invalid { field, problem };
         for (field, f) in m.files() {
-            check_file_name(&f.path).map_err(|e| schema(field, e))?;
+            check_file_name(&f.path).map_err(|e| invalid(field, e.into()))?;
             if !is_sha256_hex(&f.sha256) {
-                return Err(schema(
-                    field,
-                    "sha256 must be 64 lowercase hex digits".into(),
-                ));
+                return Err(invalid(field, Problem::Digest));
             }
         }
         if m.initrd.is_some() && m.kernel.is_none() {
-            return Err(schema("initrd", "needs a kernel".into()));
+            return Err(invalid("initrd", Problem::NeedsKernel));
         }
         if m.machine.append.is_some() && m.kernel.is_none() {
-            return Err(schema("machine.append", "needs a kernel".into()));
+            return Err(invalid("machine.append", Problem::NeedsKernel));
         }
         if m.name.is_empty() || m.name.len() > 200 || m.metadata.title.len() > 200 {
-            return Err(schema("name", "must be 1–200 characters".into()));
+            return Err(invalid("name", Problem::NameLength));
         }
         Ok(m)
     }
@@ -186,70 +229,41 @@ impl Manifest {
         v
     }
 
-    /// Holds the machine to the gateway's limits and to what the launcher supports.
+    /// Holds the machine to the gateway's limits (the same ones as a configured item).
     pub fn check_policy(&self, p: Policy) -> Result<(), ManifestError> {
-        let bad = |field: &str, message: String| ManifestError::Policy {
-            field: format!("machine.{field}"),
-            message,
-        };
         let m = &self.machine;
-        if m.memory_mb < 16 || m.memory_mb > p.max_memory_mb {
-            return Err(bad(
-                "memory_mb",
-                format!(
-                    "{} MiB is outside 16..={} (limits.max_memory_mb)",
-                    m.memory_mb, p.max_memory_mb
-                ),
-            ));
-        }
-        if m.vcpus == 0 || m.vcpus > p.max_vcpus {
-            return Err(bad(
-                "vcpus",
-                format!(
-                    "{} is outside 1..={} (limits.max_vcpus)",
-                    m.vcpus, p.max_vcpus
-                ),
-            ));
-        }
-        if m.machine_type.is_empty()
-            || m.machine_type.len() > 64
-            || !m
-                .machine_type
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        {
-            return Err(bad(
-                "machine_type",
-                format!("invalid name {:?}", m.machine_type),
-            ));
-        }
-        if let Some(s) = &m.sound {
-            if !SOUND_DEVICES.contains(&s.as_str()) {
-                return Err(bad("sound", format!("unsupported sound device {s:?}")));
-            }
-        }
-        if m.append
-            .as_deref()
-            .is_some_and(|a| a.len() > 4096 || a.chars().any(char::is_control))
-        {
-            return Err(bad(
-                "append",
-                "must be one line of at most 4096 bytes".into(),
-            ));
+        p.check(&m.hardware()).map_err(ManifestError::Policy)?;
+        if let Some(a) = &m.append {
+            check_append(a).map_err(ManifestError::Policy)?;
         }
         if let Some(mem) = &self.memory {
             let limit = u64::from(m.memory_mb) * (1 << 20) + MAX_DEVICE_STATE_BYTES;
             if mem.uncompressed_size == 0 || mem.uncompressed_size > limit {
-                return Err(ManifestError::Policy {
-                    field: "memory.uncompressed_size".into(),
-                    message: format!(
-                        "{} bytes is outside 1..={limit} for {} MiB of RAM",
-                        mem.uncompressed_size, m.memory_mb
-                    ),
+                return Err(ManifestError::MemorySize {
+                    size: mem.uncompressed_size,
+                    limit,
+                    memory_mb: m.memory_mb,
                 });
             }
         }
         Ok(())
+    }
+
+    /// The public description of the package (its name when it has no title).
+    pub fn meta(&self) -> ItemMeta {
+        let md = &self.metadata;
+        ItemMeta {
+            title: if md.title.is_empty() {
+                self.name.clone()
+            } else {
+                md.title.clone()
+            },
+            creator: md.creator.clone(),
+            year: md.year,
+            description: md.description.clone(),
+            rights: md.rights.clone(),
+            thumbnail: None,
+        }
     }
 
     /// Pretty JSON, as written by `package create`.
@@ -350,9 +364,13 @@ mod tests {
         let mut m = manifest();
         m.machine.vcpus = 3;
         assert!(m.check_policy(POLICY).is_err());
-        let mut m = manifest();
-        m.machine.sound = Some("gus".into());
-        assert!(m.check_policy(POLICY).is_err());
+        let json = manifest()
+            .to_json()
+            .replace("\"sound\": null", "\"sound\": \"gus\"");
+        assert!(matches!(
+            Manifest::parse(json.as_bytes()),
+            Err(ManifestError::Schema(_))
+        ));
         let mut m = manifest();
         m.memory.as_mut().unwrap().uncompressed_size = 1 << 40;
         let e = m.check_policy(POLICY).unwrap_err();

@@ -2,13 +2,13 @@
 //!
 //! Layout of a package directory (or URL prefix): `olive-package.json` ([`manifest`]),
 //! `disk.qcow2`, `vmlinuz`/`initrd.img` for direct-kernel-boot guests, `memory.<codec>`
-//! (a compressed QEMU migration stream, see [`codec`]) and `screen.ppm` (the screen at
-//! the moment of saving). Files are read through [`source::Source`] so a package can
-//! later live at an http(s) URL; only local packages are implemented.
+//! (a compressed QEMU migration stream, see [`crate::codec`]) and `screen.ppm` (the screen
+//! at the moment of saving). Files are read through [`source::Source`]; packages at a URL
+//! are resolved at launch by [`crate::packages::remote`].
 //!
-//! [`create`] makes packages from a running catalog item, [`validate`] checks them.
+//! [`create`] makes packages from a running catalog item, [`import`] from a VMNetX
+//! `.nxpk`, [`validate`] checks them.
 
-pub mod codec;
 pub mod create;
 pub mod import;
 pub mod manifest;
@@ -16,12 +16,14 @@ pub mod source;
 pub mod validate;
 
 use std::io::Read;
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use crate::catalog::{ItemMeta, Machine};
-use codec::Codec;
-use manifest::{FileRef, Manifest, ManifestError, Policy, MANIFEST_FILE, MAX_MANIFEST_BYTES};
+use crate::model::{
+    Disk, ImageBytes, ImageFormat, ItemMeta, KernelBoot, Machine, MemoryImage, Policy,
+};
+use manifest::{FileRef, Manifest, ManifestError, MemoryRef, MANIFEST_FILE, MAX_MANIFEST_BYTES};
 use source::{Source, SourceError};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,23 +36,7 @@ pub enum PackageError {
     Manifest { root: String, cause: ManifestError },
 }
 
-/// A memory image to resume from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemoryImage {
-    pub source: Source,
-    pub codec: Codec,
-    /// The decompressed length; loading never feeds QEMU more than this.
-    pub uncompressed_size: u64,
-    /// SHA-256 of the compressed file, checked while loading (before the guest runs).
-    pub sha256: Option<String>,
-    /// A VMNetX memory image: a libvirt save header and xz/lzop around the stream, unwrapped
-    /// while it streams ([`crate::packages::nxpk::memory::unwrap`]); `codec` is then ignored and
-    /// `uncompressed_size` is the wrapped size (progress counts wrapped bytes).
-    pub libvirt: bool,
-}
-
-/// An opened package whose manifest passed schema and policy checks (file contents are
-/// only checked by [`validate`]).
+/// An opened package whose manifest passed the schema and policy checks.
 #[derive(Clone, Debug)]
 pub struct Package {
     pub root: Source,
@@ -77,7 +63,7 @@ impl Package {
         self.root.join(&f.path)
     }
 
-    fn local(&self, f: &FileRef) -> Result<std::path::PathBuf, PackageError> {
+    fn local(&self, f: &FileRef) -> Result<PathBuf, PackageError> {
         self.file(f)
             .local_path()
             .map(std::path::Path::to_path_buf)
@@ -91,47 +77,39 @@ impl Package {
     /// command line is the one the memory image was saved under.
     pub fn machine(&self) -> Result<Machine, PackageError> {
         let m = &self.manifest;
-        let spec = &m.machine;
-        Ok(Machine {
-            disk: self.local(&m.disk)?,
-            standalone_disk: true,
-            memory_image: m.memory.as_ref().map(|mem| MemoryImage {
-                source: self.file(&mem.file),
-                codec: mem.codec,
-                uncompressed_size: mem.uncompressed_size,
-                sha256: Some(mem.file.sha256.clone()),
-                libvirt: false,
+        let boot = match &m.kernel {
+            Some(k) => Some(KernelBoot {
+                kernel: self.local(k)?,
+                initrd: m.initrd.as_ref().map(|i| self.local(i)).transpose()?,
+                append: m.machine.append.clone(),
             }),
-            memory_mb: spec.memory_mb,
-            vcpus: spec.vcpus,
-            machine_type: Some(spec.machine_type.clone()),
-            display: spec.display,
-            sound: spec.sound.clone(),
-            limit_mouse_rate: spec.limit_mouse_rate,
-            kernel: m.kernel.as_ref().map(|k| self.local(k)).transpose()?,
-            initrd: m.initrd.as_ref().map(|i| self.local(i)).transpose()?,
-            append: spec.append.clone(),
-            network: spec.network,
-            tablet: spec.tablet,
-            remote: None,
-        })
+            None => None,
+        };
+        let memory = m.memory.as_ref().map(|mem| {
+            Ok::<_, PackageError>(memory_image(mem, ImageBytes::File(self.local(&mem.file)?)))
+        });
+        Ok(
+            Machine::new(m.machine.hardware(), Disk::Package(self.local(&m.disk)?))
+                .with_boot(boot)
+                .with_memory_image(memory.transpose()?),
+        )
     }
 
     /// The public description from the package's metadata.
     pub fn meta(&self) -> ItemMeta {
-        let md = &self.manifest.metadata;
-        ItemMeta {
-            title: if md.title.is_empty() {
-                self.manifest.name.clone()
-            } else {
-                md.title.clone()
-            },
-            creator: md.creator.clone(),
-            year: md.year,
-            description: md.description.clone(),
-            rights: md.rights.clone(),
-            thumbnail: None,
-        }
+        self.manifest.meta()
+    }
+}
+
+/// The memory image a manifest describes, its bytes at `bytes`.
+pub fn memory_image(mem: &MemoryRef, bytes: ImageBytes) -> MemoryImage {
+    MemoryImage {
+        bytes,
+        format: ImageFormat::Olive {
+            codec: mem.codec,
+            uncompressed_size: mem.uncompressed_size,
+        },
+        sha256: Some(mem.file.sha256.clone()),
     }
 }
 
@@ -148,9 +126,5 @@ pub fn sha256_of(mut r: impl Read) -> std::io::Result<(String, u64)> {
         h.update(&buf[..n]);
         len += n as u64;
     }
-    Ok((hex(&h.finalize()), len))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok((data_encoding::HEXLOWER.encode(&h.finalize()), len))
 }

@@ -1,19 +1,21 @@
-//! Where a package's files come from: a local directory or an http(s) URL.
+//! Where a package's files are: a local directory or an http(s) URL.
 //!
-//! Everything that reads package files goes through [`Source`]. A [`Source::Remote`] is a
-//! reference only (a URL from the configuration, resolved when an instance launches, see
-//! [`crate::packages::remote`]); once resolved, a memory image is a [`Source::Fetched`] byte range of
-//! a pinned remote file, streamed in one request while QEMU restores from it.
+//! Everything that reads the files of a package at load time goes through [`Source`]. A
+//! [`Source::Remote`] is a reference only (a URL from the configuration, resolved when an
+//! instance launches, see [`crate::packages::remote`]); once resolved, a memory image is a
+//! [`RemoteRange`] of a remote file pinned by that launch, streamed in one request while
+//! QEMU restores from it.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::fetch::RemoteFile;
+use crate::model::ByteStream;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("{0}: remote packages are not supported yet")]
+    #[error("{0}: remote packages are read when an instance launches, not here")]
     RemoteUnsupported(String),
     #[error("{path}: {cause}")]
     Io {
@@ -22,8 +24,6 @@ pub enum SourceError {
     },
     #[error("{0}: larger than {1} bytes")]
     TooLarge(String, u64),
-    #[error("{0}")]
-    Fetch(String),
 }
 
 /// A byte range of a pinned remote file (the ETag the launch saw is the one streamed).
@@ -40,21 +40,26 @@ impl std::fmt::Debug for RemoteRange {
     }
 }
 
-impl PartialEq for RemoteRange {
-    fn eq(&self, o: &Self) -> bool {
-        self.file.url() == o.file.url() && self.offset == o.offset && self.len == o.len
+impl ByteStream for RemoteRange {
+    /// One streaming GET over the range, as a blocking reader. Must be called on a blocking
+    /// thread of a tokio runtime (`spawn_blocking`), which is where the memory feeder runs.
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        let handle = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+        let stream = handle
+            .block_on(self.file.stream_range(self.offset, self.len))
+            .map_err(std::io::Error::other)?;
+        Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+            stream, handle,
+        )))
     }
 }
-impl Eq for RemoteRange {}
 
-/// One file (or the package root) of a package.
+/// One file (or the root) of a package.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Local(PathBuf),
     /// An `http://` or `https://` URL.
     Remote(String),
-    /// A resolved remote range; [`Source::open`] streams it in one request.
-    Fetched(RemoteRange),
 }
 
 impl std::fmt::Display for Source {
@@ -62,7 +67,6 @@ impl std::fmt::Display for Source {
         match self {
             Source::Local(p) => write!(f, "{}", p.display()),
             Source::Remote(u) => f.write_str(u),
-            Source::Fetched(r) => f.write_str(r.file.url()),
         }
     }
 }
@@ -82,14 +86,11 @@ impl Source {
     }
 
     /// The file `name` inside this package root. `name` must already be checked to be a
-    /// plain file name (see `manifest::check_file_name`).
+    /// plain file name (see [`crate::model::policy::check_file_name`]).
     pub fn join(&self, name: &str) -> Source {
         match self {
             Source::Local(p) => Source::Local(p.join(name)),
             Source::Remote(u) => Source::Remote(format!("{}/{name}", u.trim_end_matches('/'))),
-            Source::Fetched(r) => {
-                Source::Remote(format!("{}/{name}", r.file.url().trim_end_matches('/')))
-            }
         }
     }
 
@@ -98,34 +99,17 @@ impl Source {
         match self {
             Source::Local(p) => Ok(p),
             Source::Remote(u) => Err(SourceError::RemoteUnsupported(u.clone())),
-            Source::Fetched(r) => Err(SourceError::RemoteUnsupported(r.file.url().to_owned())),
         }
     }
 
-    /// A blocking reader over the whole file (memory images are streamed through it). A
-    /// [`Source::Fetched`] range must be opened on a blocking thread of a tokio runtime
-    /// (`spawn_blocking`), which is where the memory feeder runs.
+    /// A blocking reader over the whole (local) file.
     pub fn open(&self) -> Result<Box<dyn Read + Send>, SourceError> {
-        if let Source::Fetched(r) = self {
-            return open_remote(r);
-        }
         let path = self.local_path()?;
         let f = std::fs::File::open(path).map_err(|cause| SourceError::Io {
             path: path.to_path_buf(),
             cause,
         })?;
         Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
-    }
-
-    /// The file's size in bytes.
-    pub fn size(&self) -> Result<u64, SourceError> {
-        let path = self.local_path()?;
-        std::fs::metadata(path)
-            .map(|m| m.len())
-            .map_err(|cause| SourceError::Io {
-                path: path.to_path_buf(),
-                cause,
-            })
     }
 
     /// The whole file, refusing anything longer than `limit` (manifests are small; a
@@ -144,18 +128,6 @@ impl Source {
         }
         Ok(out)
     }
-}
-
-/// One streaming GET over `r`, as a blocking reader.
-fn open_remote(r: &RemoteRange) -> Result<Box<dyn Read + Send>, SourceError> {
-    let handle = tokio::runtime::Handle::try_current()
-        .map_err(|_| SourceError::Fetch("remote streams need a tokio runtime".into()))?;
-    let stream = handle
-        .block_on(r.file.stream_range(r.offset, r.len))
-        .map_err(|e| SourceError::Fetch(e.to_string()))?;
-    Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-        stream, handle,
-    )))
 }
 
 #[cfg(test)]

@@ -7,26 +7,50 @@ use std::io::Read;
 use std::path::Path;
 
 use super::manifest::{FileRef, Policy};
-use super::source::Source;
+use super::source::{Source, SourceError};
 use super::{sha256_of, Package, PackageError};
+use crate::model::Codec;
+use crate::qemu::img::{self, ImgError};
+
+/// What is wrong with one file of a package.
+#[derive(Debug, thiserror::Error)]
+pub enum FileProblem {
+    #[error(transparent)]
+    Open(#[from] SourceError),
+    #[error("{0}")]
+    Read(std::io::Error),
+    #[error("size {len}, manifest says {want}")]
+    Size { len: u64, want: u64 },
+    #[error("SHA-256 does not match the manifest")]
+    Digest,
+    #[error("{} stream: {source}", codec.name())]
+    Stream {
+        codec: Codec,
+        source: std::io::Error,
+    },
+    #[error("decompresses to {len} bytes, manifest says {want}")]
+    Decompressed { len: u64, want: u64 },
+    #[error(transparent)]
+    Disk(#[from] ImgError),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValidateError {
     #[error(transparent)]
     Package(#[from] PackageError),
-    #[error("{field} ({path}): {message}")]
+    #[error("{field} ({path}): {problem}")]
     File {
-        field: String,
+        field: &'static str,
         path: String,
-        message: String,
+        problem: FileProblem,
     },
 }
 
-fn file_err(field: &str, f: &FileRef, message: impl Into<String>) -> ValidateError {
-    ValidateError::File {
-        field: field.into(),
+fn file_err<'a>(field: &'static str, f: &'a FileRef) -> impl Fn(FileProblem) -> ValidateError + 'a {
+    move |problem| ValidateError::File {
+        field,
         path: f.path.clone(),
-        message: message.into(),
+        problem,
     }
 }
 
@@ -42,87 +66,42 @@ pub fn validate(root: Source, policy: Policy, qemu_img: &Path) -> Result<Report,
         m.name, m.machine.memory_mb, m.machine.vcpus, m.machine.machine_type
     )];
     for (field, f) in m.files() {
-        let src = pkg.file(f);
-        let (digest, len) = src
-            .open()
-            .map_err(|e| file_err(field, f, e.to_string()))
-            .and_then(|r| sha256_of(r).map_err(|e| file_err(field, f, e.to_string())))?;
+        let err = file_err(field, f);
+        let reader = pkg.file(f).open().map_err(|e| err(e.into()))?;
+        let (digest, len) = sha256_of(reader).map_err(|e| err(FileProblem::Read(e)))?;
         if len != f.size {
-            return Err(file_err(
-                field,
-                f,
-                format!("size {len}, manifest says {}", f.size),
-            ));
+            return Err(err(FileProblem::Size { len, want: f.size }));
         }
         if digest != f.sha256 {
-            return Err(file_err(field, f, "SHA-256 does not match the manifest"));
+            return Err(err(FileProblem::Digest));
         }
         report.push(format!("{field}: {} ({len} bytes) sha256 ok", f.path));
     }
     if let Some(mem) = &m.memory {
-        let f = &mem.file;
-        let limit = mem.uncompressed_size;
-        let raw = pkg
-            .file(f)
-            .open()
-            .map_err(|e| file_err("memory", f, e.to_string()))?;
-        let stream_err =
-            |e: std::io::Error| file_err("memory", f, format!("{} stream: {e}", mem.codec.name()));
-        let n = mem
+        let err = file_err("memory", &mem.file);
+        let want = mem.uncompressed_size;
+        let raw = pkg.file(&mem.file).open().map_err(|e| err(e.into()))?;
+        let stream = |source| FileProblem::Stream {
+            codec: mem.codec,
+            source,
+        };
+        let len = mem
             .codec
             .decoder(raw)
-            .and_then(|d| count(d.take(limit + 1)))
-            .map_err(stream_err)?;
-        if n != limit {
-            return Err(file_err(
-                "memory",
-                f,
-                format!("decompresses to {n} bytes, manifest says {limit}"),
-            ));
+            .and_then(|d| std::io::copy(&mut d.take(want + 1), &mut std::io::sink()))
+            .map_err(|e| err(stream(e)))?;
+        if len != want {
+            return Err(err(FileProblem::Decompressed { len, want }));
         }
         report.push(format!(
-            "memory: {} decompresses to {n} bytes",
+            "memory: {} decompresses to {len} bytes",
             mem.codec.name()
         ));
     }
-    let disk = pkg
-        .file(&m.disk)
-        .local_path()
-        .map_err(|e| file_err("disk", &m.disk, e.to_string()))?
-        .to_path_buf();
-    check_standalone_qcow2(qemu_img, &disk).map_err(|e| file_err("disk", &m.disk, e))?;
+    let err = file_err("disk", &m.disk);
+    let disk = pkg.file(&m.disk);
+    let disk = disk.local_path().map_err(|e| err(e.into()))?;
+    img::check_standalone_blocking(qemu_img, disk).map_err(|e| err(e.into()))?;
     report.push("disk: qcow2 without backing file".into());
     Ok(report)
-}
-
-fn count(mut r: impl Read) -> std::io::Result<u64> {
-    std::io::copy(&mut r, &mut std::io::sink())
-}
-
-/// Whether `disk` is a qcow2 image with no backing file, according to `qemu-img info`.
-pub fn check_standalone_qcow2(qemu_img: &Path, disk: &Path) -> Result<(), String> {
-    let out = std::process::Command::new(qemu_img)
-        .args(["info", "--output=json", "-U"])
-        .arg(disk)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("run {}: {e}", qemu_img.display()))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("qemu-img info: {e}"))?;
-    standalone_qcow2(&v)
-}
-
-/// The check on `qemu-img info --output=json`'s answer.
-pub fn standalone_qcow2(info: &serde_json::Value) -> Result<(), String> {
-    let fmt = info.get("format").and_then(|f| f.as_str()).unwrap_or("");
-    if fmt != "qcow2" {
-        return Err(format!("format {fmt:?}, expected qcow2"));
-    }
-    if info.get("backing-filename").is_some() || info.get("full-backing-filename").is_some() {
-        return Err("has a backing file (a package disk must stand alone)".into());
-    }
-    Ok(())
 }

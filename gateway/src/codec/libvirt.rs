@@ -55,7 +55,7 @@ pub enum MemoryError {
     #[error("memory image: {0:?} compression is not supported (only raw, xz and lzop)")]
     UnsupportedCompression(Compression),
     #[error("memory image: xz: {0}")]
-    Xz(String),
+    Xz(std::io::Error),
     // Plain fields, not sources: the message already carries the cause, and a source
     // would make error chains print it twice.
     #[error("memory image: {0}")]
@@ -154,11 +154,10 @@ pub fn unwrap<R: Read, W: Write>(r: R, out: &mut W) -> Result<(SaveHeader, u64),
     Ok((header, n))
 }
 
-/// The same bounded xz decoder as packages use ([`crate::packages::olive::codec::xz_decoder`]).
+/// The same bounded xz decoder as Olive packages use ([`super::xz_decoder`]).
 fn xz<R: BufRead, W: Write>(r: &mut R, out: &mut W) -> Result<u64, MemoryError> {
-    let xz_err = |e: std::io::Error| MemoryError::Xz(e.to_string());
-    let mut d = crate::packages::olive::codec::xz_decoder(r).map_err(xz_err)?;
-    std::io::copy(&mut d, out).map_err(xz_err)
+    let mut d = super::xz_decoder(r).map_err(MemoryError::Xz)?;
+    std::io::copy(&mut d, out).map_err(MemoryError::Xz)
 }
 
 /// Builds a save image around `stream` (for tests and for re-packing): XML padded with NULs

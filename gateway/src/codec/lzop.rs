@@ -1,9 +1,13 @@
 //! lzop files: VMNetX's fast memory-image compression (`compressed` = 4 in the save header).
 //!
 //! The container (magic, header with its checksum, then blocks of at most 64 MiB, each with
-//! optional Adler-32/CRC-32 checksums) is parsed here, and so is LZO1X: the decompressor is
-//! our own so that every copy is bounds-checked against the block's declared size — hostile
-//! input gets an error, never a panic or an unbounded allocation.
+//! optional Adler-32/CRC-32 checksums, computed by `adler2` and `crc32fast`) is parsed here,
+//! and so is LZO1X. The decompressor is hand-written on purpose: the LZO crates on
+//! crates.io either wrap the C library (`unsafe`, which this project does not allow) or
+//! trust the block's stated size; here every copy is bounds-checked against the size the
+//! block declares, so hostile input gets an error, never a panic or an unbounded
+//! allocation. It is fuzzed (`fuzz/fuzz_targets/nxpk_lzop.rs`) and checked against
+//! `lzokay-native`'s compressor in the tests.
 
 use std::io::{Read, Write};
 
@@ -21,16 +25,39 @@ const F_MULTIPART: u32 = 0x0400;
 const F_H_FILTER: u32 = 0x0800;
 const F_H_CRC32: u32 = 0x1000;
 
+/// A feature of the lzop format that VMNetX never wrote and this reader does not take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unsupported {
+    #[error("format version {0:#x}")]
+    Version(u16),
+    #[error("method {0}")]
+    Method(u8),
+    #[error("filters")]
+    Filters,
+    #[error("multipart/extra-field files")]
+    Multipart,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LzopError {
     #[error("not an lzop file (bad magic)")]
     Magic,
     #[error("lzop: unsupported {0}")]
-    Unsupported(String),
+    Unsupported(Unsupported),
     #[error("lzop: header checksum mismatch")]
     HeaderChecksum,
-    #[error("lzop: block {block}: {what}")]
-    Block { block: u64, what: String },
+    #[error("lzop: block {block}: sizes {compressed} → {uncompressed} out of bounds")]
+    BlockSizes {
+        block: u64,
+        compressed: u32,
+        uncompressed: u32,
+    },
+    #[error("lzop: block {block}: {kind} of {data} data mismatch")]
+    Checksum {
+        block: u64,
+        kind: &'static str,
+        data: &'static str,
+    },
     #[error("lzop: corrupt LZO1X data: {0}")]
     Lzo(&'static str),
     #[error("lzop: {0}")]
@@ -43,18 +70,9 @@ impl From<std::io::Error> for LzopError {
     }
 }
 
-/// Adler-32 as lzop uses it (initial value 1).
+/// Adler-32 (lzop uses the standard initial value 1).
 pub fn adler32(data: &[u8]) -> u32 {
-    let (mut a, mut b) = (1u32, 0u32);
-    for chunk in data.chunks(5552) {
-        for &x in chunk {
-            a += u32::from(x);
-            b += a;
-        }
-        a %= 65521;
-        b %= 65521;
-    }
-    (b << 16) | a
+    adler2::adler32_slice(data)
 }
 
 /// Reads the header and leaves `r` at the first block; returns the flags.
@@ -78,24 +96,22 @@ fn read_header<R: Read>(r: &mut R) -> Result<u32, LzopError> {
     if version >= 0x0940 {
         let needed = be16(take(r, 2)?);
         if needed > 0x1040 {
-            return Err(LzopError::Unsupported(format!(
-                "format version {needed:#x}"
-            )));
+            return Err(LzopError::Unsupported(Unsupported::Version(needed)));
         }
     }
     let method = take(r, 1)?[0];
     if !matches!(method, 1..=3) {
-        return Err(LzopError::Unsupported(format!("method {method}")));
+        return Err(LzopError::Unsupported(Unsupported::Method(method)));
     }
     if version >= 0x0940 {
         take(r, 1)?; // level
     }
     let flags = be32(take(r, 4)?);
     if flags & F_H_FILTER != 0 {
-        return Err(LzopError::Unsupported("filters".into()));
+        return Err(LzopError::Unsupported(Unsupported::Filters));
     }
     if flags & (F_MULTIPART | F_H_EXTRA_FIELD) != 0 {
-        return Err(LzopError::Unsupported("multipart/extra-field files".into()));
+        return Err(LzopError::Unsupported(Unsupported::Multipart));
     }
     take(r, 8)?; // mode, mtime low
     if version >= 0x0940 {
@@ -129,11 +145,12 @@ fn check_sums(
     adler: Option<u32>,
     crc: Option<u32>,
     block: u64,
-    what: &str,
+    which: &'static str,
 ) -> Result<(), LzopError> {
-    let bad = |kind: &str| LzopError::Block {
+    let bad = |kind: &'static str| LzopError::Checksum {
         block,
-        what: format!("{kind} of {what} data mismatch"),
+        kind,
+        data: which,
     };
     if adler.is_some_and(|a| a != adler32(data)) {
         return Err(bad("Adler-32"));
@@ -155,9 +172,10 @@ pub fn decompress<R: Read, W: Write>(r: &mut R, w: &mut W) -> Result<u64, LzopEr
         }
         let c_len = read_u32(r)?;
         if u_len > MAX_BLOCK || c_len > u_len {
-            return Err(LzopError::Block {
+            return Err(LzopError::BlockSizes {
                 block,
-                what: format!("sizes {c_len} → {u_len} out of bounds"),
+                compressed: c_len,
+                uncompressed: u_len,
             });
         }
         let opt = |flag: u32, r: &mut R| -> std::io::Result<Option<u32>> {

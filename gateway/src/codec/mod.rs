@@ -1,27 +1,18 @@
-//! Compression of memory images.
+//! The transforms of memory images: the codecs Olive packages are compressed with, and
+//! VMNetX's libvirt save format ([`libvirt`], with its [`lzop`] container).
 //!
 //! A memory image is decompressed on the critical path of every resume, so the codec is
 //! chosen for decompression speed, not ratio (VMNetX shipped xz and then recompressed to
 //! lzop on first use because xz decoded about twice as slowly). `resume-bench` measures
-//! the candidates on a real migration stream; [`Codec::DEFAULT`] follows its numbers.
+//! the candidates on a real migration stream; [`Codec::DEFAULT`] follows its numbers. The
+//! codec names themselves are data and live in [`crate::model::memory`].
+
+pub mod libvirt;
+pub mod lzop;
 
 use std::io::{Read, Write};
 
-use serde::{Deserialize, Serialize};
-
-/// How a memory image file is compressed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Codec {
-    /// The raw migration stream.
-    None,
-    /// An LZ4 frame (lz4_flex).
-    Lz4,
-    /// Zstandard at level 3.
-    Zstd,
-    /// xz (LZMA2) at preset 6; for reference, as VMNetX's packages used it.
-    Xz,
-}
+pub use crate::model::Codec;
 
 /// Zstandard level: fast to compress, and zstd decodes at the same speed at any level.
 const ZSTD_LEVEL: i32 = 3;
@@ -38,33 +29,6 @@ pub fn xz_decoder<R: Read>(r: R) -> std::io::Result<xz2::read::XzDecoder<R>> {
 }
 
 impl Codec {
-    /// The default for new packages; see `resume-bench` (lz4 loads fastest).
-    pub const DEFAULT: Codec = Codec::Lz4;
-    pub const ALL: [Codec; 4] = [Codec::None, Codec::Lz4, Codec::Zstd, Codec::Xz];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::None => "none",
-            Codec::Lz4 => "lz4",
-            Codec::Zstd => "zstd",
-            Codec::Xz => "xz",
-        }
-    }
-
-    /// The file name extension used by `package create`.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Codec::None => "raw",
-            Codec::Lz4 => "lz4",
-            Codec::Zstd => "zst",
-            Codec::Xz => "xz",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<Codec> {
-        Codec::ALL.into_iter().find(|c| c.name() == s)
-    }
-
     /// A reader yielding the decompressed stream of `r`.
     pub fn decoder<'a>(
         self,
