@@ -166,6 +166,10 @@ async fn create_over_http_runs_and_admin_api() {
             "{}",
             r.body
         );
+        // The guest item has no description or rights: they are left out, never `null`
+        // (which the web app once refused, hiding the whole collection).
+        assert!(!r.body.contains("null"), "{}", r.body);
+        assert!(!r.body.contains("description"), "{}", r.body);
         let r = request(addr, "GET", "/healthz", None, None).await.unwrap();
         assert_eq!(r.status, 200);
         let r = request(addr, "GET", "/metrics", None, None).await.unwrap();

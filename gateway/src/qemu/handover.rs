@@ -11,14 +11,15 @@
 //! closed at once.
 //!
 //! The QMP monitor used here is a second one, reserved for this, so a handover never
-//! waits behind (or confuses) the launcher's own QMP session.
+//! waits behind (or confuses) the launcher's own QMP session. It is blocking code on a
+//! blocking thread because `sendmsg` with SCM_RIGHTS needs the raw socket; tokio's
+//! `UnixStream` has no ancillary-data API.
 
 use std::io::{BufRead, BufReader, IoSlice, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
@@ -42,22 +43,34 @@ pub enum HandoverError {
     Protocol(String),
     #[error("SPICE handover: a stranger connected to the loopback listener first ({0})")]
     Stranger(SocketAddr),
+    #[error("SPICE handover task: {0}")]
+    Task(tokio::task::JoinError),
 }
 
 fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> HandoverError {
     move |source| HandoverError::Io { what, source }
 }
 
-/// Distinct `fdname`s, so a failed handover can never leave QEMU holding a name a later
-/// one reuses.
-static NEXT_FD: AtomicU64 = AtomicU64::new(0);
+/// A fresh `fdname`: random, so a failed handover can never leave QEMU holding a name a
+/// later one reuses (and no counter is shared between instances).
+fn fd_name() -> String {
+    let mut b = [0u8; 8];
+    // The name only has to be distinct; should the RNG fail, the time will do.
+    if getrandom::getrandom(&mut b).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        b = (t.as_nanos() as u64).to_le_bytes();
+    }
+    format!("olive-spice-{}", data_encoding::HEXLOWER.encode(&b))
+}
 
 /// Connects a new SPICE client to the QEMU behind `monitor` and returns our end, ready
 /// for the client's SPICE link message. Blocking; bounded by `timeout` per step.
 pub fn connect_blocking(monitor: &Path, timeout: Duration) -> Result<TcpStream, HandoverError> {
     let (ours, theirs) = loopback_pair(timeout)?;
     let mut qmp = Monitor::connect(monitor, timeout)?;
-    let fdname = format!("olive-spice-{}", NEXT_FD.fetch_add(1, Ordering::Relaxed));
+    let fdname = fd_name();
     qmp.send_with_fd(
         &json!({"execute": "getfd", "arguments": {"fdname": fdname}}),
         &theirs,
@@ -80,7 +93,7 @@ pub async fn connect(
 ) -> Result<tokio::net::TcpStream, HandoverError> {
     let std_stream = tokio::task::spawn_blocking(move || connect_blocking(&monitor, timeout))
         .await
-        .map_err(|e| HandoverError::Protocol(format!("handover task: {e}")))??;
+        .map_err(HandoverError::Task)??;
     std_stream
         .set_nonblocking(true)
         .map_err(io("set non-blocking"))?;

@@ -116,3 +116,54 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|_| ApiError::BadRequest(expected.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn parts(e: ApiError) -> (u16, Option<String>, String) {
+        let r = e.into_response();
+        let status = r.status().as_u16();
+        let retry = r
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        (status, retry, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn statuses_bodies_and_retry_after() {
+        let full = ApiError::from(CreateError::AtCapacity(4));
+        assert_eq!(
+            parts(full).await,
+            (
+                503,
+                Some("30".into()),
+                r#"{"error":"all 4 instance slots are in use"}"#.into()
+            )
+        );
+        let unknown = ApiError::from(CreateError::UnknownItem("x".into()));
+        assert_eq!(
+            parts(unknown).await,
+            (404, None, r#"{"error":"No such item"}"#.into())
+        );
+        // Our own failures show a short text; the detail goes to the log only.
+        let engine = CreateError::Engine("/var/lib/olive/instances: Permission denied".into());
+        let (status, _, body) = parts(engine.into()).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (500, r#"{"error":"Cannot create instance"}"#)
+        );
+        assert_eq!(parts(ApiError::from(SaveError::NotRunning)).await.0, 409);
+        assert_eq!(
+            parts(ApiError::forbidden("Missing secret key")).await.0,
+            403
+        );
+        assert_eq!(
+            parts(json_body::<olive_api::CreateRequest>(b"{nonsense", "Expected").unwrap_err())
+                .await,
+            (400, None, r#"{"error":"Expected"}"#.into())
+        );
+    }
+}

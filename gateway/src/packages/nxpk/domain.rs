@@ -18,7 +18,7 @@ pub const MAX_XML: usize = 1 << 20;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DomainError {
     #[error("domain.xml is not well-formed XML: {0}")]
-    Xml(String),
+    Xml(roxmltree::Error),
     #[error("domain.xml: <{path}> is not permitted by the VMNetX whitelist")]
     Element { path: String },
     #[error("domain.xml: attribute {attr:?} of <{path}> is not permitted by the VMNetX whitelist")]
@@ -300,8 +300,7 @@ pub fn parse(xml: &str) -> Result<MachineSettings, DomainError> {
         allow_dtd: false,
         ..Default::default()
     };
-    let doc =
-        Document::parse_with_options(xml, opts).map_err(|e| DomainError::Xml(e.to_string()))?;
+    let doc = Document::parse_with_options(xml, opts).map_err(DomainError::Xml)?;
     let root = doc.root_element();
     if !root.has_tag_name("domain") || root.tag_name().namespace().is_some() {
         return Err(DomainError::Element {

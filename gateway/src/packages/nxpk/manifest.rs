@@ -18,7 +18,7 @@ pub struct Manifest {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ManifestError {
     #[error("vmnetx-package.xml: {0}")]
-    Xml(String),
+    Xml(roxmltree::Error),
     #[error("vmnetx-package.xml: {0}")]
     Invalid(String),
 }
@@ -32,8 +32,7 @@ pub fn parse(xml: &str) -> Result<Manifest, ManifestError> {
         allow_dtd: false,
         ..Default::default()
     };
-    let doc =
-        Document::parse_with_options(xml, opts).map_err(|e| ManifestError::Xml(e.to_string()))?;
+    let doc = Document::parse_with_options(xml, opts).map_err(ManifestError::Xml)?;
     let root = doc.root_element();
     if root.tag_name().name() != "image" || root.tag_name().namespace() != Some(NAMESPACE) {
         return Err(ManifestError::Invalid(format!(
