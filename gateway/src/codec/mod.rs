@@ -21,7 +21,7 @@ const XZ_PRESET: u32 = 6;
 /// about 65 MiB).
 const XZ_MEMLIMIT: u64 = 256 << 20;
 
-/// An xz decoder for `r` whose memory is bounded by [`XZ_MEMLIMIT`].
+/// An xz decoder for `r` whose memory is bounded by `XZ_MEMLIMIT` (256 MiB).
 pub fn xz_decoder<R: Read>(r: R) -> std::io::Result<xz2::read::XzDecoder<R>> {
     let stream =
         xz2::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, 0).map_err(std::io::Error::other)?;

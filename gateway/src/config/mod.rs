@@ -7,7 +7,7 @@
 //! because an operator who mistypes one key in a catalog of a hundred items should not have
 //! to bisect the file. Lines come from the spans toml keeps for each value
 //! (`toml::Spanned`); for serde's own errors the field path is read from toml's spanned
-//! document ([`locate`]). Relative paths are resolved against the configuration file's
+//! document (`config/locate.rs`). Relative paths are resolved against the configuration file's
 //! directory so that a deployment can be moved as one folder.
 
 mod items;

@@ -6,8 +6,9 @@
 //! [`nbd::NbdExport`] hands the disk to QEMU as a read-only NBD export, and
 //! [`stream::RangeStream`] streams the memory image in one request while QEMU restores.
 //!
-//! For the launcher: open the cache once (`ChunkCache::open(data_dir/"chunks", DEFAULT_CHUNK_SIZE,
-//! limit)`), then per instance `cache.image(url, opts)` → `ImageSlice` (whole file, or the
+//! For a launch: open the cache once ([`LazyChunkCache`], or
+//! `ChunkCache::open(data_dir/"chunks", DEFAULT_CHUNK_SIZE, limit)`), then per instance
+//! `cache.image(url, opts)` → `ImageSlice` (whole file, or the
 //! `disk.img` member of an `.nxpk`) → `NbdExport::serve(instance_dir/"disk.nbd", slice)`, and
 //! create the overlay with `qemu-img create -f qcow2 -F <fmt> -b NbdExport::qemu_uri(..)`.
 //! Keep the `NbdExport` alive as long as QEMU runs; `last_error()` says why reads failed.

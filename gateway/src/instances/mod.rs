@@ -3,7 +3,7 @@
 //!
 //! An instance is VMNetX's unit: an id, a secret token, a private directory and at most
 //! one VM at a time ([`instance`]). The registry owns them, enforces the capacity limit and
-//! collects the idle and the too-old ([`gc`]); VMs are started and stopped through an
+//! collects the idle and the too-old (`gc.rs`); VMs are started and stopped through an
 //! [`engine::Engine`], so none of this knows QEMU. Time is tokio's, so tests run the
 //! timeouts under `tokio::time::pause()`.
 

@@ -21,7 +21,7 @@ pub enum Display {
     Qxl,
 }
 
-/// The sound cards the launcher attaches to SPICE audio (QEMU's device names).
+/// The sound cards QEMU is given, on SPICE audio (QEMU's device names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub enum SoundDevice {
     #[serde(rename = "AC97")]

@@ -51,9 +51,9 @@ pub const BRIDGE_BUFFER: usize = 64 * 1024;
 /// What the bridge needs; all of it is server-side configuration.
 #[derive(Clone, Debug)]
 pub struct WsBridgeConfig {
-    /// The token port, normally 127.0.0.1:<port>.
+    /// The token port, normally `127.0.0.1:<port>`.
     pub token_port: SocketAddr,
-    /// Exact `Origin` values accepted (scheme://host[:port]), or `"*"`; empty = same origin.
+    /// Exact `Origin` values accepted (`scheme://host[:port]`), or `"*"`; empty = same origin.
     pub allowed_origins: Vec<String>,
     /// Largest WebSocket message accepted from a client.
     pub max_message_size: usize,

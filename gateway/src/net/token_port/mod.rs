@@ -26,8 +26,8 @@
 //! the token port uses that address for rate limiting and logs. Each connection runs in a
 //! `token_port` span carrying that address.
 //!
-//! Files: [`conn`] (one connection's protocol), [`limiter`], [`forwarded`], [`splice`]
-//! (viewer bytes), [`wire`] (the netx-proto adapter).
+//! Files: `conn.rs` (one connection's protocol), `limiter.rs`, `forwarded.rs`, `splice.rs`
+//! (viewer bytes), `wire.rs` (the netx-proto adapter).
 
 mod conn;
 mod forwarded;

@@ -5,7 +5,7 @@
 //! any [`ReadAt`]: a local file, or a remote package via the chunk cache), checks the domain
 //! against VMNetX's whitelist and maps it to [`domain::MachineSettings`]. Disk and memory
 //! stay where they are: [`Package::disk`] and [`Package::memory`] give their byte ranges, so
-//! the launcher can serve the disk straight out of the remote package
+//! the QEMU engine can serve the disk straight out of the remote package
 //! (`ImageSlice::new(image, disk.offset, disk.size)` → NBD) and stream the memory image
 //! (`RemoteFile::stream_range`) into [`crate::codec::libvirt::unwrap`] while QEMU restores.
 //! [`import_local`] is the offline path: it extracts a local package into a directory.

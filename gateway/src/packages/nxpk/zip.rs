@@ -2,8 +2,12 @@
 //! data offset of each stored member, without reading member data.
 //!
 //! Works on byte ranges handed in by the caller, so the same code reads a local file or a
-//! remote package through range requests. VMNetX requires every referenced member to be
-//! stored (method 0) and unencrypted; that is checked when a member is looked up.
+//! remote package through range requests. That is why it is ours: the `zip` crate reads
+//! through `Read + Seek` over the whole archive and decompresses, where a remote package
+//! needs only its tail and central directory fetched (a few KiB of a multi-GiB file) and
+//! its members are served in place, never extracted. VMNetX requires every referenced
+//! member to be stored (method 0) and unencrypted; that is checked when a member is looked
+//! up.
 
 /// A member of the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -83,7 +83,7 @@ pub struct MemoryRef {
     pub uncompressed_size: u64,
 }
 
-/// What shapes QEMU's command line (see the launcher).
+/// What shapes QEMU's command line (see `crate::qemu::args`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MachineSpec {
