@@ -1,19 +1,18 @@
-//! `olive-gateway admin list|create|destroy`: a client of the running server's HTTP API.
-//!
-//! A raw HTTP/1.1 request over a Tokio TCP stream is all the admin commands need (one
-//! request, `Connection: close`, loopback), so no HTTP client library is pulled in.
+//! `olive-gateway admin list|create|destroy|package`: a client of the running server's HTTP
+//! API, through `reqwest` (already the gateway's HTTP client for remote packages).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use anyhow::{bail, Context, Result};
+use olive_api::{Created, InstanceList};
 
 /// Largest response accepted (a list of a few thousand instances fits easily).
-const MAX_RESPONSE: u64 = 16 << 20;
+const MAX_RESPONSE: usize = 16 << 20;
+/// Bound on one request, connection and whole body.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A parsed HTTP response.
+/// A response, read whole.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
@@ -28,33 +27,18 @@ impl Response {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
     pub fn json(&self) -> Result<serde_json::Value> {
+        self.parse()
+    }
+
+    /// The body as `T`.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_str(&self.body).with_context(|| format!("bad JSON: {}", self.body))
     }
 }
 
-fn dechunk(mut body: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| anyhow!("bad chunked body"))?;
-        let size_text = std::str::from_utf8(&body[..line_end])?;
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if body.len() < size + 2 {
-            bail!("truncated chunked body");
-        }
-        out.extend_from_slice(&body[..size]);
-        body = &body[size + 2..];
-    }
-}
-
-/// Sends one request to `addr` and reads the whole response (bounded to 30 s).
+/// Sends one request to `addr` and reads the whole response (bounded in time and size).
 pub async fn request(
     addr: SocketAddr,
     method: &str,
@@ -62,56 +46,47 @@ pub async fn request(
     secret_key: Option<&str>,
     body: Option<&str>,
 ) -> Result<Response> {
-    tokio::time::timeout(Duration::from_secs(30), async {
-        let mut s = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("connect to {addr}"))?;
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-        if let Some(k) = secret_key {
-            if k.contains(['\r', '\n']) {
-                bail!("secret key contains a line break");
-            }
-            req.push_str(&format!("X-Secret-Key: {k}\r\n"));
-        }
-        let body = body.unwrap_or("");
-        if !body.is_empty() {
-            req.push_str("Content-Type: application/json\r\n");
-        }
-        req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        s.write_all(req.as_bytes()).await?;
-        let mut raw = Vec::new();
-        s.take(MAX_RESPONSE).read_to_end(&mut raw).await?;
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| anyhow!("malformed HTTP response"))?;
-        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or("");
-        let status: u16 = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| anyhow!("bad status line {status_line:?}"))?;
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
-        let mut body = raw[split + 4..].to_vec();
-        let chunked = headers.iter().any(|(k, v)| {
-            k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-        });
-        if chunked {
-            body = dechunk(&body)?;
-        }
-        Ok(Response {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
+    let client = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .build()
+        .context("HTTP client")?;
+    let method = reqwest::Method::from_bytes(method.as_bytes()).context("HTTP method")?;
+    let mut req = client.request(method, format!("http://{addr}{path}"));
+    if let Some(k) = secret_key {
+        req = req.header("X-Secret-Key", k);
+    }
+    if let Some(b) = body.filter(|b| !b.is_empty()) {
+        req = req
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(b.to_owned());
+    }
+    let mut resp = req
+        .send()
+        .await
+        .with_context(|| format!("request to {addr}"))?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
         })
+        .collect();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.context("reading the response")? {
+        if bytes.len() + chunk.len() > MAX_RESPONSE {
+            bail!("response from {addr} larger than {MAX_RESPONSE} bytes");
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
     })
-    .await
-    .map_err(|_| anyhow!("request to {addr} timed out"))?
 }
 
 /// What `admin` was asked to do.
@@ -132,84 +107,69 @@ pub enum Command {
     },
 }
 
+fn answered(r: &Response, want: u16) -> Result<()> {
+    if r.status != want {
+        bail!("server answered {}: {}", r.status, r.body.trim());
+    }
+    Ok(())
+}
+
+fn check_id(id: &str) -> Result<()> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        bail!("invalid instance id {id:?}");
+    }
+    Ok(())
+}
+
 /// Runs an admin command and returns what to print.
 pub async fn run(server: SocketAddr, key: &str, cmd: Command) -> Result<String> {
     match cmd {
         Command::List => {
             let r = request(server, "GET", "/api/instances", Some(key), None).await?;
-            if r.status != 200 {
-                bail!("server answered {}: {}", r.status, r.body.trim());
-            }
-            let v = r.json()?;
+            answered(&r, 200)?;
+            let list: InstanceList = r.parse()?;
             let mut out = format!(
                 "{:<18} {:<20} {:<10} {:>8} {:>8} {:>8}\n",
                 "ID", "ITEM", "STATUS", "PID", "AGE", "IDLE"
             );
-            for i in v["instances"].as_array().into_iter().flatten() {
+            for i in list.instances {
+                let status = serde_json::to_value(i.status)?;
                 out.push_str(&format!(
                     "{:<18} {:<20} {:<10} {:>8} {:>7}s {:>7}s\n",
-                    i["id"].as_str().unwrap_or("?"),
-                    i["item"].as_str().unwrap_or("?"),
-                    i["status"].as_str().unwrap_or("?"),
-                    i["pid"]
-                        .as_u64()
-                        .map(|p| p.to_string())
-                        .unwrap_or("-".into()),
-                    i["age_secs"].as_u64().unwrap_or(0),
-                    i["idle_secs"].as_u64().unwrap_or(0),
+                    i.id,
+                    i.item,
+                    status.as_str().unwrap_or("?"),
+                    i.pid.map_or_else(|| "-".into(), |p| p.to_string()),
+                    i.age_secs,
+                    i.idle_secs,
                 ));
             }
             Ok(out)
         }
         Command::Create { item } => {
-            let body = serde_json::json!({ "item": item }).to_string();
+            let body = serde_json::to_string(&olive_api::CreateRequest { item })?;
             let r = request(server, "POST", "/api/instances", Some(key), Some(&body)).await?;
-            if r.status != 200 {
-                bail!("server answered {}: {}", r.status, r.body.trim());
-            }
-            let v = r.json()?;
+            answered(&r, 200)?;
+            let c: Created = r.parse()?;
             Ok(format!(
                 "id: {}\ntoken: {}\nspice_password: {}\ncontrol_url: {}\n",
-                v["id"].as_str().unwrap_or("?"),
-                v["token"].as_str().unwrap_or("?"),
-                v["spice_password"].as_str().unwrap_or("?"),
-                v["control_url"].as_str().unwrap_or("?"),
+                c.id, c.token, c.spice_password, c.control_url
             ))
         }
         Command::Destroy { id } => {
-            if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                bail!("invalid instance id {id:?}");
-            }
-            let r = request(
-                server,
-                "DELETE",
-                &format!("/api/instances/{id}"),
-                Some(key),
-                None,
-            )
-            .await?;
-            match r.status {
-                204 => Ok(format!("destroyed {id}\n")),
-                _ => bail!("server answered {}: {}", r.status, r.body.trim()),
-            }
+            check_id(&id)?;
+            let path = format!("/api/instances/{id}");
+            let r = request(server, "DELETE", &path, Some(key), None).await?;
+            answered(&r, 204)?;
+            Ok(format!("destroyed {id}\n"))
         }
         Command::Package { id, name, codec } => {
-            if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                bail!("invalid instance id {id:?}");
-            }
-            let body = serde_json::json!({ "name": name, "codec": codec }).to_string();
-            let r = request(
-                server,
-                "POST",
-                &format!("/api/instances/{id}/package"),
-                Some(key),
-                Some(&body),
-            )
-            .await?;
-            match r.status {
-                200 => Ok(r.body.trim().to_string() + "\n"),
-                _ => bail!("server answered {}: {}", r.status, r.body.trim()),
-            }
+            check_id(&id)?;
+            let body = serde_json::to_string(&olive_api::SaveRequest { name, codec })?;
+            let path = format!("/api/instances/{id}/package");
+            let r = request(server, "POST", &path, Some(key), Some(&body)).await?;
+            answered(&r, 200)?;
+            Ok(r.body.trim().to_string() + "\n")
         }
     }
 }

@@ -3,40 +3,69 @@
 //! [`Server::start`] reaps QEMUs left by a previous run, then serves HTTP (web app, API,
 //! metrics, `/ws`) and the VMNetX token port, and garbage-collects idle instances.
 //!
-//! Modules: [`config`] (TOML), [`catalog`] (items), [`accel`] (KVM/TCG choice),
-//! [`launcher`] (QEMU child processes), [`qmp`] (readiness), [`instances`] (registry,
-//! state machine, GC), [`http`] (axum routes), [`metrics`], [`admin`] (CLI client),
-//! [`control`] (the contract with [`token_port`] and [`ws_bridge`]), [`fetch`] (demand fetching
-//! of http(s) packages: range reads, shared chunk cache, NBD export), [`nxpk`] (VMNetX packages).
+//! The map, lowest layer first (a module imports only from the ones above it in this
+//! list; `cargo test -p olive-gateway --test layers` checks it):
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`model`] | the vocabulary: items and metadata, machines (`MachineSource`), memory images, package URLs, instance states, policy; pure data |
+//! | [`fetch`] | demand fetching over http(s): range reads, the shared chunk cache, NBD export |
+//! | [`codec`] | memory-image codecs (lz4, zstd, xz) and VMNetX's libvirt save format with lzop |
+//! | [`metrics`] | counters and the Prometheus text of `/metrics` |
+//! | [`config`] | TOML → validated [`Config`] (pure; errors name `file:line` and the field path) |
+//! | [`qemu`] | QEMU as a child process: command line, spawning, QMP, migration, screen check, SPICE handover, `qemu-img`, reaping |
+//! | [`packages`] | Olive packages (manifest, create, import, validate), VMNetX `.nxpk`, packages at URLs |
+//! | [`catalog`] | [`Config`] → [`model::Catalog`], opening local packages |
+//! | [`instances`] | the registry: instance state machine, ids and tokens, GC, `/launch` items, saving; VMs through the [`instances::Engine`] trait |
+//! | [`engine`] | the engines: QEMU child processes |
+//! | [`net`] | the control contract, `http/` (routes, `ApiError`, admin key, static files), `token_port/`, `ws_bridge` |
+//! | [`admin`] | the `olive-gateway admin` HTTP client |
+//! | `lib.rs` | [`Server`]: wires them together |
 
-pub mod accel;
 pub mod admin;
 pub mod catalog;
+pub mod codec;
 pub mod config;
-pub mod control;
+pub mod engine;
 pub mod fetch;
-pub mod http;
 pub mod instances;
-pub mod launcher;
 pub mod metrics;
-pub mod migration;
-pub mod nxpk;
-pub mod package;
-pub mod qmp;
-pub mod remote;
-pub mod spice_handover;
-pub mod token_port;
-pub mod ws_bridge;
+pub mod model;
+pub mod net;
+pub mod packages;
+pub mod qemu;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 
 pub use config::Config;
 pub use instances::Registry;
+pub use model::Catalog;
+
+// The paths of the former flat layout, still used by the end-to-end harness in `tests/`
+// and its benches; new code uses the paths above.
+pub use net::control;
+#[doc(hidden)]
+pub mod accel {
+    pub use crate::qemu::accel::*;
+}
+#[doc(hidden)]
+pub mod launcher {
+    pub use crate::qemu::launcher::*;
+    pub use crate::qemu::paths::InstancePaths;
+    pub use crate::qemu::process::{kill_child, kill_pid, pid_dead, reap_orphans};
+}
+#[doc(hidden)]
+pub mod package {
+    pub use crate::codec;
+    pub use crate::model::MemoryImage;
+    pub use crate::packages::olive::*;
+}
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -62,14 +91,28 @@ pub struct Server {
     registry: Registry,
     http_addr: SocketAddr,
     token_addr: SocketAddr,
-    stop_token_port: Box<dyn Fn() + Send + Sync>,
+    token_port: Arc<net::token_port::TokenPort>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), StartError> {
+    let bind_err = |source| StartError::Bind {
+        addr: addr.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).await.map_err(bind_err)?;
+    let local = listener.local_addr().map_err(bind_err)?;
+    Ok((listener, local))
 }
 
 impl Server {
     /// Starts everything; returns once both listeners are bound.
     pub async fn start(config: Config) -> Result<Server, StartError> {
         let config = Arc::new(config);
+        let catalog = config.catalog.clone();
+        for key in &config.obsolete_keys {
+            tracing::warn!("{}: `{key}` is obsolete and ignored", config.file.display());
+        }
         let instances_dir = config.data_dir.join("instances");
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -79,85 +122,62 @@ impl Server {
                 path: instances_dir.clone(),
                 source,
             })?;
-        let reaped = launcher::reap_orphans(&instances_dir).await;
+        let reaped = qemu::process::reap_orphans(&instances_dir).await;
         if reaped > 0 {
             tracing::warn!(reaped, "killed QEMUs left by a previous gateway");
         }
-        let qemu_ok = tokio::process::Command::new(&config.qemu_binary)
-            .arg("-version")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .await
-            .is_ok_and(|s| s.success());
-        if !qemu_ok {
-            return Err(StartError::QemuMissing(config.qemu_binary.clone()));
-        }
-        let accel = accel::resolve(config.accelerator, &config.qemu_binary).await;
-        let launcher = launcher::Launcher {
-            qemu: config.qemu_binary.clone(),
-            qemu_img: config.qemu_img.clone(),
-            accel,
+        let launcher = launcher_for(&config).await?;
+        let accel = launcher.accel;
+        let chunks = Arc::new(fetch::LazyChunkCache::new(
+            config.data_dir.join("chunks"),
+            config.chunk_cache_bytes,
+        ));
+        let engine =
+            engine::QemuEngine::new(launcher, instances_dir, chunks.clone(), config.policy);
+        let settings = instances::Settings {
+            idle_timeout: config.idle_timeout,
+            session_limit: config.session_limit,
+            gc_interval: config.gc_interval,
+            max_instances: config.max_instances,
+            packages_dir: config.data_dir.join("packages"),
         };
         let metrics = Arc::new(metrics::Metrics::default());
-        let registry = Registry::new(config.clone(), launcher, metrics);
-        let dyn_registry: Arc<dyn control::Registry> = Arc::new(registry.clone());
+        let registry = Registry::new(settings, catalog, Arc::new(engine), metrics);
 
-        let token_bind = format!("{}:{}", config.token_host, config.token_port);
-        let token_listener =
-            TcpListener::bind(&token_bind)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: token_bind.clone(),
-                    source,
-                })?;
-        let token_addr = token_listener
-            .local_addr()
-            .map_err(|source| StartError::Bind {
-                addr: token_bind,
-                source,
-            })?;
-        let mut tasks = Vec::new();
-        let (bridge_router, stop_token_port) = bridges(
-            dyn_registry,
+        let (token_listener, token_addr) =
+            bind(&format!("{}:{}", config.token_host, config.token_port)).await?;
+        let (bridge_router, token_port, token_task) = net::ws_bridge::mount(
+            Arc::new(registry.clone()),
             token_listener,
             token_addr,
-            &config,
-            &mut tasks,
+            config.allowed_origins.clone(),
         );
-        let app = http::router(
-            http::AppState {
-                registry: registry.clone(),
-            },
-            config.static_dir.clone(),
-        )
-        .merge(bridge_router);
-
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen.to_string(),
-                    source,
-                })?;
-        let http_addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.listen.to_string(),
-            source,
-        })?;
-        tasks.push(tokio::spawn(async move {
+        let state = net::http::AppState {
+            registry: registry.clone(),
+            config: config.clone(),
+            chunks,
+        };
+        let app = net::http::router(state, config.static_dir.clone())
+            .merge(bridge_router)
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)),
+            );
+        let (listener, http_addr) = bind(&config.listen.to_string()).await?;
+        let http = tokio::spawn(async move {
             let svc = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, svc).await {
                 tracing::error!("HTTP server failed: {e}");
             }
-        }));
-        tasks.push(tokio::spawn(registry.clone().gc_loop()));
+        });
+        let gc = tokio::spawn(registry.clone().gc_loop());
         tracing::info!(%http_addr, %token_addr, accel = accel.as_arg(), "olive-gateway listening");
         Ok(Server {
             registry,
             http_addr,
             token_addr,
-            stop_token_port,
-            tasks,
+            token_port,
+            tasks: vec![token_task, http, gc],
         })
     }
 
@@ -175,7 +195,7 @@ impl Server {
 
     /// Stops listening and destroys every instance (QEMU killed, files removed).
     pub async fn shutdown(self) {
-        (self.stop_token_port)();
+        self.token_port.shutdown();
         for t in &self.tasks {
             t.abort();
         }
@@ -183,39 +203,22 @@ impl Server {
     }
 }
 
-/// Starts G3's token port on `listener` and returns the `/ws` router plus a function that
-/// stops the token port.
-fn bridges(
-    dyn_registry: Arc<dyn control::Registry>,
-    token_listener: TcpListener,
-    token_addr: SocketAddr,
-    config: &Config,
-    tasks: &mut Vec<JoinHandle<()>>,
-) -> (axum::Router, Box<dyn Fn() + Send + Sync>) {
-    let forwarded = Arc::new(token_port::ForwardedPeers::default());
-    let opts = token_port::TokenPortOptions {
-        forwarded: forwarded.clone(),
-        ..Default::default()
-    };
-    let port = token_port::TokenPort::new(dyn_registry.clone(), opts);
-    let p = port.clone();
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = p.serve(token_listener).await {
-            tracing::error!("token port failed: {e}");
-        }
-    }));
-
-    // The bridge always dials the token port over loopback when it listens on a
-    // wildcard or loopback address.
-    let bridge_target = match token_addr.ip() {
-        ip if ip.is_unspecified() || ip.is_loopback() => {
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), token_addr.port())
-        }
-        _ => token_addr,
-    };
-    let mut bridge_cfg =
-        ws_bridge::WsBridgeConfig::new(bridge_target, config.allowed_origins.clone());
-    bridge_cfg.allow_missing_origin = config.ws_allow_missing_origin;
-    let bridge = ws_bridge::WsBridge::new(bridge_cfg, dyn_registry, forwarded);
-    (ws_bridge::router(bridge), Box::new(move || port.shutdown()))
+/// A QEMU launcher with the configuration's binaries and accelerator (after checking that
+/// QEMU runs at all).
+pub async fn launcher_for(config: &Config) -> Result<qemu::Launcher, StartError> {
+    let qemu_ok = tokio::process::Command::new(&config.qemu_binary)
+        .arg("-version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .is_ok_and(|s| s.success());
+    if !qemu_ok {
+        return Err(StartError::QemuMissing(config.qemu_binary.clone()));
+    }
+    Ok(qemu::Launcher {
+        qemu: config.qemu_binary.clone(),
+        qemu_img: config.qemu_img.clone(),
+        accel: qemu::accel::resolve(config.accelerator, &config.qemu_binary).await,
+    })
 }

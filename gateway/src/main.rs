@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use olive_gateway::admin;
-use olive_gateway::{Config, Server};
+use olive_gateway::{launcher_for, Config, Server};
 
 #[derive(Parser)]
 #[command(name = "olive-gateway", version, about = "Olive's VM gateway")]
@@ -181,11 +181,11 @@ async fn run() -> Result<()> {
         }
         Cmd::CheckConfig { config } => {
             let c = Config::load(&config)?;
-            println!(
-                "{}: ok ({} items)",
-                config.display(),
-                c.catalog.items().count()
-            );
+            let items = c.catalog.len();
+            for key in &c.obsolete_keys {
+                eprintln!("{}: `{key}` is obsolete and ignored", config.display());
+            }
+            println!("{}: ok ({items} items)", config.display());
         }
         Cmd::Package { action } => package(action).await?,
         Cmd::Admin {
@@ -195,7 +195,7 @@ async fn run() -> Result<()> {
             action,
         } => {
             let cfg = match &config {
-                Some(p) => Some(Config::load(p)?),
+                Some(p) => Some(Config::read(p)?),
                 None => None,
             };
             let server = match (server, &cfg, std::env::var("OLIVE_GATEWAY").ok()) {
@@ -228,17 +228,9 @@ async fn run() -> Result<()> {
     Ok(())
 }
 
-/// A launcher with the configuration's QEMU, qemu-img and accelerator.
-async fn launcher_for(cfg: &Config) -> olive_gateway::launcher::Launcher {
-    olive_gateway::launcher::Launcher {
-        qemu: cfg.qemu_binary.clone(),
-        qemu_img: cfg.qemu_img.clone(),
-        accel: olive_gateway::accel::resolve(cfg.accelerator, &cfg.qemu_binary).await,
-    }
-}
-
 async fn package(action: PackageAction) -> Result<()> {
-    use olive_gateway::package::{self, codec::Codec, create, manifest::Policy, source::Source};
+    use olive_gateway::model::{Codec, Policy};
+    use olive_gateway::packages::olive::{self as package, create, source::Source};
     match action {
         PackageAction::Create {
             config,
@@ -273,7 +265,7 @@ async fn package(action: PackageAction) -> Result<()> {
                 }
                 _ => anyhow::bail!("say when to save: --wait-serial, --wait-secs or --wait-enter"),
             };
-            let launcher = launcher_for(&cfg).await;
+            let launcher = launcher_for(&cfg).await?;
             let out = std::path::absolute(&out)?;
             let work = out.with_file_name(format!(
                 ".{}.work-{}",
@@ -308,7 +300,7 @@ async fn package(action: PackageAction) -> Result<()> {
             initrd,
             append,
         } => {
-            let cfg = Config::load(&config)?;
+            let cfg = Config::read(&config)?;
             let opts = package::import::ImportOptions {
                 codec: Codec::from_name(&codec)
                     .with_context(|| format!("unknown codec {codec:?} (none, lz4, zstd, xz)"))?,
@@ -316,12 +308,9 @@ async fn package(action: PackageAction) -> Result<()> {
                 kernel: kernel.map(std::path::absolute).transpose()?,
                 initrd: initrd.map(std::path::absolute).transpose()?,
                 append,
-                policy: Policy {
-                    max_memory_mb: cfg.max_memory_mb,
-                    max_vcpus: cfg.max_vcpus,
-                },
+                policy: cfg.policy,
             };
-            let launcher = launcher_for(&cfg).await;
+            let launcher = launcher_for(&cfg).await?;
             let out = std::path::absolute(&out)?;
             let imported = package::import::import(&launcher, &nxpk, &out, &opts).await?;
             println!(
@@ -348,22 +337,10 @@ async fn package(action: PackageAction) -> Result<()> {
         } => {
             let (policy, qemu_img) = match &config {
                 Some(p) => {
-                    let c = Config::load(p)?;
-                    (
-                        Policy {
-                            max_memory_mb: c.max_memory_mb,
-                            max_vcpus: c.max_vcpus,
-                        },
-                        c.qemu_img,
-                    )
+                    let c = Config::read(p)?;
+                    (c.policy, c.qemu_img)
                 }
-                None => (
-                    Policy {
-                        max_memory_mb: 4096,
-                        max_vcpus: 4,
-                    },
-                    PathBuf::from("qemu-img"),
-                ),
+                None => (Policy::default(), PathBuf::from("qemu-img")),
             };
             let root = Source::parse(&pkg, &std::env::current_dir()?);
             let report = tokio::task::spawn_blocking(move || {

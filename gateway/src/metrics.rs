@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::control::VmState;
+use crate::model::VmState;
 
 /// Upper bounds (seconds) of the launch-time histogram: QMP readiness is sub-second when
 /// healthy, so the buckets are fine at the low end.
@@ -54,7 +54,7 @@ impl Metrics {
         let _ = writeln!(o, "# HELP olive_instances Live instances by VM state.");
         let _ = writeln!(o, "# TYPE olive_instances gauge");
         for (state, n) in by_state {
-            let _ = writeln!(o, "olive_instances{{state=\"{}\"}} {n}", state_name(*state));
+            let _ = writeln!(o, "olive_instances{{state=\"{}\"}} {n}", state.name());
         }
         for (name, help, v) in [
             (
@@ -114,17 +114,5 @@ impl Metrics {
         let _ = writeln!(o, "olive_launch_seconds_sum {}", h.sum);
         let _ = writeln!(o, "olive_launch_seconds_count {}", h.count);
         o
-    }
-}
-
-/// The state names used by the API and metrics (VMNetX's words; "destroyed" is spelled out
-/// rather than the wire's "unknown").
-pub fn state_name(s: VmState) -> &'static str {
-    match s {
-        VmState::Stopped => "stopped",
-        VmState::Starting => "starting",
-        VmState::Running => "running",
-        VmState::Stopping => "stopping",
-        VmState::Destroyed => "destroyed",
     }
 }

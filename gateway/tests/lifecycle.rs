@@ -1,7 +1,12 @@
-//! Instance lifecycle against real QEMU (TCG) and the test guest.
+//! Instance lifecycle against real QEMU (TCG) and the test guest: what only a real QEMU can
+//! show (a real process killed, its files gone, orphans reaped, QEMU's own errors). The
+//! timing of the idle timeout and the session limit is tested under paused time with a fake
+//! engine (`src/instances/tests.rs`); here the collector is only shown to really free a VM.
 //!
 //! Every test takes the cross-process QEMU lock, binds ephemeral ports, uses its own data
 //! directory and is bounded in time; servers are shut down (instances destroyed) at the end.
+//! The waits poll real processes and files, so they use the wall clock.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod common;
 
@@ -12,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use olive_gateway::admin::request;
-use olive_gateway::control::{ControlEvent, Registry as _, VmState};
-use olive_gateway::launcher::{kill_pid, pid_dead};
+use olive_gateway::model::SpiceAddress;
+use olive_gateway::net::control::{ControlEvent, VmState};
+use olive_gateway::qemu::process::{kill_pid, pid_dead};
 use olive_gateway::{Config, Server};
 
 const KEY: &str = "test-secret-key-0123456789";
@@ -85,6 +91,15 @@ async fn post_instance(server: &Server) -> olive_gateway::admin::Response {
     .unwrap()
 }
 
+/// The UNIX socket of a running instance's SPICE server.
+fn spice_socket(server: &Server, id: &str) -> PathBuf {
+    let spice = server.registry().get(id).unwrap().spice().expect("running");
+    match spice.address {
+        SpiceAddress::Unix(p) => p,
+        other => panic!("QEMU's SPICE is on a UNIX socket, not {other:?}"),
+    }
+}
+
 fn dir_is_empty(p: &Path) -> bool {
     std::fs::read_dir(p)
         .map(|mut d| d.next().is_none())
@@ -124,12 +139,7 @@ async fn create_over_http_runs_and_admin_api() {
 
         wait_state(&server, &id, VmState::Running, Duration::from_secs(30)).await;
         let inst = server.registry().get(&id).unwrap();
-        let sock = server
-            .registry()
-            .handle(&id)
-            .unwrap()
-            .spice_socket()
-            .unwrap();
+        let sock = spice_socket(&server, &id);
         let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "SPICE socket mode");
         let dir_mode = std::fs::metadata(inst.dir()).unwrap().permissions().mode() & 0o777;
@@ -156,6 +166,10 @@ async fn create_over_http_runs_and_admin_api() {
             "{}",
             r.body
         );
+        // The guest item has no description or rights: they are left out, never `null`
+        // (which the web app once refused, hiding the whole collection).
+        assert!(!r.body.contains("null"), "{}", r.body);
+        assert!(!r.body.contains("description"), "{}", r.body);
         let r = request(addr, "GET", "/healthz", None, None).await.unwrap();
         assert_eq!(r.status, 200);
         let r = request(addr, "GET", "/metrics", None, None).await.unwrap();
@@ -277,14 +291,12 @@ async fn qemu_killed_mid_session_frees_everything() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_timeout_session_limit_and_capacity() {
+async fn capacity_and_the_collector_free_real_vms() {
     let _lock = olive_tests::qemu_lock();
     let s = common::scratch("lc");
-    let limits =
-        "idle_timeout_secs = 3\ngc_interval_secs = 1\nsession_limit_secs = 7\nmax_instances = 2";
+    let limits = "idle_timeout_secs = 2\ngc_interval_secs = 1\nmax_instances = 2";
     let server = Server::start(config(&s, limits)).await.unwrap();
     bounded(60, async {
-        let t0 = Instant::now();
         // A: a client that vanishes (never touches). B: a client that keeps pinging.
         let a = post_instance(&server).await.json().unwrap();
         let b = post_instance(&server).await.json().unwrap();
@@ -292,36 +304,29 @@ async fn idle_timeout_session_limit_and_capacity() {
         let r = post_instance(&server).await;
         assert_eq!(r.status, 503, "{}", r.body);
         assert_eq!(r.header("retry-after"), Some("30"));
-        let b_handle = server
-            .registry()
-            .authenticate(b["token"].as_str().unwrap())
-            .unwrap();
-        let (idle, max) = server.registry().server_timeouts();
-        assert_eq!((idle, max), (3, 4));
-
-        let mut a_gone = None;
-        let mut b_gone = None;
-        while b_gone.is_none() {
+        assert!(r.body.contains("instance slots are in use"), "{}", r.body);
+        assert_eq!(server.registry().server_timeouts(), (2, 3));
+        let a_handle = server.registry().get(a_id).unwrap();
+        let b_handle = server.registry().get(b_id).unwrap();
+        let mut events = a_handle.subscribe();
+        wait_state(&server, a_id, VmState::Running, Duration::from_secs(30)).await;
+        let (a_pid, a_dir) = (a_handle.pid().unwrap(), a_handle.dir().to_path_buf());
+        let collected = async { while events.recv().await != Ok(ControlEvent::VmDestroyed) {} };
+        tokio::pin!(collected);
+        loop {
             b_handle.touch();
-            if a_gone.is_none() && server.registry().get(a_id).is_none() {
-                a_gone = Some(t0.elapsed());
+            tokio::select! {
+                _ = &mut collected => break,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             }
-            if server.registry().get(b_id).is_none() {
-                b_gone = Some(t0.elapsed());
-            }
-            assert!(t0.elapsed() < Duration::from_secs(20), "GC did not run");
-            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        let (a_gone, b_gone) = (a_gone.unwrap(), b_gone.unwrap());
+        wait_gone(&a_dir, a_pid, Duration::from_secs(5)).await;
+        assert!(server.registry().get(a_id).is_none());
         assert!(
-            a_gone >= Duration::from_secs(3) && a_gone < Duration::from_secs(6),
-            "idle instance destroyed after {a_gone:?}"
+            server.registry().get(b_id).is_some(),
+            "a busy instance stays"
         );
-        assert!(
-            b_gone >= Duration::from_secs(7) && b_gone < Duration::from_secs(10),
-            "busy instance destroyed after {b_gone:?} (session limit 7 s)"
-        );
-        // Slots are free again.
+        // A slot is free again.
         let r = post_instance(&server).await;
         assert_eq!(r.status, 200, "{}", r.body);
     })
@@ -381,12 +386,12 @@ async fn fifty_launches_leave_nothing_behind() {
         let t0 = Instant::now();
         for n in 0..50 {
             let c = server.registry().create("guest").unwrap();
-            let h = server
-                .registry()
-                .authenticate(&c.token)
-                .unwrap_or_else(|| panic!("launch {n}: token does not authenticate"));
+            assert!(
+                server.registry().authenticate(&c.token).is_some(),
+                "launch {n}: token does not authenticate"
+            );
             wait_state(&server, &c.id, VmState::Running, Duration::from_secs(30)).await;
-            assert!(h.spice_socket().unwrap().exists());
+            assert!(spice_socket(&server, &c.id).exists());
             let inst = server.registry().get(&c.id).unwrap();
             let (pid, dir) = (inst.pid().unwrap(), inst.dir().to_path_buf());
             assert!(server.registry().destroy(&c.id).await);

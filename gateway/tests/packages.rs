@@ -2,15 +2,18 @@
 //! marker, validate the package, resume it through the gateway (progress rising to 1,
 //! the screen identical to the moment of saving, no second boot), and fall back to a cold
 //! boot, with the visitor told, when the memory image is corrupt.
+// Real QEMU and real servers: the waits poll real processes on the wall clock.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use olive_gateway::control::{ControlEvent, VmState};
-use olive_gateway::launcher::Launcher;
-use olive_gateway::package::{codec::Codec, create, manifest::Policy, source::Source};
+use olive_gateway::model::{Codec, Policy};
+use olive_gateway::net::control::{ControlEvent, VmState};
+use olive_gateway::packages::olive::{create, source::Source};
+use olive_gateway::qemu::Launcher;
 use olive_gateway::{Config, Server};
 use olive_tests::ppm::{compare, Rgba};
 
@@ -70,7 +73,7 @@ async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots()
         let launcher = Launcher {
             qemu: cfg.qemu_binary.clone(),
             qemu_img: cfg.qemu_img.clone(),
-            accel: olive_gateway::accel::Resolved::Tcg,
+            accel: olive_gateway::qemu::accel::Resolved::Tcg,
         };
         let item = cfg.catalog.get("guest").unwrap();
         let pkg = s.dir.join("pkg");
@@ -96,7 +99,7 @@ async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots()
         );
 
         // 2. It validates; a corrupt copy does not.
-        let report = olive_gateway::package::validate::validate(
+        let report = olive_gateway::packages::olive::validate::validate(
             Source::Local(pkg.clone()),
             POLICY,
             Path::new("qemu-img"),
@@ -108,7 +111,7 @@ async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots()
         );
         let bad = s.dir.join("bad");
         corrupt_copy(&pkg, &bad, &mem.file.path);
-        let e = olive_gateway::package::validate::validate(
+        let e = olive_gateway::packages::olive::validate::validate(
             Source::Local(bad.clone()),
             POLICY,
             Path::new("qemu-img"),
@@ -131,7 +134,7 @@ package = "bad"
         let server = Server::start(load(&s.dir, "serve.toml", &serve))
             .await
             .unwrap();
-        let public = server.registry().config().catalog.get("pkg").unwrap();
+        let public = server.registry().catalog().get("pkg").unwrap();
         assert_eq!(public.meta.title, "Test guest", "title from the manifest");
 
         let t0 = Instant::now();
@@ -183,7 +186,7 @@ package = "bad"
         let r = save(r#"{"name": "live", "codec": "zstd"}"#).await.unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
         let live = s.dir.join("data/packages/live");
-        let report = olive_gateway::package::validate::validate(
+        let report = olive_gateway::packages::olive::validate::validate(
             Source::Local(live.clone()),
             POLICY,
             Path::new("qemu-img"),
@@ -246,7 +249,7 @@ async fn a_resumed_screen_that_stays_black_cold_boots() {
         let launcher = Launcher {
             qemu: cfg.qemu_binary.clone(),
             qemu_img: cfg.qemu_img.clone(),
-            accel: olive_gateway::accel::Resolved::Tcg,
+            accel: olive_gateway::qemu::accel::Resolved::Tcg,
         };
         let pkg = s.dir.join("pkg");
         let opts = create::CreateOptions {

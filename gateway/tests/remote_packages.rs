@@ -2,6 +2,8 @@
 //! an http:// URL resumes to the saved screen while only a small part of its disk is fetched,
 //! its memory image arriving in one streamed GET; a server that drops the memory image
 //! mid-stream gives the visitor a clear `startup-failed`.
+// Real QEMU and real servers: the waits poll real processes on the wall clock.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod common;
 mod range_server;
@@ -9,9 +11,10 @@ mod range_server;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use olive_gateway::control::{ControlEvent, VmState};
-use olive_gateway::launcher::Launcher;
-use olive_gateway::package::{codec::Codec, create};
+use olive_gateway::model::Codec;
+use olive_gateway::net::control::{ControlEvent, VmState};
+use olive_gateway::packages::olive::create;
+use olive_gateway::qemu::Launcher;
 use olive_gateway::{Config, Server};
 use olive_tests::ppm::compare;
 use range_server::RangeServer;
@@ -60,7 +63,7 @@ async fn make_package(dir: &Path, out: &Path) {
     let launcher = Launcher {
         qemu: cfg.qemu_binary.clone(),
         qemu_img: cfg.qemu_img.clone(),
-        accel: olive_gateway::accel::Resolved::Tcg,
+        accel: olive_gateway::qemu::accel::Resolved::Tcg,
     };
     let item = cfg.catalog.get("guest").unwrap();
     let opts = create::CreateOptions {

@@ -1,56 +1,13 @@
 //! The gateway's HTTP API (`gateway/README.md`): the collection and instance creation.
 
-use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-/// One title of the collection.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Item {
-    pub id: String,
-    pub title: String,
-    #[serde(default)]
-    pub creator: String,
-    #[serde(default)]
-    pub year: Option<serde_json::Value>,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub rights: String,
-    #[serde(default)]
-    pub thumbnail: Option<String>,
-}
-
-impl Item {
-    /// The year as text, whether the catalog stores it as a number or a string.
-    pub fn year_text(&self) -> String {
-        match &self.year {
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            Some(serde_json::Value::String(s)) => s.clone(),
-            _ => String::new(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct Collection {
-    items: Vec<Item>,
-}
-
+/// One title of the collection (the JSON is `olive_api`'s, shared with the gateway).
+pub use olive_api::CollectionItem as Item;
 /// A created instance (`POST /api/instances`).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Instance {
-    pub id: String,
-    pub token: String,
-    pub spice_password: String,
-    #[serde(default = "default_control_url")]
-    pub control_url: String,
-}
-
-fn default_control_url() -> String {
-    "/ws".to_owned()
-}
+pub use olive_api::Created as Instance;
 
 /// Why an API call failed, already sorted into what the visitor is told.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,16 +76,24 @@ async fn error_of(resp: &Response) -> ApiError {
     ApiError::Status(status, msg)
 }
 
-/// `GET /api/collection`.
+/// `GET /api/collection`. Items are read one by one: a malformed one is left out (and
+/// logged to the console) rather than hiding the whole collection.
 pub async fn collection() -> Result<Vec<Item>, ApiError> {
     let resp = fetch("GET", "/api/collection", None).await?;
     if !resp.ok() {
         return Err(error_of(&resp).await);
     }
     let body = text(&resp).await?;
-    serde_json::from_str::<Collection>(&body)
-        .map(|c| c.items)
-        .map_err(|e| ApiError::Malformed(e.to_string()))
+    let parsed =
+        olive_api::parse_collection(&body).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    for bad in &parsed.skipped {
+        let id = bad.id.as_deref().unwrap_or("?");
+        web_sys::console::warn_1(&JsValue::from_str(&format!(
+            "collection item {} ({id}) skipped: {}",
+            bad.index, bad.reason
+        )));
+    }
+    Ok(parsed.items)
 }
 
 /// `POST /api/instances {"item": id}`: the VM starts booting at once.
@@ -176,14 +141,17 @@ mod tests {
     }
 
     #[test]
-    fn parses_items_and_instances() {
-        let c: Collection = serde_json::from_str(
-            r#"{"items":[{"id":"a","title":"A","creator":"C","year":1993,"description":"d","rights":"r","thumbnail":null},
+    fn a_bare_item_and_a_malformed_one() {
+        // An item configured without creator, description or rights, and one whose year
+        // is not a number: the first is shown, the second skipped.
+        let c = olive_api::parse_collection(
+            r#"{"items":[{"id":"a","title":"A","creator":null,"description":null,"rights":null,"thumbnail":null},
                          {"id":"b","title":"B","year":"c. 1990"}]}"#,
         )
         .unwrap();
-        assert_eq!(c.items[0].year_text(), "1993");
-        assert_eq!(c.items[1].year_text(), "c. 1990");
+        assert_eq!(c.items.len(), 1);
+        assert_eq!(crate::collection::byline(&c.items[0]), "");
+        assert_eq!(c.skipped[0].id.as_deref(), Some("b"));
         let i: Instance =
             serde_json::from_str(r#"{"id":"x","token":"x/y","spice_password":"p"}"#).unwrap();
         assert_eq!(i.control_url, "/ws");

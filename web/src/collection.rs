@@ -17,12 +17,12 @@ pub struct ItemView {
 
 /// The "creator, year" line.
 pub fn byline(item: &Item) -> String {
-    let year = item.year_text();
-    match (item.creator.is_empty(), year.is_empty()) {
-        (false, false) => format!("{}, {}", item.creator, year),
-        (false, true) => item.creator.clone(),
-        (true, false) => year,
-        (true, true) => String::new(),
+    let creator = item.creator.as_deref().filter(|c| !c.is_empty());
+    match (creator, item.year) {
+        (Some(c), Some(y)) => format!("{c}, {y}"),
+        (Some(c), None) => c.to_owned(),
+        (None, Some(y)) => y.to_string(),
+        (None, None) => String::new(),
     }
 }
 
@@ -55,11 +55,11 @@ fn details(item: &Item, into: &HtmlElement, heading: &str) -> Option<HtmlElement
     if !by.is_empty() {
         let _ = into.append_child(&text_el("p", "byline", &by));
     }
-    if !item.description.is_empty() {
-        let _ = into.append_child(&text_el("p", "description", &item.description));
+    if let Some(d) = item.description.as_deref().filter(|d| !d.is_empty()) {
+        let _ = into.append_child(&text_el("p", "description", d));
     }
-    if !item.rights.is_empty() {
-        let r = text_el("p", "rights", &item.rights);
+    if let Some(rights) = item.rights.as_deref().filter(|r| !r.is_empty()) {
+        let r = text_el("p", "rights", rights);
         attr(&r, "aria-label", "Rights statement");
         let _ = into.append_child(&r);
     }
@@ -109,23 +109,22 @@ pub fn list() -> HtmlElement {
 mod tests {
     use super::*;
 
-    fn item(creator: &str, year: Option<serde_json::Value>) -> Item {
+    fn item(creator: Option<&str>, year: Option<u32>) -> Item {
         Item {
             id: "x".into(),
             title: "X".into(),
-            creator: creator.into(),
+            creator: creator.map(str::to_owned),
             year,
-            description: String::new(),
-            rights: String::new(),
-            thumbnail: None,
+            ..Item::default()
         }
     }
 
     #[test]
     fn bylines() {
-        assert_eq!(byline(&item("Maxis", Some(1989.into()))), "Maxis, 1989");
-        assert_eq!(byline(&item("Maxis", None)), "Maxis");
-        assert_eq!(byline(&item("", Some("1990s".into()))), "1990s");
-        assert_eq!(byline(&item("", None)), "");
+        assert_eq!(byline(&item(Some("Maxis"), Some(1989))), "Maxis, 1989");
+        assert_eq!(byline(&item(Some("Maxis"), None)), "Maxis");
+        assert_eq!(byline(&item(None, Some(1990))), "1990");
+        assert_eq!(byline(&item(Some(""), None)), "");
+        assert_eq!(byline(&item(None, None)), "");
     }
 }

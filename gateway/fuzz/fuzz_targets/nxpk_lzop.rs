@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use olive_gateway::nxpk::lzop;
+use olive_gateway::codec::lzop;
 
 fuzz_target!(|data: &[u8]| {
     let _ = lzop::decompress(&mut &data[..], &mut std::io::sink());

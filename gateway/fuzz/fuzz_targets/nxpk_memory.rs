@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use olive_gateway::nxpk::memory;
+use olive_gateway::codec::libvirt as memory;
 
 fuzz_target!(|data: &[u8]| {
     let _ = memory::unwrap(data, &mut std::io::sink());

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use olive_gateway::nxpk::{domain, manifest};
+use olive_gateway::packages::nxpk::{domain, manifest};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {

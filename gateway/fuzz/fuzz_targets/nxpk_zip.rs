@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use olive_gateway::nxpk::zip;
+use olive_gateway::packages::nxpk::zip;
 
 fn range(data: &[u8], at: u64, len: u64) -> Option<&[u8]> {
     let end = at.checked_add(len)?;

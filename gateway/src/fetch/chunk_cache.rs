@@ -154,8 +154,7 @@ fn version_key(url: &str, v: &Validator, size: u64) -> Arc<str> {
         h.update(part.as_bytes());
     }
     let digest = h.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    Arc::from(hex)
+    Arc::from(data_encoding::HEXLOWER.encode(&digest[..16]))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -6,8 +6,9 @@
 //! [`nbd::NbdExport`] hands the disk to QEMU as a read-only NBD export, and
 //! [`stream::RangeStream`] streams the memory image in one request while QEMU restores.
 //!
-//! For the launcher: open the cache once (`ChunkCache::open(data_dir/"chunks", DEFAULT_CHUNK_SIZE,
-//! limit)`), then per instance `cache.image(url, opts)` → `ImageSlice` (whole file, or the
+//! For a launch: open the cache once ([`LazyChunkCache`], or
+//! `ChunkCache::open(data_dir/"chunks", DEFAULT_CHUNK_SIZE, limit)`), then per instance
+//! `cache.image(url, opts)` → `ImageSlice` (whole file, or the
 //! `disk.img` member of an `.nxpk`) → `NbdExport::serve(instance_dir/"disk.nbd", slice)`, and
 //! create the overlay with `qemu-img create -f qcow2 -F <fmt> -b NbdExport::qemu_uri(..)`.
 //! Keep the `NbdExport` alive as long as QEMU runs; `last_error()` says why reads failed.
@@ -21,3 +22,50 @@ pub use chunk_cache::{CachedImage, ChunkCache, ImageSlice, DEFAULT_CHUNK_SIZE};
 pub use http_range::{FetchError, FetchOptions, FetchStats, RemoteFile, Validator};
 pub use nbd::NbdExport;
 pub use stream::RangeStream;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The gateway's one chunk cache, opened on first use (a gateway without remote packages
+/// never creates `<data_dir>/chunks`).
+#[derive(Debug)]
+pub struct LazyChunkCache {
+    dir: PathBuf,
+    limit: u64,
+    cell: tokio::sync::OnceCell<Arc<ChunkCache>>,
+}
+
+/// The chunk cache could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("open chunk cache {dir}: {source}")]
+pub struct OpenError {
+    pub dir: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl LazyChunkCache {
+    /// A cache in `dir` holding at most `limit` bytes, with [`DEFAULT_CHUNK_SIZE`] chunks.
+    pub fn new(dir: PathBuf, limit: u64) -> LazyChunkCache {
+        LazyChunkCache {
+            dir,
+            limit,
+            cell: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The cache, opened now if this is the first use.
+    pub async fn get(&self) -> Result<Arc<ChunkCache>, OpenError> {
+        self.cell
+            .get_or_try_init(|| async {
+                ChunkCache::open(&self.dir, DEFAULT_CHUNK_SIZE, self.limit).map_err(|source| {
+                    OpenError {
+                        dir: self.dir.clone(),
+                        source,
+                    }
+                })
+            })
+            .await
+            .cloned()
+    }
+}

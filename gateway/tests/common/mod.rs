@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use olive_gateway::control::ControlEvent;
-use olive_gateway::launcher::kill_pid;
+use olive_gateway::net::control::ControlEvent;
+use olive_gateway::qemu::process::kill_pid;
 use olive_gateway::Server;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

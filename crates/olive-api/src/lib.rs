@@ -1,0 +1,252 @@
+//! The JSON of Olive's HTTP API (`gateway/README.md`), defined once for the server that
+//! writes it (`olive-gateway`) and the browser app that reads it (`olive-web`).
+//!
+//! Only data and serde: no I/O, builds for wasm32 and native. Optional metadata is optional
+//! on both sides: the gateway leaves a missing field out instead of sending `null`, and a
+//! reader accepts either. [`parse_collection`] reads a collection item by item, so one
+//! malformed item is skipped (and reported) instead of hiding the others.
+
+#![forbid(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+
+/// The path of the WebSocket endpoint when the gateway does not say otherwise.
+pub const CONTROL_URL: &str = "/ws";
+
+/// One item of `GET /api/collection`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionItem {
+    pub id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights: Option<String>,
+    /// URL of a picture of the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
+    /// Made by `GET /launch` from a package link (listed after the configured items).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub launched: bool,
+}
+
+/// `GET /api/collection`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collection {
+    pub items: Vec<CollectionItem>,
+}
+
+/// An item [`parse_collection`] could not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedItem {
+    /// Its position in `items`.
+    pub index: usize,
+    /// Its `id`, when it has a readable one.
+    pub id: Option<String>,
+    /// What was wrong (serde's words).
+    pub reason: String,
+}
+
+/// What [`parse_collection`] read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParsedCollection {
+    pub items: Vec<CollectionItem>,
+    pub skipped: Vec<SkippedItem>,
+}
+
+#[derive(Deserialize)]
+struct RawCollection {
+    items: Vec<serde_json::Value>,
+}
+
+/// Reads a `GET /api/collection` body item by item: a malformed item lands in `skipped`
+/// and the others are kept. Only a body that is not `{"items": [...]}` is an error.
+pub fn parse_collection(json: &str) -> Result<ParsedCollection, serde_json::Error> {
+    let raw: RawCollection = serde_json::from_str(json)?;
+    let mut out = ParsedCollection::default();
+    for (index, value) in raw.items.into_iter().enumerate() {
+        let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+        match serde_json::from_value::<CollectionItem>(value) {
+            Ok(item) => out.items.push(item),
+            Err(e) => out.skipped.push(SkippedItem {
+                index,
+                id,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// `POST /api/instances`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateRequest {
+    pub item: String,
+}
+
+fn control_url() -> String {
+    CONTROL_URL.to_owned()
+}
+
+/// A created instance: the answer to `POST /api/instances`. The VM starts at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    pub id: String,
+    /// `ID/SECRET`, VMNetX's token shape.
+    pub token: String,
+    /// The SPICE ticket.
+    pub spice_password: String,
+    /// Path (or `ws(s)://` URL) of the WebSocket endpoint.
+    #[serde(default = "control_url")]
+    pub control_url: String,
+}
+
+/// `GET /launch?package=URL` with `Accept: application/json`: the item made from the link
+/// and a started instance of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Launched {
+    pub item: String,
+    #[serde(flatten)]
+    pub instance: Created,
+}
+
+/// An instance's state, in VMNetX's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Stopped,
+    Starting,
+    Running,
+    Stopping,
+    Destroyed,
+}
+
+/// One row of `GET /api/instances`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceRow {
+    pub id: String,
+    pub item: String,
+    pub status: Status,
+    /// The VM's process id, when it runs as a local process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    pub age_secs: u64,
+    pub idle_secs: u64,
+}
+
+/// `GET /api/instances`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceList {
+    pub instances: Vec<InstanceRow>,
+}
+
+/// `POST /api/instances/{id}/package`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaveRequest {
+    pub name: String,
+    /// `none`, `lz4` (the default), `zstd` or `xz`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec: Option<String>,
+}
+
+/// The answer to a save.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedPackage {
+    /// The package directory on the server.
+    pub package: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+}
+
+/// The body of every error answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_metadata_is_left_out_and_accepted_as_null() {
+        let bare = CollectionItem {
+            id: "a".into(),
+            title: "A".into(),
+            ..CollectionItem::default()
+        };
+        let json = serde_json::to_string(&bare).unwrap();
+        assert_eq!(json, r#"{"id":"a","title":"A"}"#);
+        let with_nulls = r#"{"id":"a","title":"A","creator":null,"year":null,"description":null,"rights":null,"thumbnail":null}"#;
+        assert_eq!(
+            serde_json::from_str::<CollectionItem>(with_nulls).unwrap(),
+            bare
+        );
+    }
+
+    #[test]
+    fn one_malformed_item_does_not_hide_the_others() {
+        // An item configured without creator, description or rights (as the gateway used to
+        // send it, with nulls), a full one, and a malformed one (year is not a number).
+        let body = r#"{"items":[
+            {"id":"bare","title":"Bare","creator":null,"description":null,"rights":null},
+            {"id":"full","title":"Full","creator":"C","year":1993,"description":"d","rights":"r","thumbnail":"/t.png"},
+            {"id":"bad","title":"Bad","year":"nineteen-ninety"},
+            {"title":"no id"}
+        ]}"#;
+        let c = parse_collection(body).unwrap();
+        let ids: Vec<&str> = c.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["bare", "full"]);
+        assert_eq!(c.items[0].creator, None);
+        assert_eq!(c.items[1].year, Some(1993));
+        assert_eq!(c.skipped.len(), 2);
+        assert_eq!(c.skipped[0].index, 2);
+        assert_eq!(c.skipped[0].id.as_deref(), Some("bad"));
+        assert!(
+            c.skipped[0].reason.contains("invalid type"),
+            "{:?}",
+            c.skipped[0]
+        );
+        assert_eq!((c.skipped[1].index, c.skipped[1].id.as_deref()), (3, None));
+        assert!(parse_collection(r#"{"items": 3}"#).is_err());
+        assert!(parse_collection("not json").is_err());
+    }
+
+    #[test]
+    fn created_and_launched() {
+        let c: Created =
+            serde_json::from_str(r#"{"id":"x","token":"x/y","spice_password":"p"}"#).unwrap();
+        assert_eq!(c.control_url, "/ws");
+        let l = Launched {
+            item: "launch-1".into(),
+            instance: c.clone(),
+        };
+        let v: serde_json::Value = serde_json::to_value(&l).unwrap();
+        assert_eq!(v["item"], "launch-1");
+        assert_eq!(v["token"], "x/y");
+        let back: Launched = serde_json::from_value(v).unwrap();
+        assert_eq!(back, l);
+    }
+
+    #[test]
+    fn instance_rows() {
+        let row = InstanceRow {
+            id: "A".into(),
+            item: "guest".into(),
+            status: Status::Running,
+            pid: None,
+            age_secs: 3,
+            idle_secs: 1,
+        };
+        let json = serde_json::to_string(&row).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"A","item":"guest","status":"running","age_secs":3,"idle_secs":1}"#
+        );
+    }
+}

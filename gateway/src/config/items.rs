@@ -1,0 +1,202 @@
+//! The `[[item]]` tables: ids, where each machine comes from, and the machine settings of
+//! an `[item.machine]` held to the limits.
+
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use super::raw::{RawItem, RawMachine};
+use super::Checker;
+use crate::config::ConfigError;
+use crate::model::policy::{check_append, is_item_id};
+use crate::model::{Disk, Hardware, ItemMeta, KernelBoot, Machine, Policy, RemoteRef};
+
+/// A line of the file and the field path there, kept for errors found later (when the
+/// catalog opens a package).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub field: String,
+}
+
+/// Metadata written in an item that points at a package: each field given replaces the
+/// package's own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetaOverrides {
+    pub title: Option<String>,
+    pub creator: Option<String>,
+    pub year: Option<u32>,
+    pub description: Option<String>,
+    pub rights: Option<String>,
+    pub thumbnail: Option<String>,
+}
+
+impl MetaOverrides {
+    /// `base` with these fields put over it.
+    pub fn over(self, base: ItemMeta) -> ItemMeta {
+        ItemMeta {
+            title: self.title.unwrap_or(base.title),
+            creator: self.creator.or(base.creator),
+            year: self.year.or(base.year),
+            description: self.description.or(base.description),
+            rights: self.rights.or(base.rights),
+            thumbnail: self.thumbnail.or(base.thumbnail),
+        }
+    }
+}
+
+/// Where an item's machine comes from, as configured.
+#[derive(Clone, Debug)]
+pub enum ItemSource {
+    /// An `[item.machine]`.
+    Machine { meta: ItemMeta, machine: Machine },
+    /// `package = "http(s)://…"`: fetched at launch, not at load (a slow or absent server
+    /// must not stop the gateway from starting).
+    Remote { meta: ItemMeta, remote: RemoteRef },
+    /// `package = DIR`: opened by the catalog when the configuration is loaded.
+    Package {
+        dir: PathBuf,
+        overrides: MetaOverrides,
+        at: Location,
+    },
+}
+
+/// One `[[item]]`.
+#[derive(Clone, Debug)]
+pub struct ItemSpec {
+    pub id: String,
+    pub source: ItemSource,
+}
+
+pub(super) fn check_items(
+    ck: &Checker<'_>,
+    raw: Vec<Spanned<RawItem>>,
+    policy: Policy,
+    abs: &dyn Fn(&Path) -> PathBuf,
+) -> Result<Vec<ItemSpec>, ConfigError> {
+    let mut items: Vec<ItemSpec> = Vec::new();
+    for (i, it) in raw.into_iter().enumerate() {
+        let span = it.span();
+        let it = it.into_inner();
+        let at = |key: &str| format!("item[{i}].{key}");
+        let id = it.id.get_ref();
+        if !is_item_id(id) {
+            return Err(ck.error(
+                it.id.span(),
+                at("id"),
+                "must be 1–64 characters of A-Z a-z 0-9 - _ .",
+            ));
+        }
+        if items.iter().any(|x| &x.id == id) {
+            return Err(ck.error(it.id.span(), at("id"), format!("duplicate item id {id:?}")));
+        }
+        let overrides = MetaOverrides {
+            title: it.title,
+            creator: it.creator,
+            year: it.year,
+            description: it.description,
+            rights: it.rights,
+            thumbnail: it.thumbnail,
+        };
+        let source = match (it.package, it.machine) {
+            (Some(p), Some(_)) => {
+                return Err(ck.error(
+                    p.span(),
+                    at("package"),
+                    "an item has either `package` or `[item.machine]`, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(ck.error(
+                    span,
+                    at("machine"),
+                    "missing `[item.machine]` (or `package`)",
+                ))
+            }
+            (Some(p), None) if RemoteRef::is_url(p.get_ref()) => {
+                let remote = RemoteRef::parse(p.get_ref())
+                    .map_err(|e| ck.error(p.span(), at("package"), e.to_string()))?;
+                let meta = overrides.over(ItemMeta::titled(id.clone()));
+                ItemSource::Remote { meta, remote }
+            }
+            (Some(p), None) => ItemSource::Package {
+                dir: abs(Path::new(p.get_ref())),
+                overrides,
+                at: ck.location(p.span(), at("package")),
+            },
+            (None, Some(m)) => {
+                let Some(title) = overrides.title.clone() else {
+                    return Err(ck.error(span, at("title"), "missing field `title`"));
+                };
+                let meta = overrides.over(ItemMeta::titled(title));
+                let machine = check_machine(ck, m, policy, abs, &at("machine"))?;
+                ItemSource::Machine { meta, machine }
+            }
+        };
+        items.push(ItemSpec {
+            id: it.id.into_inner(),
+            source,
+        });
+    }
+    Ok(items)
+}
+
+/// A hand-written `[item.machine]`, checked against the limits. `at` is its field path.
+fn check_machine(
+    ck: &Checker<'_>,
+    m: Spanned<RawMachine>,
+    policy: Policy,
+    abs: &dyn Fn(&Path) -> PathBuf,
+    at: &str,
+) -> Result<Machine, ConfigError> {
+    let table = m.span();
+    let m = m.into_inner();
+    let field = |key: &str| format!("{at}.{key}");
+    if let Some(mi) = &m.memory_image {
+        return Err(ck.error(
+            mi.span(),
+            field("memory_image"),
+            "memory images come from packages: make one with `olive-gateway package create` and use `package = DIR`",
+        ));
+    }
+    let hardware = Hardware {
+        machine_type: m.machine_type.as_ref().map(|t| t.get_ref().clone()),
+        display: m.display,
+        sound: m.sound,
+        limit_mouse_rate: m.limit_mouse_rate,
+        network: m.network,
+        tablet: m.tablet,
+        ..Hardware::new(
+            *m.memory_mb.get_ref(),
+            m.vcpus.as_ref().map_or(1, |v| *v.get_ref()),
+        )
+    };
+    policy.check(&hardware).map_err(|v| {
+        let span = match v.field {
+            "memory_mb" => Some(m.memory_mb.span()),
+            "vcpus" => m.vcpus.as_ref().map(Spanned::span),
+            "machine_type" => m.machine_type.as_ref().map(Spanned::span),
+            _ => None,
+        };
+        ck.error(span.unwrap_or(table.clone()), field(v.field), v.message)
+    })?;
+    let boot = match m.kernel {
+        Some(kernel) => Some(KernelBoot {
+            kernel: abs(&kernel),
+            initrd: m.initrd.map(|i| abs(i.get_ref())),
+            append: match m.append {
+                Some(a) => {
+                    check_append(a.get_ref())
+                        .map_err(|v| ck.error(a.span(), field("append"), v.message))?;
+                    Some(a.into_inner())
+                }
+                None => None,
+            },
+        }),
+        None if m.initrd.is_some() || m.append.is_some() => {
+            return Err(ck.error(table, field("kernel"), "initrd/append need a kernel"));
+        }
+        None => None,
+    };
+    Ok(Machine::new(hardware, Disk::File(abs(&m.disk))).with_boot(boot))
+}

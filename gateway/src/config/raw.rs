@@ -1,0 +1,94 @@
+//! The file as written: serde's view of `gateway.toml`, with the spans of every value a
+//! later check may need to point at.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Accelerator;
+use crate::model::{Display, SoundDevice};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub listen: Option<Spanned<String>>,
+    pub token_port: Option<u16>,
+    pub token_host: Option<String>,
+    pub secret_key: Spanned<String>,
+    pub data_dir: PathBuf,
+    pub static_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Obsolete: a `/ws` handshake without `Origin` is always accepted now.
+    pub ws_allow_missing_origin: Option<bool>,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub qemu: RawQemu,
+    #[serde(default)]
+    pub trusted_package_hosts: Vec<String>,
+    #[serde(default)]
+    pub item: Vec<Spanned<RawItem>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub idle_timeout_secs: Option<Spanned<u64>>,
+    pub session_limit_secs: Option<Spanned<u64>>,
+    pub gc_interval_secs: Option<Spanned<u64>>,
+    pub max_instances: Option<Spanned<usize>>,
+    pub max_memory_mb: Option<u32>,
+    pub max_vcpus: Option<u32>,
+    pub chunk_cache_mb: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQemu {
+    pub binary: Option<PathBuf>,
+    pub img_binary: Option<PathBuf>,
+    pub accelerator: Option<Accelerator>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawItem {
+    pub id: Spanned<String>,
+    /// A package directory or URL; replaces `[item.machine]`, and its metadata fills any
+    /// of the fields below left out.
+    pub package: Option<Spanned<String>>,
+    pub title: Option<String>,
+    pub creator: Option<String>,
+    pub year: Option<u32>,
+    pub description: Option<String>,
+    pub rights: Option<String>,
+    pub thumbnail: Option<String>,
+    pub machine: Option<Spanned<RawMachine>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMachine {
+    pub disk: PathBuf,
+    pub memory_image: Option<Spanned<PathBuf>>,
+    pub memory_mb: Spanned<u32>,
+    pub vcpus: Option<Spanned<u32>>,
+    pub machine_type: Option<Spanned<String>>,
+    #[serde(default)]
+    pub display: Display,
+    pub sound: Option<SoundDevice>,
+    pub limit_mouse_rate: Option<u32>,
+    pub kernel: Option<PathBuf>,
+    pub initrd: Option<Spanned<PathBuf>>,
+    pub append: Option<Spanned<String>>,
+    #[serde(default)]
+    pub network: bool,
+    #[serde(default = "yes")]
+    pub tablet: bool,
+}
+
+fn yes() -> bool {
+    true
+}

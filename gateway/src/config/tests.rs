@@ -1,0 +1,190 @@
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::model::{Disk, Display, Kind};
+
+pub(crate) const GOOD: &str = r#"
+listen = "127.0.0.1:0"
+secret_key = "0123456789abcdef0123"
+data_dir = "data"
+
+[limits]
+idle_timeout_secs = 3
+
+[qemu]
+accelerator = "tcg"
+
+[[item]]
+id = "a"
+title = "A"
+[item.machine]
+disk = "a.qcow2"
+memory_mb = 256
+
+[[item]]
+id = "b"
+title = "B"
+[item.machine]
+disk = "/abs/b.qcow2"
+memory_mb = 128
+vcpus = 2
+display = "qxl"
+"#;
+
+pub(crate) fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(Path::new("/etc/olive/gateway.toml"), text)
+}
+
+fn machine(c: &Config, id: &str) -> Machine {
+    match &c.items.iter().find(|i| i.id == id).unwrap().source {
+        ItemSource::Machine { machine, .. } => machine.clone(),
+        other => panic!("{id} is {other:?}"),
+    }
+}
+
+use crate::model::Machine;
+
+#[test]
+fn good_config() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(c.token_port, DEFAULT_TOKEN_PORT);
+    assert_eq!(c.idle_timeout, Duration::from_secs(3));
+    assert_eq!(c.gc_interval, Duration::from_secs(5));
+    assert_eq!(c.accelerator, Accelerator::Tcg);
+    assert_eq!(c.data_dir, Path::new("/etc/olive/data"));
+    let a = machine(&c, "a");
+    assert_eq!(a.disk, Disk::File("/etc/olive/a.qcow2".into()));
+    assert!(a.hardware.tablet && !a.hardware.network);
+    assert_eq!(machine(&c, "b").hardware.display, Display::Qxl);
+    assert!(c.obsolete_keys.is_empty());
+}
+
+#[test]
+fn type_error_names_line_and_field() {
+    let bad = GOOD.replace("memory_mb = 128", "memory_mb = \"lots\"");
+    let e = parse(&bad).unwrap_err();
+    let s = e.to_string();
+    assert!(s.starts_with("/etc/olive/gateway.toml:"), "{s}");
+    assert_eq!(e.line(), Some(24), "{s}");
+    assert_eq!(e.field(), Some("item[1].machine.memory_mb"), "{s}");
+}
+
+#[test]
+fn unknown_field_is_named() {
+    let bad = GOOD.replace("vcpus = 2", "vcpu = 2");
+    let e = parse(&bad).unwrap_err();
+    assert_eq!(e.field(), Some("item[1].machine.vcpu"), "{e}");
+    assert_eq!(e.line(), Some(25), "{e}");
+    assert!(e.to_string().contains("unknown field `vcpu`"), "{e}");
+}
+
+#[test]
+fn limit_violation_names_line_and_field() {
+    let bad = GOOD.replace("vcpus = 2", "vcpus = 64");
+    let e = parse(&bad).unwrap_err();
+    assert_eq!(e.line(), Some(25), "{e}");
+    assert_eq!(e.field(), Some("item[1].machine.vcpus"), "{e}");
+    assert!(e.to_string().contains("max_vcpus"), "{e}");
+}
+
+#[test]
+fn bad_listen_and_syntax() {
+    let e = parse(&GOOD.replace("127.0.0.1:0", "nowhere")).unwrap_err();
+    assert_eq!((e.line(), e.field()), (Some(2), Some("listen")), "{e}");
+    let e = parse(&GOOD.replace("[limits]", "[limits")).unwrap_err();
+    assert_eq!(e.line(), Some(6), "{e}");
+    let e = parse(&GOOD.replace("accelerator = \"tcg\"", "accelerator = \"hvf\"")).unwrap_err();
+    assert_eq!(
+        (e.line(), e.field()),
+        (Some(10), Some("qemu.accelerator")),
+        "{e}"
+    );
+    let e = parse(&GOOD.replace("idle_timeout_secs = 3", "idle_timeout_secs = 0")).unwrap_err();
+    assert_eq!(
+        (e.line(), e.field()),
+        (Some(7), Some("limits.idle_timeout_secs")),
+        "{e}"
+    );
+    let e = parse(&GOOD.replace("0123456789abcdef0123", "short")).unwrap_err();
+    assert_eq!((e.line(), e.field()), (Some(3), Some("secret_key")), "{e}");
+}
+
+#[test]
+fn package_items_are_checked_but_not_opened() {
+    let both = GOOD.replace("id = \"b\"\n", "id = \"b\"\npackage = \"pkgs/b\"\n");
+    let e = parse(&both).unwrap_err();
+    assert_eq!(e.field(), Some("item[1].package"), "{e}");
+    assert!(e.to_string().contains("not both"), "{e}");
+    let text = GOOD.replace("id = \"b\"\n", "id = \"b\"\npackage = \"pkgs/b\"\n");
+    let cut = text.find("[item.machine]\ndisk = \"/abs").unwrap();
+    let c = parse(&text[..cut]).unwrap();
+    match &c.items[1].source {
+        ItemSource::Package { dir, overrides, at } => {
+            assert_eq!(dir, Path::new("/etc/olive/pkgs/b"));
+            assert_eq!(overrides.title.as_deref(), Some("B"));
+            assert_eq!((at.line, at.field.as_str()), (21, "item[1].package"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = parse(&GOOD.replace(
+        "disk = \"a.qcow2\"",
+        "disk = \"a.qcow2\"\nmemory_image = \"m\"",
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("package create"), "{e}");
+}
+
+#[test]
+fn remote_package_items_are_not_fetched_at_load() {
+    let text = GOOD.replace(
+        "id = \"b\"\n",
+        "id = \"b\"\npackage = \"vmnetx+https://h.example/p\"\n",
+    );
+    let cut = text.find("[item.machine]\ndisk = \"/abs").unwrap();
+    let c = parse(&text[..cut]).unwrap();
+    match &c.items[1].source {
+        ItemSource::Remote { meta, remote } => {
+            assert_eq!(remote.url, "https://h.example/p");
+            assert_eq!(remote.kind, Kind::Nxpk);
+            assert_eq!(meta.title, "B");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(c.trusted_package_hosts.is_empty());
+    let bad = text[..cut].replace("vmnetx+https://h.example/p", "https://");
+    let e = parse(&bad).unwrap_err();
+    assert_eq!(e.field(), Some("item[1].package"), "{e}");
+}
+
+#[test]
+fn example_config_parses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gateway.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let c = Config::parse(&path, &text).unwrap();
+    assert_eq!(c.trusted_package_hosts.len(), 2);
+    assert_eq!(c.chunk_cache_bytes, 4096 << 20);
+    let remote = c.items.iter().find(|i| i.id == "remote-guest").unwrap();
+    assert!(matches!(remote.source, ItemSource::Remote { .. }));
+}
+
+#[test]
+fn missing_and_duplicate() {
+    let e = parse(&GOOD.replace("disk = \"a.qcow2\"\n", "")).unwrap_err();
+    assert_eq!(e.field(), Some("item[0].machine.disk"), "{e}");
+    assert_eq!(e.line(), Some(15), "{e}");
+    let e = parse(&GOOD.replace("id = \"b\"", "id = \"a\"")).unwrap_err();
+    assert_eq!((e.line(), e.field()), (Some(20), Some("item[1].id")), "{e}");
+    let e = parse(&GOOD.replace("title = \"B\"\n", "")).unwrap_err();
+    assert_eq!(
+        (e.line(), e.field()),
+        (Some(19), Some("item[1].title")),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_obsolete_origin_key_is_accepted() {
+    let c = parse(&format!("ws_allow_missing_origin = false\n{GOOD}")).unwrap();
+    assert_eq!(c.obsolete_keys, ["ws_allow_missing_origin"]);
+}

@@ -1,0 +1,36 @@
+//! Catalog items: the public description and the machine behind it.
+
+use super::machine::MachineSource;
+
+/// What visitors see of an item. Everything but the title is optional: a curator may
+/// know no more than a title.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemMeta {
+    pub title: String,
+    pub creator: Option<String>,
+    pub year: Option<u32>,
+    pub description: Option<String>,
+    pub rights: Option<String>,
+    /// URL of a picture of the item.
+    pub thumbnail: Option<String>,
+}
+
+impl ItemMeta {
+    /// A description with a title and nothing else.
+    pub fn titled(title: impl Into<String>) -> ItemMeta {
+        ItemMeta {
+            title: title.into(),
+            ..ItemMeta::default()
+        }
+    }
+}
+
+/// One launchable item. [`ItemMeta`] is public, the machine stays on the server, so an API
+/// that serialises the description cannot leak a disk path by accident.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// 1–64 characters of `A-Z a-z 0-9 - _ .` (checked where items are made).
+    pub id: String,
+    pub meta: ItemMeta,
+    pub machine: MachineSource,
+}

@@ -1,0 +1,128 @@
+//! The collection and the instance API.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use olive_api::{
+    Collection, CollectionItem, CreateRequest, InstanceList, InstanceRow, SaveRequest,
+    SavedPackage, Status,
+};
+
+use super::auth::AdminKey;
+use super::error::{json_body, ApiError};
+use super::AppState;
+use crate::instances::{Created, Summary};
+use crate::model::{Codec, ItemMeta, VmState};
+
+/// What visitors see of an item (never a path).
+pub(super) fn collection_item(id: &str, meta: &ItemMeta, launched: bool) -> CollectionItem {
+    CollectionItem {
+        id: id.to_owned(),
+        title: meta.title.clone(),
+        creator: meta.creator.clone(),
+        year: meta.year,
+        description: meta.description.clone(),
+        rights: meta.rights.clone(),
+        thumbnail: meta.thumbnail.clone(),
+        launched,
+    }
+}
+
+/// `GET /api/collection`: the catalog, then the items made by `/launch` (so their
+/// `/item/<id>` pages can find them).
+pub(super) async fn collection(State(st): State<AppState>) -> Json<Collection> {
+    let catalog = st
+        .registry
+        .catalog()
+        .items()
+        .map(|i| collection_item(&i.id, &i.meta, false));
+    let adhoc = st.registry.adhoc_items();
+    let launched = adhoc
+        .iter()
+        .map(|(id, meta)| collection_item(id, meta, true));
+    Json(Collection {
+        items: catalog.chain(launched).collect(),
+    })
+}
+
+/// The API's view of a created instance.
+pub(super) fn created(c: Created) -> olive_api::Created {
+    olive_api::Created {
+        id: c.id,
+        token: c.token,
+        spice_password: c.spice_password,
+        control_url: olive_api::CONTROL_URL.to_owned(),
+    }
+}
+
+/// `POST /api/instances {"item": ID}`: create and start.
+pub(super) async fn create(
+    State(st): State<AppState>,
+    body: Bytes,
+) -> Result<Json<olive_api::Created>, ApiError> {
+    let req: CreateRequest = json_body(&body, "Invalid request: expected {\"item\": ID}")?;
+    Ok(Json(created(st.registry.create(&req.item)?)))
+}
+
+fn status(s: VmState) -> Status {
+    match s {
+        VmState::Stopped => Status::Stopped,
+        VmState::Starting => Status::Starting,
+        VmState::Running => Status::Running,
+        VmState::Stopping => Status::Stopping,
+        VmState::Destroyed => Status::Destroyed,
+    }
+}
+
+fn row(s: Summary) -> InstanceRow {
+    InstanceRow {
+        id: s.id,
+        item: s.item,
+        status: status(s.status),
+        pid: s.pid,
+        age_secs: s.age_secs,
+        idle_secs: s.idle_secs,
+    }
+}
+
+/// `GET /api/instances` (admin).
+pub(super) async fn list(_: AdminKey, State(st): State<AppState>) -> Json<InstanceList> {
+    Json(InstanceList {
+        instances: st.registry.list().into_iter().map(row).collect(),
+    })
+}
+
+/// `DELETE /api/instances/{id}` (admin).
+pub(super) async fn destroy(
+    _: AdminKey,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if st.registry.destroy(&id).await {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("Not found"))
+    }
+}
+
+/// `POST /api/instances/{id}/package` (admin): the curator's signal to save this instance,
+/// as it is now, as a package.
+pub(super) async fn save_package(
+    _: AdminKey,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<SavedPackage>, ApiError> {
+    let req: SaveRequest = json_body(&body, "Expected {\"name\": NAME}")?;
+    let codec = match req.codec.as_deref() {
+        None => Codec::DEFAULT,
+        Some(c) => Codec::from_name(c).ok_or_else(|| ApiError::bad_request("Unknown codec"))?,
+    };
+    let saved = st.registry.save_package(&id, &req.name, codec).await?;
+    Ok(Json(SavedPackage {
+        package: saved.dir.display().to_string(),
+        name: saved.package.name,
+        memory_bytes: saved.package.memory_bytes,
+    }))
+}

@@ -1,0 +1,69 @@
+//! The HTTP side: web app files, the collection, the instance API, health and metrics.
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `GET /api/collection` | anyone | catalog metadata (no paths) |
+//! | `POST /api/instances` `{"item": ID}` | anyone | create + start; `{id, token, spice_password, control_url}`; 503 + `Retry-After` when full |
+//! | `GET /api/instances` | `X-Secret-Key` | list |
+//! | `DELETE /api/instances/{id}` | `X-Secret-Key` | destroy; 204 or 404 |
+//! | `POST /api/instances/{id}/package` `{"name", "codec"?}` | `X-Secret-Key` | save the running VM as `<data_dir>/packages/<name>`; 200, 400, 404, 409, 500 |
+//! | `GET /launch?package=URL` | anyone | launch a package from a trusted host (`trusted_package_hosts`; 404 when none): 302 to `/item/<id>`, or with `Accept: application/json` an instance `{item, id, token, spice_password, control_url}`; 400 bad/missing URL, 403 untrusted host or plain http to a non-loopback host, 502 package unreadable, 503 after 256 distinct links |
+//! | `GET /healthz` | anyone | `ok` |
+//! | `GET /metrics` | anyone | Prometheus text |
+//! | `GET /ws` | anyone but a wrong `Origin` | the WebSocket bridge (mounted by [`crate::Server`]) |
+//! | `/api/…` (unknown) | anyone | 404 JSON |
+//! | anything else | anyone | the web app's `dist` folder; paths without a file (the app's own routes, such as `/item/<id>`) get its `index.html`; or a "not built" page |
+//!
+//! Handlers return `Result<_, ApiError>` ([`error`]); the admin key is the [`auth::AdminKey`]
+//! extractor; the JSON shapes are `olive_api`'s, shared with the web app.
+
+mod api;
+pub mod auth;
+pub mod error;
+mod launch;
+mod static_files;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::Router;
+
+pub use error::{ApiError, RETRY_AFTER_SECS};
+pub use static_files::with_static;
+
+use crate::config::Config;
+use crate::fetch::LazyChunkCache;
+use crate::instances::Registry;
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Registry,
+    pub config: Arc<Config>,
+    /// The chunk cache remote packages are read through (for `/launch`'s metadata).
+    pub chunks: Arc<LazyChunkCache>,
+}
+
+async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+    let text = st.registry.metrics().render(&st.registry.by_state());
+    let kind = "text/plain; version=0.0.4; charset=utf-8";
+    ([(header::CONTENT_TYPE, kind)], text)
+}
+
+/// The API routes plus static files (without `/ws`, which [`crate::Server`] merges in).
+pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
+    let api = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/api/collection", get(api::collection))
+        .route("/launch", get(launch::launch))
+        .route("/api/instances", get(api::list).post(api::create))
+        .route("/api/instances/{id}", delete(api::destroy))
+        .route("/api/instances/{id}/package", post(api::save_package))
+        .with_state(state);
+    with_static(api, static_dir)
+}

@@ -1,0 +1,58 @@
+//! The files of one instance.
+//!
+//! Everything an instance owns lives in one directory, `<data_dir>/instances/<id>/`, made
+//! with mode 0700 before QEMU starts: the qcow2 overlay over the read-only pristine disk,
+//! the SPICE and QMP sockets, the SPICE password file and `qemu.pid`. Because the
+//! directory is private, the sockets QEMU creates with its umask are never reachable by
+//! other users, and destroying an instance is one `remove_dir_all`. `qemu.pid` lets a
+//! restarted gateway find and kill QEMUs it lost track of
+//! ([`crate::qemu::process::reap_orphans`]).
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
+
+/// The files of one instance.
+#[derive(Clone, Debug)]
+pub struct InstancePaths {
+    pub dir: PathBuf,
+    pub overlay: PathBuf,
+    pub spice_socket: PathBuf,
+    pub qmp_socket: PathBuf,
+    /// A second QMP monitor, only for handing viewer sockets to SPICE
+    /// ([`crate::qemu::handover`]).
+    pub spice_monitor: PathBuf,
+    pub password_file: PathBuf,
+    pub pid_file: PathBuf,
+    pub serial_log: PathBuf,
+    pub qemu_log: PathBuf,
+    /// The `unix:` migration socket (saving and resuming memory images).
+    pub migration_socket: PathBuf,
+    /// Where `screendump` writes.
+    pub screendump: PathBuf,
+    /// A remote package's disk, exported over NBD (the overlay's backing).
+    pub nbd_socket: PathBuf,
+}
+
+impl InstancePaths {
+    pub fn new(dir: PathBuf) -> InstancePaths {
+        InstancePaths {
+            overlay: dir.join("disk.qcow2"),
+            spice_socket: dir.join("spice.sock"),
+            qmp_socket: dir.join("qmp.sock"),
+            spice_monitor: dir.join("spice-mon.sock"),
+            password_file: dir.join("spice.pw"),
+            pid_file: dir.join("qemu.pid"),
+            serial_log: dir.join("serial.log"),
+            qemu_log: dir.join("qemu.log"),
+            migration_socket: dir.join("migrate.sock"),
+            screendump: dir.join("screen.ppm"),
+            nbd_socket: dir.join("disk.nbd"),
+            dir,
+        }
+    }
+
+    /// Creates the directory with mode 0700 (its parent must exist).
+    pub fn create_dir(&self) -> std::io::Result<()> {
+        std::fs::DirBuilder::new().mode(0o700).create(&self.dir)
+    }
+}
