@@ -9,7 +9,9 @@ use super::raw::{RawItem, RawMachine};
 use super::Checker;
 use crate::config::ConfigError;
 use crate::model::policy::{check_append, is_item_id};
-use crate::model::{Disk, Hardware, ItemMeta, KernelBoot, Machine, Policy, RemoteRef};
+use crate::model::{
+    BootDevice, Disk, Hardware, ItemMeta, KernelBoot, Machine, Media, Policy, RemoteRef,
+};
 
 /// A line of the file and the field path there, kept for errors found later (when the
 /// catalog opens a package).
@@ -46,6 +48,8 @@ impl MetaOverrides {
 }
 
 /// Where an item's machine comes from, as configured.
+// Built once per item when the configuration loads; boxing the machine would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum ItemSource {
     /// An `[item.machine]`.
@@ -162,10 +166,13 @@ fn check_machine(
     let hardware = Hardware {
         machine_type: m.machine_type.as_ref().map(|t| t.get_ref().clone()),
         display: m.display,
+        vga_memory_mb: m.vga_memory_mb.as_ref().map(|v| *v.get_ref()),
         sound: m.sound,
         limit_mouse_rate: m.limit_mouse_rate,
         network: m.network,
-        tablet: m.tablet,
+        mouse: m.mouse,
+        boot_order: m.boot.as_ref().map(|b| b.get_ref().clone()),
+        agent: m.agent,
         ..Hardware::new(
             *m.memory_mb.get_ref(),
             m.vcpus.as_ref().map_or(1, |v| *v.get_ref()),
@@ -176,6 +183,7 @@ fn check_machine(
             "memory_mb" => Some(m.memory_mb.span()),
             "vcpus" => m.vcpus.as_ref().map(Spanned::span),
             "machine_type" => m.machine_type.as_ref().map(Spanned::span),
+            "vga_memory_mb" => m.vga_memory_mb.as_ref().map(Spanned::span),
             _ => None,
         };
         ck.error(span.unwrap_or(table.clone()), field(v.field), v.message)
@@ -198,5 +206,24 @@ fn check_machine(
         }
         None => None,
     };
-    Ok(Machine::new(hardware, Disk::File(abs(&m.disk))).with_boot(boot))
+    let media = Media {
+        floppy: m.floppy.as_deref().map(abs),
+        cdrom: m.cdrom.as_deref().map(abs),
+    };
+    if let Some(order) = &m.boot {
+        if let Some(dev) = media.missing_boot_device(order.get_ref()) {
+            let drive = match dev {
+                BootDevice::Floppy => "floppy",
+                _ => "cdrom",
+            };
+            return Err(ck.error(
+                order.span(),
+                field("boot"),
+                format!("boots from the {drive} drive, but `{drive}` is not set"),
+            ));
+        }
+    }
+    Ok(Machine::new(hardware, Disk::File(abs(&m.disk)))
+        .with_media(media)
+        .with_boot(boot))
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::Accelerator;
-use crate::model::{Display, SoundDevice};
+use crate::model::{BootOrder, Display, Mouse, SoundCards};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,17 +78,22 @@ pub(super) struct RawMachine {
     pub machine_type: Option<Spanned<String>>,
     #[serde(default)]
     pub display: Display,
-    pub sound: Option<SoundDevice>,
+    pub vga_memory_mb: Option<Spanned<u32>>,
+    /// One card or a list.
+    #[serde(default)]
+    pub sound: SoundCards,
     pub limit_mouse_rate: Option<u32>,
     pub kernel: Option<PathBuf>,
     pub initrd: Option<Spanned<PathBuf>>,
     pub append: Option<Spanned<String>>,
     #[serde(default)]
     pub network: bool,
-    #[serde(default = "yes")]
-    pub tablet: bool,
-}
-
-fn yes() -> bool {
-    true
+    /// `tablet = true|false` is the older spelling.
+    #[serde(default, alias = "tablet")]
+    pub mouse: Mouse,
+    pub floppy: Option<PathBuf>,
+    pub cdrom: Option<PathBuf>,
+    pub boot: Option<Spanned<BootOrder>>,
+    #[serde(default)]
+    pub agent: bool,
 }

@@ -55,7 +55,7 @@ fn good_config() {
     assert_eq!(c.data_dir, Path::new("/etc/olive/data"));
     let a = machine(&c, "a");
     assert_eq!(a.disk, Disk::File("/etc/olive/a.qcow2".into()));
-    assert!(a.hardware.tablet && !a.hardware.network);
+    assert!(a.hardware.mouse == crate::model::Mouse::Tablet && !a.hardware.network);
     assert_eq!(machine(&c, "b").hardware.display, Display::Qxl);
     assert!(c.obsolete_keys.is_empty());
 }
@@ -187,4 +187,113 @@ fn missing_and_duplicate() {
 fn the_obsolete_origin_key_is_accepted() {
     let c = parse(&format!("ws_allow_missing_origin = false\n{GOOD}")).unwrap();
     assert_eq!(c.obsolete_keys, ["ws_allow_missing_origin"]);
+}
+
+/// Item "b" as a DOS PC: lines 26.. of the file are `extra`.
+fn dos_pc(extra: &str) -> String {
+    GOOD.replace("display = \"qxl\"\n", extra)
+}
+
+const DOS: &str = r#"display = "cirrus"
+vga_memory_mb = 8
+sound = ["pcspk", "sb16", "adlib"]
+mouse = "ps2"
+floppy = "media/dos622.img"
+cdrom = "/srv/cd/games.iso"
+boot = "ac"
+agent = true
+"#;
+
+#[test]
+fn period_hardware_is_read() {
+    use crate::model::{BootOrder, Media, Mouse, SoundCards, SoundDevice};
+    let b = machine(&parse(&dos_pc(DOS)).unwrap(), "b");
+    let hw = &b.hardware;
+    assert_eq!(hw.display, Display::Cirrus);
+    assert_eq!(hw.vga_memory_mb, Some(8));
+    use SoundDevice::*;
+    assert_eq!(hw.sound, SoundCards::new([Sb16, Adlib, Pcspk]).unwrap());
+    assert_eq!(hw.mouse, Mouse::Ps2);
+    assert_eq!(hw.boot_order, Some(BootOrder::parse("ac").unwrap()));
+    assert!(hw.agent);
+    assert_eq!(
+        b.media,
+        Media {
+            floppy: Some("/etc/olive/media/dos622.img".into()),
+            cdrom: Some("/srv/cd/games.iso".into()),
+        }
+    );
+    // Defaults, unchanged for items that say nothing: std VGA, a tablet, no sound.
+    let a = machine(&parse(GOOD).unwrap(), "a");
+    assert_eq!(a.hardware, crate::model::Hardware::new(256, 1));
+    assert_eq!(a.media, Media::default());
+    // One card may be given without a list, and the older `tablet` flag still works.
+    let one = dos_pc("sound = \"AC97\"\ntablet = false\n");
+    let hw = machine(&parse(&one).unwrap(), "b").hardware;
+    assert_eq!(hw.sound, SoundCards::new([Ac97]).unwrap());
+    assert_eq!(hw.mouse, Mouse::Ps2);
+}
+
+#[test]
+fn bad_period_hardware_names_line_and_field() {
+    let cases = [
+        (
+            "display = \"ega\"\n",
+            26,
+            "display",
+            "unknown variant `ega`",
+        ),
+        (
+            "sound = [\"sb16\", \"gus\"]\n",
+            26,
+            "sound[1]",
+            "unknown variant `gus`",
+        ),
+        (
+            "sound = [\"sb16\", \"sb16\"]\n",
+            26,
+            "sound",
+            "listed twice",
+        ),
+        (
+            "display = \"cirrus\"\nvga_memory_mb = 32\n",
+            27,
+            "vga_memory_mb",
+            "cirrus takes 4, 8 or 16",
+        ),
+        ("vga_memory_mb = 48\n", 26, "vga_memory_mb", "power of two"),
+        (
+            "mouse = \"serial\"\n",
+            26,
+            "mouse",
+            "unknown variant `serial`",
+        ),
+        ("boot = \"z\"\n", 26, "boot", "boot order"),
+        ("boot = \"d\"\n", 26, "boot", "`cdrom` is not set"),
+        (
+            "floppy = \"a.img\"\nboot = \"ad\"\n",
+            27,
+            "boot",
+            "`cdrom` is not set",
+        ),
+        ("agent = \"yes\"\n", 26, "agent", "bool"),
+    ];
+    for (extra, line, field, says) in cases {
+        let e = parse(&dos_pc(extra)).unwrap_err();
+        let field = format!("item[1].machine.{field}");
+        assert_eq!(
+            (e.line(), e.field()),
+            (Some(line), Some(field.as_str())),
+            "{extra:?}: {e}"
+        );
+        assert!(e.to_string().contains(says), "{extra:?}: {e}");
+    }
+    // Both spellings of the mouse at once: serde places it on the table.
+    let e = parse(&dos_pc("mouse = \"ps2\"\ntablet = true\n")).unwrap_err();
+    assert_eq!(
+        (e.line(), e.field()),
+        (Some(22), Some("item[1].machine")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("duplicate field `mouse`"), "{e}");
 }

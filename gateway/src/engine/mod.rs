@@ -122,8 +122,10 @@ impl QemuEngine {
                     (req.report)(LaunchEvent::MemoryRejected(format!(
                         "memory image rejected: {why}"
                     )));
-                    // The failed resume's overlay is unused, but start from a clean one.
-                    let _ = std::fs::remove_file(&paths.overlay);
+                    // The failed resume's overlays are unused, but start from clean ones.
+                    for o in [&paths.overlay, &paths.floppy_overlay, &paths.cdrom_overlay] {
+                        let _ = std::fs::remove_file(o);
+                    }
                 }
                 other => return other.map(|v| (v, true)),
             }

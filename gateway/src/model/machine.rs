@@ -7,44 +7,11 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
+pub use super::devices::{
+    BadBootOrder, BootDevice, BootOrder, Display, Mouse, SoundCards, SoundDevice,
+};
 use super::memory::MemoryImage;
 use super::remote::RemoteRef;
-
-/// The emulated display adapter.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Display {
-    #[default]
-    Std,
-    Qxl,
-}
-
-/// The sound cards QEMU is given, on SPICE audio (QEMU's device names).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-pub enum SoundDevice {
-    #[serde(rename = "AC97")]
-    Ac97,
-    #[serde(rename = "intel-hda")]
-    IntelHda,
-    #[serde(rename = "sb16")]
-    Sb16,
-    #[serde(rename = "es1370")]
-    Es1370,
-}
-
-impl SoundDevice {
-    /// QEMU's `-device` name.
-    pub fn qemu_name(self) -> &'static str {
-        match self {
-            SoundDevice::Ac97 => "AC97",
-            SoundDevice::IntelHda => "intel-hda",
-            SoundDevice::Sb16 => "sb16",
-            SoundDevice::Es1370 => "es1370",
-        }
-    }
-}
 
 /// Everything about the virtual hardware that shapes QEMU's command line (a migration
 /// stream loads only into the very machine it was saved from).
@@ -55,14 +22,23 @@ pub struct Hardware {
     /// `-machine` type, e.g. `pc` or `pc-i440fx-7.2` (QEMU's default when absent).
     pub machine_type: Option<String>,
     pub display: Display,
-    /// `None`: no sound card.
-    pub sound: Option<SoundDevice>,
+    /// Video memory in MiB (`vgamem_mb`); `None`: QEMU's default for the adapter (16 MiB,
+    /// cirrus 4), which keeps the command line of items saved before this field existed.
+    pub vga_memory_mb: Option<u32>,
+    /// The sound cards (none by default), all on SPICE audio.
+    pub sound: SoundCards,
     /// `auth-ok.limit_mouse_rate` (Hz) for VMNetX clients.
     pub limit_mouse_rate: Option<u32>,
     /// Restricted user networking (see the QEMU command line); off by default.
     pub network: bool,
-    /// A usb-tablet so the SPICE client can use absolute (client) mouse mode.
-    pub tablet: bool,
+    /// The pointing device: a tablet lets the SPICE client use absolute (client) mouse
+    /// mode; PS/2 alone means server mouse mode.
+    pub mouse: Mouse,
+    /// The BIOS boot order; `None`: QEMU's default (disk first).
+    pub boot_order: Option<BootOrder>,
+    /// The spice-vdagent channel (virtio-serial port `com.redhat.spice.0`), which carries
+    /// the clipboard and display resizes; it also lets SPICE's clipboard through.
+    pub agent: bool,
 }
 
 impl Hardware {
@@ -74,10 +50,13 @@ impl Hardware {
             vcpus,
             machine_type: None,
             display: Display::Std,
-            sound: None,
+            vga_memory_mb: None,
+            sound: SoundCards::none(),
             limit_mouse_rate: None,
             network: false,
-            tablet: true,
+            mouse: Mouse::Tablet,
+            boot_order: None,
+            agent: false,
         }
     }
 }
@@ -131,11 +110,34 @@ pub struct KernelBoot {
     pub append: Option<String>,
 }
 
+/// Removable media: raw images (a 1.44 MB floppy, an ISO 9660 CD), pristine like the disk
+/// (each instance writes to its own qcow2 overlay over them) and always declared raw, so
+/// their bytes are never probed as an image format.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Media {
+    /// In drive A:.
+    pub floppy: Option<PathBuf>,
+    /// In the CD-ROM drive (secondary IDE master).
+    pub cdrom: Option<PathBuf>,
+}
+
+impl Media {
+    /// The boot device in `order` whose drive is empty (the disk is always there).
+    pub fn missing_boot_device(&self, order: &BootOrder) -> Option<BootDevice> {
+        order.devices().iter().copied().find(|d| match d {
+            BootDevice::Floppy => self.floppy.is_none(),
+            BootDevice::Cdrom => self.cdrom.is_none(),
+            BootDevice::Disk => false,
+        })
+    }
+}
+
 /// A machine ready to launch.
 #[derive(Clone, Debug)]
 pub struct Machine {
     pub hardware: Hardware,
     pub disk: Disk,
+    pub media: Media,
     pub boot: Option<KernelBoot>,
     /// A saved memory image (from a package): the first start of an instance resumes it.
     pub memory_image: Option<MemoryImage>,
@@ -148,9 +150,14 @@ impl Machine {
         Machine {
             hardware,
             disk,
+            media: Media::default(),
             boot: None,
             memory_image: None,
         }
+    }
+
+    pub fn with_media(self, media: Media) -> Machine {
+        Machine { media, ..self }
     }
 
     pub fn with_boot(self, boot: Option<KernelBoot>) -> Machine {
@@ -166,6 +173,8 @@ impl Machine {
 }
 
 /// Where an item's machine comes from.
+// One per catalog item, made at load time; boxing the machine would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum MachineSource {
     /// Known when the configuration loaded (an `[item.machine]` or a local package).

@@ -7,6 +7,7 @@
 //! object ([`memory::ByteStream`]) that a lower layer implements.
 
 pub mod catalog;
+pub mod devices;
 pub mod item;
 pub mod lifecycle;
 pub mod machine;
@@ -18,7 +19,8 @@ pub use catalog::Catalog;
 pub use item::{Item, ItemMeta};
 pub use lifecycle::{ControlError, ControlEvent, SpiceAddress, SpiceEndpoint, VmState};
 pub use machine::{
-    Disk, DiskFormat, Display, Hardware, KernelBoot, Machine, MachineSource, SoundDevice,
+    BootDevice, BootOrder, Disk, DiskFormat, Display, Hardware, KernelBoot, Machine, MachineSource,
+    Media, Mouse, SoundCards, SoundDevice,
 };
 pub use memory::{ByteStream, Codec, ImageBytes, ImageFormat, MemoryImage};
 pub use policy::{Policy, PolicyViolation};

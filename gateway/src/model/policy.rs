@@ -40,7 +40,7 @@ fn violation(field: &'static str, message: String) -> PolicyViolation {
 }
 
 impl Policy {
-    /// Checks RAM, vCPUs and the machine type's spelling.
+    /// Checks RAM, vCPUs, the machine type's spelling and the video memory size.
     pub fn check(&self, hw: &Hardware) -> Result<(), PolicyViolation> {
         if hw.memory_mb < MIN_MEMORY_MB || hw.memory_mb > self.max_memory_mb {
             return Err(violation(
@@ -64,6 +64,11 @@ impl Policy {
             if !is_plain_name(mt, 64) {
                 return Err(violation("machine_type", format!("invalid name {mt:?}")));
             }
+        }
+        if let Some(mb) = hw.vga_memory_mb {
+            hw.display
+                .check_vga_memory(mb)
+                .map_err(|m| violation("vga_memory_mb", m))?;
         }
         Ok(())
     }

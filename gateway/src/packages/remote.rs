@@ -24,12 +24,12 @@ use super::olive::source::{RemoteRange, Source};
 use crate::fetch::chunk_cache::SharedError;
 use crate::fetch::{ChunkCache, FetchError, FetchOptions, ImageSlice, NbdExport, RemoteFile};
 use crate::model::{
-    Disk, DiskFormat, Display, Hardware, ImageBytes, ImageFormat, ItemMeta, KernelBoot, Kind,
-    Machine, MemoryImage, Policy, PolicyViolation, RemoteRef,
+    Disk, DiskFormat, Hardware, ImageBytes, ImageFormat, ItemMeta, KernelBoot, Kind, Machine,
+    Media, MemoryImage, Policy, PolicyViolation, RemoteRef,
 };
 use crate::qemu::InstancePaths;
 
-/// Largest kernel or initrd fetched whole.
+/// Largest kernel, initrd, floppy or CD-ROM image fetched whole.
 const MAX_BOOT_FILE: u64 = 128 << 20;
 
 /// Why a remote package could not be prepared. The text is shown to the visitor
@@ -222,10 +222,24 @@ async fn prepare_olive(
             })
         }
     };
+    // Removable media are fetched whole like the kernel (a floppy is 1.44 MB; a CD-ROM
+    // image past the same limit is refused rather than read on demand).
+    let mut media = Media::default();
+    for (f, slot, name) in [
+        (&m.floppy, &mut media.floppy, "floppy.img"),
+        (&m.cdrom, &mut media.cdrom, "cdrom.iso"),
+    ] {
+        if let Some(f) = f {
+            let to = paths.dir.join(name);
+            fetch_verified(&url_of(f), f, opts, &to).await?;
+            *slot = Some(to);
+        }
+    }
     let machine = Machine::new(
         m.machine.hardware(),
         exported(&paths.nbd_socket, DiskFormat::Qcow2),
     )
+    .with_media(media)
     .with_boot(boot)
     .with_memory_image(memory_image);
     Ok((machine, ImageSlice::whole(disk)))
@@ -304,20 +318,7 @@ pub fn nxpk_hardware(
         // would not load, and the guest might not boot from IDE.
         tracing::warn!(bus = %s.disk.bus, "nxpk disk bus is not IDE; attaching it as IDE");
     }
-    let hardware = Hardware {
-        machine_type: Some(s.machine.clone()),
-        display: match s.video.as_deref() {
-            Some("qxl") => Display::Qxl,
-            _ => Display::Std,
-        },
-        sound: s
-            .sound
-            .as_deref()
-            .and_then(super::olive::import::sound_device),
-        network: s.nic.is_some(),
-        tablet: s.usb_tablet,
-        ..Hardware::new(memory_mb, s.vcpus)
-    };
+    let hardware = s.hardware(memory_mb);
     policy.check(&hardware)?;
     Ok((hardware, format))
 }

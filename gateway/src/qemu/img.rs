@@ -141,6 +141,27 @@ pub async fn convert_to_qcow2(
     format: Option<DiskFormat>,
     to: &Path,
 ) -> Result<(), ImgError> {
+    convert(img, from, format, DiskFormat::Qcow2, to).await
+}
+
+/// [`convert_to_qcow2`] into a raw image: a floppy or CD-ROM overlay flattened back into
+/// the plain image a package carries.
+pub async fn convert_to_raw(
+    img: &Path,
+    from: &Path,
+    format: Option<DiskFormat>,
+    to: &Path,
+) -> Result<(), ImgError> {
+    convert(img, from, format, DiskFormat::Raw, to).await
+}
+
+async fn convert(
+    img: &Path,
+    from: &Path,
+    format: Option<DiskFormat>,
+    out_format: DiskFormat,
+    to: &Path,
+) -> Result<(), ImgError> {
     let mut c = tokio::process::Command::new(img);
     c.args(["convert", "-q"]);
     match format {
@@ -148,7 +169,7 @@ pub async fn convert_to_qcow2(
         None => c.arg("-U"),
     };
     let out = c
-        .args(["-O", "qcow2"])
+        .args(["-O", out_format.name()])
         .arg(from)
         .arg(to)
         .stdin(Stdio::null())

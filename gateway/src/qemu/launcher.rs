@@ -18,7 +18,7 @@ use super::paths::InstancePaths;
 use super::process::kill_child;
 use super::qmp::{Qmp, QmpError};
 use super::screen::{check_not_black, ScreenError};
-use crate::model::{Disk, DiskFormat, Machine, MemoryImage};
+use crate::model::{Disk, DiskFormat, Machine, Media, MemoryImage};
 
 /// How long QEMU may take from spawn to QMP readiness before the launch is abandoned.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -134,6 +134,36 @@ impl Launcher {
             .map_err(disk_err)
     }
 
+    /// Creates the overlays over the machine's floppy and CD-ROM images unless they exist,
+    /// as for the disk. The images are declared raw, never probed: a floppy image whose
+    /// bytes look like a qcow2 header naming a backing file must stay a floppy.
+    pub async fn ensure_media_overlays(
+        &self,
+        media: &Media,
+        paths: &InstancePaths,
+    ) -> Result<(), LaunchError> {
+        for (image, overlay) in [
+            (&media.floppy, &paths.floppy_overlay),
+            (&media.cdrom, &paths.cdrom_overlay),
+        ] {
+            let Some(image) = image else { continue };
+            if overlay.exists() {
+                continue;
+            }
+            let backing = std::path::absolute(image).map_err(io("resolve", image))?;
+            if !backing.is_file() {
+                return Err(LaunchError::DiskMissing(backing));
+            }
+            img::create_overlay(&self.qemu_img, backing.as_os_str(), "raw", overlay)
+                .await
+                .map_err(|cause| LaunchError::Disk {
+                    disk: backing.display().to_string(),
+                    cause,
+                })?;
+        }
+        Ok(())
+    }
+
     /// Launches QEMU for `machine` in `paths.dir` (which must exist), booting it from
     /// scratch, and waits until QMP says the VM runs and SPICE is enabled.
     pub async fn launch(
@@ -211,6 +241,7 @@ impl Launcher {
         incoming: bool,
     ) -> Result<(Child, u32), LaunchError> {
         self.ensure_overlay(&machine.disk, &paths.overlay).await?;
+        self.ensure_media_overlays(&machine.media, paths).await?;
         write_private(&paths.password_file, password.as_bytes())?;
         let log = std::fs::File::create(&paths.qemu_log).map_err(io("create", &paths.qemu_log))?;
         let log2 = log.try_clone().map_err(io("dup", &paths.qemu_log))?;

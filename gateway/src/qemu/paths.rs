@@ -16,6 +16,9 @@ use std::path::PathBuf;
 pub struct InstancePaths {
     pub dir: PathBuf,
     pub overlay: PathBuf,
+    /// The overlays over a machine's floppy and CD-ROM images (see [`crate::model::Media`]).
+    pub floppy_overlay: PathBuf,
+    pub cdrom_overlay: PathBuf,
     pub spice_socket: PathBuf,
     pub qmp_socket: PathBuf,
     /// A second QMP monitor, only for handing viewer sockets to SPICE
@@ -37,6 +40,8 @@ impl InstancePaths {
     pub fn new(dir: PathBuf) -> InstancePaths {
         InstancePaths {
             overlay: dir.join("disk.qcow2"),
+            floppy_overlay: dir.join("floppy.qcow2"),
+            cdrom_overlay: dir.join("cdrom.qcow2"),
             spice_socket: dir.join("spice.sock"),
             qmp_socket: dir.join("qmp.sock"),
             spice_monitor: dir.join("spice-mon.sock"),

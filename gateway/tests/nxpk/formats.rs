@@ -17,7 +17,7 @@ fn whitelisted_domain_maps_to_machine_settings() {
         s.nic.as_ref().and_then(|n| n.model.as_deref()),
         Some("e1000")
     );
-    assert_eq!(s.sound.as_deref(), Some("ac97"));
+    assert_eq!(s.sound, ["ac97"]);
     assert!(s.usb_tablet);
     assert_eq!(s.clock_offset.as_deref(), Some("localtime"));
     let gib = common::VMNETX_DOMAIN.replace(
@@ -25,6 +25,42 @@ fn whitelisted_domain_maps_to_machine_settings() {
         r#"<memory unit="GiB">2</memory>"#,
     );
     assert_eq!(domain::parse(&gib).unwrap().memory_mb, 2048);
+}
+
+/// The domain's devices become our hardware: a 1990s VMNetX machine (Cirrus with 8 MiB, a
+/// PC speaker and an ES1370, no tablet) keeps all of them.
+#[test]
+fn domain_devices_map_to_period_hardware() {
+    use olive_gateway::model::{Display, Mouse, SoundCards, SoundDevice};
+    let s = domain::parse(common::VMNETX_DOMAIN).unwrap();
+    let hw = s.hardware(512);
+    assert_eq!(hw.display, Display::Qxl);
+    assert_eq!(hw.vga_memory_mb, None, "a QXL's vram is not its VGA memory");
+    assert_eq!(hw.sound, SoundCards::new([SoundDevice::Ac97]).unwrap());
+    assert_eq!(hw.mouse, Mouse::Tablet);
+    assert!(hw.network);
+    let old = common::VMNETX_DOMAIN
+        .replace(r#"<input type="tablet" bus="usb"/>"#, "")
+        .replace(
+            r#"<sound model="ac97"/>"#,
+            r#"<sound model="pcspk"/><sound model="es1370"/><sound model="pcspk"/>"#,
+        )
+        .replace(
+            r#"<model type="qxl" vram="65536" heads="1"/>"#,
+            r#"<model type="cirrus" vram="8192" heads="1"/>"#,
+        );
+    let hw = domain::parse(&old).unwrap().hardware(512);
+    assert_eq!(hw.display, Display::Cirrus);
+    assert_eq!(hw.vga_memory_mb, Some(8));
+    use SoundDevice::*;
+    assert_eq!(hw.sound, SoundCards::new([Pcspk, Es1370]).unwrap());
+    assert_eq!(hw.mouse, Mouse::Ps2);
+    // A size QEMU would refuse for the adapter falls back to its default.
+    let odd = old.replace(r#"vram="8192""#, r#"vram="9216""#);
+    assert_eq!(
+        domain::parse(&odd).unwrap().hardware(512).vga_memory_mb,
+        None
+    );
 }
 
 fn rejected(from: &str, to: &str) -> String {

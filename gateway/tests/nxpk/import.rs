@@ -10,20 +10,28 @@ fn domain_for(
     spec: &olive_gateway::packages::olive::manifest::MachineSpec,
     memory_mb: u32,
 ) -> String {
-    use olive_gateway::model::{Display, SoundDevice};
+    use olive_gateway::model::{Display, Mouse, SoundDevice};
     let video = match spec.display {
         Display::Qxl => "qxl",
+        Display::Cirrus => "cirrus",
         Display::Std => "vga",
     };
-    let tablet = if spec.tablet {
+    let tablet = if spec.mouse == Mouse::Tablet {
         r#"<input type="tablet" bus="usb"/>"#
     } else {
         ""
     };
-    let sound = match spec.sound {
-        Some(SoundDevice::Ac97) => r#"<sound model="ac97"/>"#,
-        _ => "",
-    };
+    let sound: String = spec
+        .sound
+        .iter()
+        .filter_map(|card| match card {
+            SoundDevice::Ac97 => Some(r#"<sound model="ac97"/>"#),
+            SoundDevice::Pcspk => Some(r#"<sound model="pcspk"/>"#),
+            SoundDevice::Es1370 => Some(r#"<sound model="es1370"/>"#),
+            SoundDevice::IntelHda => Some(r#"<sound model="ich6"/>"#),
+            _ => None,
+        })
+        .collect();
     format!(
         r#"<domain type="kvm">
   <name>machine</name>

@@ -9,6 +9,8 @@
 
 use roxmltree::{Document, Node};
 
+use crate::model::{Display, Hardware, Mouse, SoundCards, SoundDevice};
+
 /// Bounds we put on what a package may ask for (VMNetX had none).
 pub const MAX_MEMORY_MB: u64 = 16 << 10;
 pub const MAX_VCPUS: u32 = 16;
@@ -50,8 +52,8 @@ pub struct MachineSettings {
     pub video_vram_kib: Option<u64>,
     /// NIC model (e.g. `e1000`, `rtl8139`); always user-mode networking.
     pub nic: Option<NicSettings>,
-    /// `es1370`, `pcspk`, `ac97` or `ich6`.
-    pub sound: Option<String>,
+    /// Each `<sound model>`: `es1370`, `pcspk`, `ac97` or `ich6`.
+    pub sound: Vec<String>,
     /// A USB tablet is declared (absolute pointer).
     pub usb_tablet: bool,
     /// `localtime` or `utc` etc.
@@ -398,15 +400,67 @@ fn map(root: Node) -> Result<MachineSettings, DomainError> {
             .and_then(|v| v.parse().ok()),
         nic,
         sound: children(devices, "sound")
-            .next()
-            .and_then(|s| s.attribute("model"))
-            .map(str::to_owned),
+            .filter_map(|s| s.attribute("model"))
+            .map(str::to_owned)
+            .collect(),
         usb_tablet: children(devices, "input")
             .any(|i| i.attribute("type") == Some("tablet") && i.attribute("bus") == Some("usb")),
         clock_offset: child(root, "clock")
             .and_then(|c| c.attribute("offset"))
             .map(str::to_owned),
     })
+}
+
+impl MachineSettings {
+    /// Our hardware for what the domain declares (limits not yet checked): the video model
+    /// with its `vram` as video memory where QEMU takes that size for it (libvirt passes
+    /// a VGA's or Cirrus's `vram` as `vgamem_mb`; a QXL's is another memory), every sound
+    /// model, a tablet only if one is declared (a PS/2 mouse is always there) and the NIC.
+    pub fn hardware(&self, memory_mb: u32) -> Hardware {
+        let display = match self.video.as_deref() {
+            Some("qxl") => Display::Qxl,
+            Some("cirrus") => Display::Cirrus,
+            _ => Display::Std,
+        };
+        let vga_memory_mb = match display {
+            Display::Qxl => None,
+            d => self
+                .video_vram_kib
+                .and_then(|kib| u32::try_from(kib / 1024).ok())
+                .filter(|&mb| d.check_vga_memory(mb).is_ok()),
+        };
+        let mut cards: Vec<SoundDevice> = Vec::new();
+        for card in self.sound.iter().filter_map(|m| sound_device(m)) {
+            if !cards.contains(&card) {
+                cards.push(card);
+            }
+        }
+        Hardware {
+            machine_type: Some(self.machine.clone()),
+            display,
+            vga_memory_mb,
+            sound: SoundCards::new(cards).unwrap_or_default(),
+            network: self.nic.is_some(),
+            mouse: if self.usb_tablet {
+                Mouse::Tablet
+            } else {
+                Mouse::Ps2
+            },
+            ..Hardware::new(memory_mb, self.vcpus)
+        }
+    }
+}
+
+/// Our sound device for a libvirt `<sound model>`.
+pub fn sound_device(model: &str) -> Option<SoundDevice> {
+    match model {
+        "ac97" => Some(SoundDevice::Ac97),
+        "ich6" => Some(SoundDevice::IntelHda),
+        "es1370" => Some(SoundDevice::Es1370),
+        "sb16" => Some(SoundDevice::Sb16),
+        "pcspk" => Some(SoundDevice::Pcspk),
+        _ => None,
+    }
 }
 
 /// A unicast MAC `xx:xx:xx:xx:xx:xx` (VMNetX's schema requires unicast).

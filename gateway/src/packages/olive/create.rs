@@ -20,7 +20,7 @@ use super::manifest::{FileRef, MachineSpec, Manifest, MemoryRef, Metadata, FORMA
 use super::manifest::{ManifestError, MANIFEST_FILE, MAX_DEVICE_STATE_BYTES};
 use super::sha256_of;
 use crate::codec::Codec;
-use crate::model::{Item, ItemMeta, Machine, MachineSource};
+use crate::model::{Item, ItemMeta, Machine, MachineSource, Media};
 use crate::qemu::img::{self, ImgError};
 use crate::qemu::migration::MigrationError;
 use crate::qemu::process::kill_child;
@@ -149,7 +149,13 @@ async fn boot_wait_save(
     // The disk is flattened only now: QEMU is dead, so the overlay is consistent and
     // unlocked.
     let disk = flatten_disk(launcher, &paths.overlay, out).await?;
-    let manifest = Manifest { disk, ..manifest };
+    let (floppy, cdrom) = flatten_media(launcher, &machine.media, paths, out).await?;
+    let manifest = Manifest {
+        disk,
+        floppy,
+        cdrom,
+        ..manifest
+    };
     write_manifest(out, &manifest)?;
     Ok(manifest)
 }
@@ -180,7 +186,13 @@ pub async fn save_running(
         let manifest = save(launcher, &mut qmp, machine, meta, paths, out, codec).await?;
         // `stop` flushed the overlay; QEMU still holds its lock, hence `-U` in flatten.
         let disk = flatten_disk(launcher, &paths.overlay, out).await?;
-        Ok::<_, CreateError>(Manifest { disk, ..manifest })
+        let (floppy, cdrom) = flatten_media(launcher, &machine.media, paths, out).await?;
+        Ok::<_, CreateError>(Manifest {
+            disk,
+            floppy,
+            cdrom,
+            ..manifest
+        })
     }
     .await;
     // Whatever happened, the curator's VM goes on (after a completed migration QEMU is in
@@ -317,6 +329,9 @@ async fn save(
         },
         kernel,
         initrd,
+        // Filled in with the disk.
+        floppy: None,
+        cdrom: None,
         memory: Some(MemoryRef {
             file: FileRef {
                 path: mem_name,
@@ -365,6 +380,36 @@ async fn flatten_disk(
 ) -> Result<FileRef, CreateError> {
     img::convert_to_qcow2(&launcher.qemu_img, overlay, None, &out.join("disk.qcow2")).await?;
     file_ref(out, "disk.qcow2").await
+}
+
+/// The floppy and CD-ROM overlays flattened into `out/floppy.img` and `out/cdrom.iso`:
+/// a memory image expects the media as the guest left them (a DOS game writes its saves
+/// to the floppy).
+async fn flatten_media(
+    launcher: &Launcher,
+    media: &Media,
+    paths: &InstancePaths,
+    out: &Path,
+) -> Result<(Option<FileRef>, Option<FileRef>), CreateError> {
+    let l = launcher;
+    let floppy = flatten_medium(l, &media.floppy, &paths.floppy_overlay, out, "floppy.img");
+    let floppy = floppy.await?;
+    let cdrom = flatten_medium(l, &media.cdrom, &paths.cdrom_overlay, out, "cdrom.iso");
+    Ok((floppy, cdrom.await?))
+}
+
+async fn flatten_medium(
+    launcher: &Launcher,
+    image: &Option<PathBuf>,
+    overlay: &Path,
+    out: &Path,
+    name: &str,
+) -> Result<Option<FileRef>, CreateError> {
+    if image.is_none() {
+        return Ok(None);
+    }
+    img::convert_to_raw(&launcher.qemu_img, overlay, None, &out.join(name)).await?;
+    Ok(Some(file_ref(out, name).await?))
 }
 
 pub(super) async fn qemu_version(qemu: &Path) -> String {

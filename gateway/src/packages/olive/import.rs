@@ -20,7 +20,7 @@ use super::manifest::{FileRef, MachineSpec, Manifest, MemoryRef, Metadata, FORMA
 use super::source::Source;
 use super::Package;
 use crate::codec::Codec;
-use crate::model::{DiskFormat, Display, Policy, SoundDevice};
+use crate::model::{DiskFormat, Policy};
 use crate::packages::nxpk::{self, MachineSettings};
 use crate::qemu::img;
 use crate::qemu::process::kill_child;
@@ -96,6 +96,8 @@ async fn import_into(
         disk,
         kernel: copy_in(opts.kernel.as_deref(), out, "vmlinuz").await?,
         initrd: copy_in(opts.initrd.as_deref(), out, "initrd.img").await?,
+        floppy: None,
+        cdrom: None,
         memory,
         screenshot: None,
     };
@@ -118,9 +120,9 @@ async fn import_into(
     })
 }
 
-/// VMNetX's settings in our terms. Devices we do not emulate the same way (cirrus, the
-/// PC speaker) get our nearest equivalent; a memory image saved with them then fails the
-/// trial restore and the package cold-boots, which is the honest outcome.
+/// VMNetX's settings in our terms (see [`MachineSettings::hardware`]). A memory image
+/// saved with a device we emulate differently fails the trial restore and the package
+/// cold-boots, which is the honest outcome.
 async fn machine_spec(
     launcher: &Launcher,
     s: &MachineSettings,
@@ -128,31 +130,12 @@ async fn machine_spec(
 ) -> Result<MachineSpec, CreateError> {
     let memory_mb =
         u32::try_from(s.memory_mb).map_err(|_| CreateError::MemoryTooLarge(s.memory_mb))?;
-    Ok(MachineSpec {
-        machine_type: concrete_machine_type(&launcher.qemu, &s.machine).await?,
-        memory_mb,
-        vcpus: s.vcpus,
-        display: match s.video.as_deref() {
-            Some("qxl") => Display::Qxl,
-            _ => Display::Std,
-        },
-        sound: s.sound.as_deref().and_then(sound_device),
-        tablet: s.usb_tablet,
-        network: s.nic.is_some(),
-        limit_mouse_rate: None,
+    let machine_type = concrete_machine_type(&launcher.qemu, &s.machine).await?;
+    Ok(MachineSpec::new(
+        &s.hardware(memory_mb),
+        machine_type,
         append,
-    })
-}
-
-/// Our sound device for a libvirt `<sound model>`.
-pub fn sound_device(model: &str) -> Option<SoundDevice> {
-    match model {
-        "ac97" => Some(SoundDevice::Ac97),
-        "ich6" => Some(SoundDevice::IntelHda),
-        "es1370" => Some(SoundDevice::Es1370),
-        "sb16" => Some(SoundDevice::Sb16),
-        _ => None,
-    }
+    ))
 }
 
 /// The concrete machine type QEMU's `alias` (VMNetX always says `pc`) stands for today,
@@ -296,12 +279,5 @@ mod tests {
             Some("pc-i440fx-7.2")
         );
         assert_eq!(parse_machine_help(HELP, "isapc"), None);
-    }
-
-    #[test]
-    fn libvirt_sound_models_map_to_our_devices() {
-        assert_eq!(sound_device("ac97"), Some(SoundDevice::Ac97));
-        assert_eq!(sound_device("ich6"), Some(SoundDevice::IntelHda));
-        assert_eq!(sound_device("pcspk"), None);
     }
 }

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::policy::{check_append, check_file_name, BadFileName, PolicyViolation};
-use crate::model::{Codec, Display, Hardware, ItemMeta, SoundDevice};
+use crate::model::{BootDevice, BootOrder, Codec, Display, Hardware, ItemMeta, Mouse, SoundCards};
 
 /// The limits [`Manifest::check_policy`] applies.
 pub use crate::model::Policy;
@@ -36,6 +36,8 @@ pub enum Problem {
     NeedsKernel,
     #[error("must be 1–200 characters")]
     NameLength,
+    #[error("boots from the {0} drive, which has no image")]
+    NoDrive(&'static str),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,12 +95,26 @@ pub struct MachineSpec {
     pub memory_mb: u32,
     pub vcpus: u32,
     pub display: Display,
-    pub sound: Option<SoundDevice>,
-    pub tablet: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vga_memory_mb: Option<u32>,
+    /// A list of cards (older manifests: one name or `null`).
+    #[serde(default)]
+    pub sound: SoundCards,
+    /// `"ps2"` or `"tablet"` (older manifests: `"tablet": true|false`).
+    #[serde(alias = "tablet")]
+    pub mouse: Mouse,
     pub network: bool,
     pub limit_mouse_rate: Option<u32>,
     /// Kernel command line for direct kernel boot.
     pub append: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<BootOrder>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub agent: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Public description, shown in the collection.
@@ -142,6 +158,11 @@ pub struct Manifest {
     /// the very kernel it was saved with.
     pub kernel: Option<FileRef>,
     pub initrd: Option<FileRef>,
+    /// Raw floppy and CD-ROM images (see [`crate::model::Media`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floppy: Option<FileRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cdrom: Option<FileRef>,
     pub memory: Option<MemoryRef>,
     /// A PPM screendump taken at the moment of saving.
     pub screenshot: Option<FileRef>,
@@ -156,11 +177,14 @@ impl MachineSpec {
             memory_mb: hw.memory_mb,
             vcpus: hw.vcpus,
             display: hw.display,
-            sound: hw.sound,
-            tablet: hw.tablet,
+            vga_memory_mb: hw.vga_memory_mb,
+            sound: hw.sound.clone(),
+            mouse: hw.mouse,
             network: hw.network,
             limit_mouse_rate: hw.limit_mouse_rate,
             append,
+            boot: hw.boot_order.clone(),
+            agent: hw.agent,
         }
     }
 
@@ -171,10 +195,13 @@ impl MachineSpec {
             vcpus: self.vcpus,
             machine_type: Some(self.machine_type.clone()),
             display: self.display,
-            sound: self.sound,
+            vga_memory_mb: self.vga_memory_mb,
+            sound: self.sound.clone(),
             limit_mouse_rate: self.limit_mouse_rate,
             network: self.network,
-            tablet: self.tablet,
+            mouse: self.mouse,
+            boot_order: self.boot.clone(),
+            agent: self.agent,
         }
     }
 }
@@ -205,6 +232,19 @@ impl Manifest {
         if m.machine.append.is_some() && m.kernel.is_none() {
             return Err(invalid("machine.append", Problem::NeedsKernel));
         }
+        if let Some(order) = &m.machine.boot {
+            for dev in order.devices() {
+                match dev {
+                    BootDevice::Floppy if m.floppy.is_none() => {
+                        return Err(invalid("machine.boot", Problem::NoDrive("floppy")))
+                    }
+                    BootDevice::Cdrom if m.cdrom.is_none() => {
+                        return Err(invalid("machine.boot", Problem::NoDrive("cdrom")))
+                    }
+                    _ => {}
+                }
+            }
+        }
         if m.name.is_empty() || m.name.len() > 200 || m.metadata.title.len() > 200 {
             return Err(invalid("name", Problem::NameLength));
         }
@@ -219,6 +259,12 @@ impl Manifest {
         }
         if let Some(i) = &self.initrd {
             v.push(("initrd", i));
+        }
+        if let Some(f) = &self.floppy {
+            v.push(("floppy", f));
+        }
+        if let Some(c) = &self.cdrom {
+            v.push(("cdrom", c));
         }
         if let Some(m) = &self.memory {
             v.push(("memory", &m.file));
@@ -297,16 +343,21 @@ mod tests {
                 memory_mb: 256,
                 vcpus: 1,
                 display: Display::Std,
-                sound: None,
-                tablet: false,
+                vga_memory_mb: None,
+                sound: SoundCards::none(),
+                mouse: Mouse::Ps2,
                 network: false,
                 limit_mouse_rate: None,
                 append: Some("quiet".into()),
+                boot: None,
+                agent: false,
             },
             qemu_version: "QEMU emulator version 7.2".into(),
             disk: file("disk.qcow2"),
             kernel: Some(file("vmlinuz")),
             initrd: None,
+            floppy: None,
+            cdrom: None,
             memory: Some(MemoryRef {
                 file: file("memory.lz4"),
                 codec: Codec::Lz4,
@@ -356,6 +407,70 @@ mod tests {
     }
 
     #[test]
+    fn older_manifests_still_read() {
+        // Written before sound became a set and the tablet flag became `mouse`.
+        let json = manifest()
+            .to_json()
+            .replace("\"sound\": []", "\"sound\": \"AC97\"")
+            .replace("\"mouse\": \"ps2\"", "\"tablet\": true");
+        assert!(json.contains("\"tablet\": true"), "{json}");
+        let m = Manifest::parse(json.as_bytes()).unwrap();
+        let hw = m.machine.hardware();
+        assert_eq!(hw.mouse, Mouse::Tablet);
+        assert_eq!(
+            hw.sound,
+            SoundCards::new([crate::model::SoundDevice::Ac97]).unwrap()
+        );
+        let null = manifest()
+            .to_json()
+            .replace("\"sound\": []", "\"sound\": null");
+        assert!(Manifest::parse(null.as_bytes())
+            .unwrap()
+            .machine
+            .sound
+            .is_empty());
+        // And a manifest of today's defaults says nothing of the new options.
+        let json = manifest().to_json();
+        for absent in ["vga_memory_mb", "boot", "agent", "floppy", "cdrom"] {
+            assert!(!json.contains(absent), "{absent} in {json}");
+        }
+    }
+
+    #[test]
+    fn period_hardware_round_trips_and_media_are_files() {
+        use crate::model::SoundDevice::*;
+        let mut m = manifest();
+        m.machine.display = Display::Cirrus;
+        m.machine.vga_memory_mb = Some(16);
+        m.machine.sound = SoundCards::new([Sb16, Adlib, Pcspk]).unwrap();
+        m.machine.boot = Some(BootOrder::parse("a").unwrap());
+        m.machine.agent = true;
+        m.floppy = Some(file("floppy.img"));
+        m.cdrom = Some(file("cdrom.iso"));
+        let back = Manifest::parse(m.to_json().as_bytes()).unwrap();
+        assert_eq!(back, m);
+        back.check_policy(POLICY).unwrap();
+        let fields: Vec<&str> = back.files().iter().map(|(f, _)| *f).collect();
+        assert!(
+            fields.contains(&"floppy") && fields.contains(&"cdrom"),
+            "{fields:?}"
+        );
+        // A medium is a plain file of the package like any other.
+        let mut bad = m.clone();
+        bad.floppy = Some(file("../dos.img"));
+        assert!(Manifest::parse(bad.to_json().as_bytes()).is_err());
+        // Booting from an empty drive is refused.
+        let mut bad = m.clone();
+        bad.floppy = None;
+        let e = Manifest::parse(bad.to_json().as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("machine.boot"), "{e}");
+        let mut bad = m;
+        bad.machine.vga_memory_mb = Some(32);
+        let e = bad.check_policy(POLICY).unwrap_err();
+        assert!(e.to_string().contains("machine.vga_memory_mb"), "{e}");
+    }
+
+    #[test]
     fn policy_limits() {
         let mut m = manifest();
         m.machine.memory_mb = 4096;
@@ -366,7 +481,7 @@ mod tests {
         assert!(m.check_policy(POLICY).is_err());
         let json = manifest()
             .to_json()
-            .replace("\"sound\": null", "\"sound\": \"gus\"");
+            .replace("\"sound\": []", "\"sound\": \"gus\"");
         assert!(matches!(
             Manifest::parse(json.as_bytes()),
             Err(ManifestError::Schema(_))

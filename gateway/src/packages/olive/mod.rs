@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::model::{
-    Disk, ImageBytes, ImageFormat, ItemMeta, KernelBoot, Machine, MemoryImage, Policy,
+    Disk, ImageBytes, ImageFormat, ItemMeta, KernelBoot, Machine, Media, MemoryImage, Policy,
 };
 use manifest::{FileRef, Manifest, ManifestError, MemoryRef, MANIFEST_FILE, MAX_MANIFEST_BYTES};
 use source::{Source, SourceError};
@@ -88,8 +88,13 @@ impl Package {
         let memory = m.memory.as_ref().map(|mem| {
             Ok::<_, PackageError>(memory_image(mem, ImageBytes::File(self.local(&mem.file)?)))
         });
+        let media = Media {
+            floppy: m.floppy.as_ref().map(|f| self.local(f)).transpose()?,
+            cdrom: m.cdrom.as_ref().map(|c| self.local(c)).transpose()?,
+        };
         Ok(
             Machine::new(m.machine.hardware(), Disk::Package(self.local(&m.disk)?))
+                .with_media(media)
                 .with_boot(boot)
                 .with_memory_image(memory.transpose()?),
         )
