@@ -133,3 +133,47 @@ pub fn sha256_of(mut r: impl Read) -> std::io::Result<(String, u64)> {
     }
     Ok((data_encoding::HEXLOWER.encode(&h.finalize()), len))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BootOrder, Hardware};
+    use manifest::{MachineSpec, Metadata, FORMAT};
+
+    #[test]
+    fn a_package_machine_carries_its_media() {
+        let dir = std::env::temp_dir().join(format!("olive-pkg-media-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = |p: &str| FileRef {
+            path: p.into(),
+            size: 1,
+            sha256: "0".repeat(64),
+        };
+        let mut hw = Hardware::new(64, 1);
+        hw.boot_order = Some(BootOrder::parse("a").unwrap());
+        let m = Manifest {
+            format: FORMAT.into(),
+            name: "DOS".into(),
+            metadata: Metadata {
+                title: "DOS".into(),
+                ..Metadata::default()
+            },
+            machine: MachineSpec::new(&hw, "pc-i440fx-7.2".into(), None),
+            qemu_version: String::new(),
+            disk: f("disk.qcow2"),
+            kernel: None,
+            initrd: None,
+            floppy: Some(f("floppy.img")),
+            cdrom: None,
+            memory: None,
+            screenshot: None,
+        };
+        std::fs::write(dir.join(MANIFEST_FILE), m.to_json()).unwrap();
+        let pkg = Package::open(Source::Local(dir.clone()), Policy::default());
+        let _ = std::fs::remove_dir_all(&dir);
+        let machine = pkg.unwrap().machine().unwrap();
+        assert_eq!(machine.media.floppy, Some(dir.join("floppy.img")));
+        assert_eq!(machine.media.cdrom, None);
+        assert_eq!(machine.hardware.boot_order, hw.boot_order);
+    }
+}
