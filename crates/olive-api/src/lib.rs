@@ -16,15 +16,21 @@ pub const CONTROL_URL: &str = "/ws";
 /// One item of `GET /api/collection`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectionItem {
+    /// The key of the item in the gateway's config: what `POST /api/instances` names.
     pub id: String,
+    /// The name shown on the item's card.
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Who made the software (a person, studio or publisher), when the config says.
     pub creator: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The year the software came out, for sorting and display.
     pub year: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A paragraph about the item, shown under its title.
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Who holds the rights, or under which licence it is shown.
     pub rights: Option<String>,
     /// URL of a picture of the item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,6 +43,7 @@ pub struct CollectionItem {
 /// `GET /api/collection`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Collection {
+    /// The items in the order the config lists them, launched items last.
     pub items: Vec<CollectionItem>,
 }
 
@@ -54,7 +61,9 @@ pub struct SkippedItem {
 /// What [`parse_collection`] read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParsedCollection {
+    /// The items that were read, in their order.
     pub items: Vec<CollectionItem>,
+    /// The items that were not, so the app can say how many are missing and why.
     pub skipped: Vec<SkippedItem>,
 }
 
@@ -85,6 +94,7 @@ pub fn parse_collection(json: &str) -> Result<ParsedCollection, serde_json::Erro
 /// `POST /api/instances`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateRequest {
+    /// The item (its config key) to start a VM of.
     pub item: String,
 }
 
@@ -95,6 +105,7 @@ fn control_url() -> String {
 /// A created instance: the answer to `POST /api/instances`. The VM starts at once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
+    /// The instance id: what `GET /api/instances` and the admin routes name.
     pub id: String,
     /// `ID/SECRET`, VMNetX's token shape.
     pub token: String,
@@ -109,8 +120,10 @@ pub struct Created {
 /// and a started instance of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Launched {
+    /// The key of the item made from the link, under which it is now listed.
     pub item: String,
     #[serde(flatten)]
+    /// The instance started from it.
     pub instance: Created,
 }
 
@@ -118,35 +131,47 @@ pub struct Launched {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Not running; the instance directory (and its disk overlay) is kept for a restart.
     Stopped,
+    /// QEMU is booting or resuming; a client may connect but sees nothing yet.
     Starting,
+    /// The VM runs and the token port accepts clients.
     Running,
+    /// Being powered off; becomes `stopped`.
     Stopping,
+    /// Gone: QEMU killed and its directory deleted. Only seen by a client that held on.
     Destroyed,
 }
 
 /// One row of `GET /api/instances`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceRow {
+    /// The instance id.
     pub id: String,
+    /// The config key of the item it runs.
     pub item: String,
+    /// Where it is in its lifecycle.
     pub status: Status,
     /// The VM's process id, when it runs as a local process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// Seconds since the instance was created (compared with `session_limit_secs`).
     pub age_secs: u64,
+    /// Seconds since the last ping, connection or viewer traffic (compared with `idle_timeout_secs`).
     pub idle_secs: u64,
 }
 
 /// `GET /api/instances`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceList {
+    /// Every instance the gateway holds, in no particular order.
     pub instances: Vec<InstanceRow>,
 }
 
 /// `POST /api/instances/{id}/package`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaveRequest {
+    /// The package's directory name under `<data_dir>/packages/`: letters, digits, `-`, `_`.
     pub name: String,
     /// `none`, `lz4` (the default), `zstd` or `xz`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,14 +183,17 @@ pub struct SaveRequest {
 pub struct SavedPackage {
     /// The package directory on the server.
     pub package: String,
+    /// The name it was saved under.
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Bytes of the saved memory image, when the save holds one.
     pub memory_bytes: Option<u64>,
 }
 
 /// The body of every error answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
+    /// What went wrong, in words meant for the person at the browser.
     pub error: String,
 }
 
