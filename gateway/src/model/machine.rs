@@ -17,7 +17,9 @@ use super::remote::RemoteRef;
 #[serde(rename_all = "lowercase")]
 pub enum Display {
     #[default]
+    /// Standard VGA: works with every guest and needs no driver.
     Std,
+    /// QXL: SPICE's paravirtual adapter, for guests with its driver (2D acceleration, resizing).
     Qxl,
 }
 
@@ -25,12 +27,16 @@ pub enum Display {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub enum SoundDevice {
     #[serde(rename = "AC97")]
+    /// Intel AC'97, which old Windows and Linux guests know without a driver download.
     Ac97,
     #[serde(rename = "intel-hda")]
+    /// Intel HD Audio, for guests from about 2005 on.
     IntelHda,
     #[serde(rename = "sb16")]
+    /// Creative Sound Blaster 16, for DOS-era software.
     Sb16,
     #[serde(rename = "es1370")]
+    /// Ensoniq AudioPCI, which Windows 9x supports out of the box.
     Es1370,
 }
 
@@ -50,10 +56,13 @@ impl SoundDevice {
 /// stream loads only into the very machine it was saved from).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hardware {
+    /// Guest RAM in MiB (held to `[limits] max_memory_mb`).
     pub memory_mb: u32,
+    /// Virtual processors (held to `[limits] max_vcpus`).
     pub vcpus: u32,
     /// `-machine` type, e.g. `pc` or `pc-i440fx-7.2` (QEMU's default when absent).
     pub machine_type: Option<String>,
+    /// The display adapter the guest sees.
     pub display: Display,
     /// `None`: no sound card.
     pub sound: Option<SoundDevice>,
@@ -85,7 +94,9 @@ impl Hardware {
 /// The formats a disk may be declared in (never probed from untrusted bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DiskFormat {
+    /// Bytes as they are on the disk, no container.
     Raw,
+    /// QEMU's copy-on-write format; may carry a backing file, which must be refused from untrusted packages.
     Qcow2,
 }
 
@@ -119,13 +130,20 @@ pub enum Disk {
     Package(PathBuf),
     /// A block device QEMU opens by URI (a remote package's disk exported over NBD), in a
     /// declared format; a qcow2 one must not have a backing file either.
-    Export { uri: String, format: DiskFormat },
+    Export {
+        /// The URI QEMU opens (`nbd:unix:<socket>:exportname=...`).
+        uri: String,
+        /// The format the package declared, never probed.
+        format: DiskFormat,
+    },
 }
 
 /// Direct kernel boot (the test guest boots this way).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelBoot {
+    /// The kernel image to boot.
     pub kernel: PathBuf,
+    /// An initial RAM disk, when the kernel needs one.
     pub initrd: Option<PathBuf>,
     /// The kernel command line, one line.
     pub append: Option<String>,
@@ -134,8 +152,11 @@ pub struct KernelBoot {
 /// A machine ready to launch.
 #[derive(Clone, Debug)]
 pub struct Machine {
+    /// The virtual hardware.
     pub hardware: Hardware,
+    /// The pristine disk the overlay sits on.
     pub disk: Disk,
+    /// Direct kernel boot instead of the disk's boot loader, when set.
     pub boot: Option<KernelBoot>,
     /// A saved memory image (from a package): the first start of an instance resumes it.
     pub memory_image: Option<MemoryImage>,
@@ -153,10 +174,12 @@ impl Machine {
         }
     }
 
+    /// The same machine booting `boot` directly (no change when `None`).
     pub fn with_boot(self, boot: Option<KernelBoot>) -> Machine {
         Machine { boot, ..self }
     }
 
+    /// The same machine whose first start resumes `memory_image`.
     pub fn with_memory_image(self, memory_image: Option<MemoryImage>) -> Machine {
         Machine {
             memory_image,
