@@ -20,17 +20,17 @@ pub struct CollectionItem {
     pub id: String,
     /// The name shown on the item's card.
     pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Who made the software (a person, studio or publisher), when the config says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The year the software came out, for sorting and display.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// A paragraph about the item, shown under its title.
-    pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Who holds the rights, or under which licence it is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rights: Option<String>,
     /// URL of a picture of the item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,8 +122,8 @@ pub struct Created {
 pub struct Launched {
     /// The key of the item made from the link, under which it is now listed.
     pub item: String,
-    #[serde(flatten)]
     /// The instance started from it.
+    #[serde(flatten)]
     pub instance: Created,
 }
 
@@ -185,8 +185,8 @@ pub struct SavedPackage {
     pub package: String,
     /// The name it was saved under.
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Bytes of the saved memory image, when the save holds one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<u64>,
 }
 

@@ -38,13 +38,13 @@ pub const DEFAULT_GC_INTERVAL_SECS: u64 = 5;
 /// A configuration file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{file}: cannot read: {source}")]
     /// The file could not be read at all.
+    #[error("{file}: cannot read: {source}")]
     Read {
         /// The file as named on the command line.
         file: PathBuf,
-        #[source]
         /// Why reading failed.
+        #[source]
         source: std::io::Error,
     },
     /// Syntax or type error, or a check that failed; `message` is for the operator.

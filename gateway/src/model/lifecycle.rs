@@ -78,17 +78,17 @@ pub enum ControlEvent {
 /// the client in an `error` message (VMNetX's words).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ControlError {
-    #[error("Can't start VM unless it is stopped")]
     /// `start-vm` while the VM is not stopped.
+    #[error("Can't start VM unless it is stopped")]
     NotStopped,
-    #[error("Can't stop VM unless it is running")]
     /// `stop-vm` while the VM is not running.
+    #[error("Can't stop VM unless it is running")]
     NotRunning,
-    #[error("Couldn't connect viewer")]
     /// A viewer asked for the display but the VM has none to hand out (not running, or the handover failed).
+    #[error("Couldn't connect viewer")]
     ViewerUnavailable,
-    #[error("The server is shutting down")]
     /// The gateway is stopping and accepts no more operations.
+    #[error("The server is shutting down")]
     ShuttingDown,
 }
 

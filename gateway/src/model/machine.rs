@@ -16,8 +16,8 @@ use super::remote::RemoteRef;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Display {
-    #[default]
     /// Standard VGA: works with every guest and needs no driver.
+    #[default]
     Std,
     /// QXL: SPICE's paravirtual adapter, for guests with its driver (2D acceleration, resizing).
     Qxl,
@@ -26,17 +26,17 @@ pub enum Display {
 /// The sound cards QEMU is given, on SPICE audio (QEMU's device names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub enum SoundDevice {
-    #[serde(rename = "AC97")]
     /// Intel AC'97, which old Windows and Linux guests know without a driver download.
+    #[serde(rename = "AC97")]
     Ac97,
-    #[serde(rename = "intel-hda")]
     /// Intel HD Audio, for guests from about 2005 on.
+    #[serde(rename = "intel-hda")]
     IntelHda,
-    #[serde(rename = "sb16")]
     /// Creative Sound Blaster 16, for DOS-era software.
+    #[serde(rename = "sb16")]
     Sb16,
-    #[serde(rename = "es1370")]
     /// Ensoniq AudioPCI, which Windows 9x supports out of the box.
+    #[serde(rename = "es1370")]
     Es1370,
 }
 

@@ -16,14 +16,14 @@ pub enum Kind {
 /// Why a text is not a usable package URL.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UrlError {
-    #[error("not a package URL: {0:?} (expected http(s):// or vmnetx+http(s)://)")]
     /// The scheme is none of http(s) and vmnetx+http(s).
+    #[error("not a package URL: {0:?} (expected http(s):// or vmnetx+http(s)://)")]
     Scheme(String),
-    #[error("malformed package URL {0:?}")]
     /// The URL does not parse, has no host, or carries a user name or password.
+    #[error("malformed package URL {0:?}")]
     Malformed(String),
-    #[error("package host {0:?} is not on the trusted list")]
     /// The host is not on `trusted_package_hosts`, so `/launch` refuses it.
+    #[error("package host {0:?} is not on the trusted list")]
     Untrusted(String),
 }
 
