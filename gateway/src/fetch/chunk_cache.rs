@@ -115,6 +115,7 @@ pub struct CacheStats {
     pub hits: AtomicU64,
     /// Chunk reads that fetched (or joined a fetch already under way).
     pub misses: AtomicU64,
+    /// Chunks deleted to stay under the size limit (least recently used first).
     pub evictions: AtomicU64,
 }
 
@@ -215,10 +216,12 @@ impl ChunkCache {
         Ok(Arc::new(cache))
     }
 
+    /// The bytes per chunk: the unit of fetching and of eviction.
     pub fn chunk_size(&self) -> u64 {
         self.chunk_size
     }
 
+    /// Hit, miss and eviction counters (for tests and logs).
     pub fn stats(&self) -> &CacheStats {
         &self.stats
     }
@@ -405,14 +408,17 @@ pub struct CachedImage {
 }
 
 impl CachedImage {
+    /// The remote file's length.
     pub fn size(&self) -> u64 {
         self.remote.size()
     }
 
+    /// The remote file, pinned to the version the launch saw.
     pub fn remote(&self) -> &Arc<RemoteFile> {
         &self.remote
     }
 
+    /// The cache its chunks live in.
     pub fn cache(&self) -> &Arc<ChunkCache> {
         &self.cache
     }
@@ -480,14 +486,17 @@ impl ImageSlice {
         (end <= image.size()).then_some(ImageSlice { image, offset, len })
     }
 
+    /// The slice's length in bytes.
     pub fn len(&self) -> u64 {
         self.len
     }
 
+    /// Whether the slice has no bytes.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// The image the slice is of.
     pub fn image(&self) -> &Arc<CachedImage> {
         &self.image
     }
