@@ -17,7 +17,7 @@ use olive_gateway::Server;
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A scratch directory (with a blank pristine disk), removed on drop.
-pub struct Scratch {
+pub(crate) struct Scratch {
     pub dir: PathBuf,
 }
 
@@ -40,7 +40,7 @@ impl Drop for Scratch {
 }
 
 /// A fresh scratch directory named after `tag`, with `blank.qcow2` in it.
-pub fn scratch(tag: &str) -> Scratch {
+pub(crate) fn scratch(tag: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!(
         "olive-gw-{tag}-{}-{}",
         std::process::id(),
@@ -53,7 +53,7 @@ pub fn scratch(tag: &str) -> Scratch {
 }
 
 /// The `startup-progress` fractions among `events`, in order.
-pub fn progress_fractions(events: &[ControlEvent]) -> Vec<f64> {
+pub(crate) fn progress_fractions(events: &[ControlEvent]) -> Vec<f64> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -64,7 +64,7 @@ pub fn progress_fractions(events: &[ControlEvent]) -> Vec<f64> {
 }
 
 /// QEMU's own framebuffer of instance `id` (QMP screendump).
-pub fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
+pub(crate) fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
     let dir = server.registry().get(id).unwrap().dir().to_path_buf();
     let mut qmp =
         olive_tests::qmp::Qmp::connect(dir.join("qmp.sock"), Duration::from_secs(10)).expect("QMP");
@@ -73,13 +73,13 @@ pub fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
 }
 
 /// What instance `id`'s guest wrote to its serial console so far.
-pub fn serial_log(server: &Server, id: &str) -> String {
+pub(crate) fn serial_log(server: &Server, id: &str) -> String {
     let dir = server.registry().get(id).unwrap().dir().to_path_buf();
     std::fs::read_to_string(dir.join("serial.log")).unwrap_or_default()
 }
 
 /// Events of one launch of `item`, up to and including `vm-started` (or a failure).
-pub async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
+pub(crate) async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
     let created = server.registry().create(item).unwrap();
     let handle = server.registry().handle(&created.id).unwrap();
     let mut rx = handle.subscribe();
@@ -101,7 +101,7 @@ pub async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlE
 }
 
 /// Creates `dir/blank.qcow2`, the pristine image instances overlay.
-pub fn blank_disk(dir: &Path) {
+pub(crate) fn blank_disk(dir: &Path) {
     let st = std::process::Command::new("qemu-img")
         .args(["create", "-q", "-f", "qcow2"])
         .arg(dir.join("blank.qcow2"))
@@ -112,7 +112,7 @@ pub fn blank_disk(dir: &Path) {
 }
 
 /// The `[[item]]` "guest": the test guest on std VGA, booted from its kernel and initrd.
-pub fn guest_item() -> String {
+pub(crate) fn guest_item() -> String {
     let g = olive_tests::ensure_guest().expect("test guest");
     format!(
         r#"
@@ -137,7 +137,7 @@ append = "{}"
 }
 
 /// The domain `vmnetx-generate create` defines (DomainXML.get_template), as stored in packages.
-pub const VMNETX_DOMAIN: &str = r#"<domain type="kvm">
+pub(crate) const VMNETX_DOMAIN: &str = r#"<domain type="kvm">
   <name>machine</name>
   <uuid>5b0e9f2c-55b4-4d3c-9b43-9d0f8c2a6e11</uuid>
   <memory unit="KiB">524288</memory>
@@ -176,7 +176,7 @@ pub const VMNETX_DOMAIN: &str = r#"<domain type="kvm">
   </devices>
 </domain>"#;
 
-pub fn run(cmd: &str, args: &[&str]) {
+pub(crate) fn run(cmd: &str, args: &[&str]) {
     let out = std::process::Command::new(cmd)
         .args(args)
         .output()
@@ -189,7 +189,7 @@ pub fn run(cmd: &str, args: &[&str]) {
 }
 
 /// A stored zip made with Python's zipfile, as VMNetX's `vmnetx-generate` did.
-pub fn python_zip(out: &Path, members: &[(&str, &Path)]) {
+pub(crate) fn python_zip(out: &Path, members: &[(&str, &Path)]) {
     let mut args = vec![
         "-c".to_string(),
         "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_STORED,allowZip64=True)\nfor n,p in zip(sys.argv[2::2],sys.argv[3::2]): z.write(p,arcname=n)\nz.close()".to_string(),
@@ -203,7 +203,7 @@ pub fn python_zip(out: &Path, members: &[(&str, &Path)]) {
     run("python3", &a);
 }
 
-pub fn xz(data: &[u8]) -> Vec<u8> {
+pub(crate) fn xz(data: &[u8]) -> Vec<u8> {
     let mut child = std::process::Command::new("xz")
         .args(["-3", "-c", "-T1"])
         .stdin(std::process::Stdio::piped())
