@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 /// One catalog item of the test collection.
 #[derive(Clone, Debug)]
 pub struct GwItem {
+    /// The item's id in the generated `gateway.toml`.
     pub id: String,
+    /// Its title on the collection page.
     pub title: String,
     /// `std` (VGA text console) or `qxl` (1024x768 framebuffer).
     pub display: &'static str,
@@ -219,6 +221,7 @@ impl TestGateway {
         bail!("gateway did not start: {:?}", last_err)
     }
 
+    /// The gateway under test.
     pub fn server(&self) -> &olive_gateway::Server {
         self.server.as_ref().expect("running")
     }
