@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::Scratch;
+use common::{Scratch, KEY};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -22,34 +22,18 @@ use olive_gateway::net::control::{ControlEvent, VmState};
 use olive_gateway::qemu::process::{kill_pid, pid_dead};
 use olive_gateway::{Config, Server};
 
-const KEY: &str = "test-secret-key-0123456789";
-
-fn config_text(_s: &Scratch, limits: &str) -> String {
-    format!(
-        r#"
-listen = "127.0.0.1:0"
-token_port = 0
-secret_key = "{KEY}"
-data_dir = "data"
-
-[limits]
-{limits}
-
-[qemu]
-accelerator = "tcg"
-
-"#
-    ) + &common::guest_item()
+fn config_text(limits: &str) -> String {
+    common::gateway_toml("", limits) + &common::guest_item()
 }
 
 fn config(s: &Scratch, limits: &str) -> Config {
-    let path = s.dir.join("gateway.toml");
-    std::fs::write(&path, config_text(s, limits)).unwrap();
+    let path = s.join("gateway.toml");
+    std::fs::write(&path, config_text(limits)).unwrap();
     Config::load(&path).unwrap()
 }
 
 fn instances_dir(s: &Scratch) -> PathBuf {
-    s.dir.join("data/instances")
+    s.join("data/instances")
 }
 
 async fn wait_state(server: &Server, id: &str, want: VmState, within: Duration) {
@@ -381,7 +365,7 @@ async fn fifty_launches_leave_nothing_behind() {
     let server = Server::start(config(&s, "max_instances = 2"))
         .await
         .unwrap();
-    let data = s.dir.join("data");
+    let data = s.join("data");
     bounded(150, async {
         let t0 = Instant::now();
         for n in 0..50 {
@@ -429,9 +413,9 @@ async fn fifty_launches_leave_nothing_behind() {
 #[test]
 fn config_file_errors_name_file_line_and_field() {
     let s = common::scratch("lc");
-    let path = s.dir.join("bad.toml");
+    let path = s.join("bad.toml");
     let text =
-        config_text(&s, "max_vcpus = 1").replace("memory_mb = 256", "memory_mb = 256\nvcpus = 2");
+        config_text("max_vcpus = 1").replace("memory_mb = 256", "memory_mb = 256\nvcpus = 2");
     std::fs::write(&path, text).unwrap();
     let e = Config::load(&path).unwrap_err();
     let msg = e.to_string();
@@ -458,8 +442,8 @@ async fn missing_qemu_and_bad_machine_type_are_clear_errors() {
         "{e}"
     );
 
-    let path = s.dir.join("gateway.toml");
-    let text = config_text(&s, "").replace(
+    let path = s.join("gateway.toml");
+    let text = config_text("").replace(
         "memory_mb = 256",
         "memory_mb = 256\nmachine_type = \"no-such-board\"",
     );

@@ -104,8 +104,8 @@ async fn nxpk_items_over_http_cold_boot_and_resume_to_the_saved_screen() {
     let _lock = olive_tests::qemu_lock();
     let s = common::scratch("rnx");
     tokio::time::timeout(Duration::from_secs(400), async {
-        let cold = build_nxpk(&s.dir, "cold", None);
-        let srv = RangeServer::start_dir(&s.dir.join("nonexistent-but-empty")).await;
+        let cold = build_nxpk(s.path(), "cold", None);
+        let srv = RangeServer::start_dir(&s.join("nonexistent-but-empty")).await;
         srv.shared
             .files
             .lock()
@@ -139,7 +139,7 @@ package = "http://{addr}/p/warm.nxpk"
 "#,
             addr = srv.addr
         );
-        let path = s.dir.join("gateway.toml");
+        let path = s.join("gateway.toml");
         std::fs::write(&path, config).unwrap();
         let server = Server::start(Config::load(&path).unwrap()).await.unwrap();
 
@@ -164,7 +164,7 @@ package = "http://{addr}/p/warm.nxpk"
         // 2. That state as a VMNetX memory image: resumed to the same screen.
         let mut mem = memory::wrap_header(common::VMNETX_DOMAIN, Compression::Xz, true);
         mem.extend_from_slice(&common::xz(&stream));
-        let warm = build_nxpk(&s.dir, "warm", Some(&mem));
+        let warm = build_nxpk(s.path(), "warm", Some(&mem));
         let warm_len = warm.len() as u64;
         srv.shared
             .files
@@ -277,7 +277,7 @@ package = "http://{addr}/p/warm.nxpk"
         server.shutdown().await;
 
         // Without trusted hosts the route does not exist.
-        let path = s.dir.join("gateway.toml");
+        let path = s.join("gateway.toml");
         let text = std::fs::read_to_string(&path)
             .unwrap()
             .replace("trusted_package_hosts = [\"127.0.0.1\", \"*.example.net\"]", "");

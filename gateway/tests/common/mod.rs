@@ -6,50 +6,60 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use olive_gateway::net::control::ControlEvent;
-use olive_gateway::qemu::process::kill_pid;
-use olive_gateway::Server;
+use olive_gateway::qemu::Launcher;
+use olive_gateway::{Config, Server};
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
+pub(crate) use olive_test_support::Scratch;
 
-/// A scratch directory (with a blank pristine disk), removed on drop.
-pub(crate) struct Scratch {
-    pub dir: PathBuf,
-}
+/// The admin key of every test configuration.
+pub(crate) const KEY: &str = "test-secret-key-0123456789";
 
-impl Drop for Scratch {
-    /// Also runs when a test panics: no QEMU started under this directory outlives it.
-    fn drop(&mut self) {
-        let needle = self.dir.display().to_string();
-        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-                if String::from_utf8_lossy(&cmd).contains(&needle) {
-                    kill_pid(pid);
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A fresh scratch directory named after `tag`, with `blank.qcow2` in it.
+/// A fresh scratch directory named after `tag`, with `blank.qcow2` in it. Dropping it
+/// (also when a test panics) kills every QEMU started under it.
 pub(crate) fn scratch(tag: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!(
-        "olive-gw-{tag}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    blank_disk(&dir);
-    Scratch { dir }
+    let s = Scratch::new(&format!("gw-{tag}"));
+    blank_disk(s.path());
+    s
+}
+
+/// A `gateway.toml` on ephemeral ports with its data under `data`, TCG, the settings
+/// `top` and the `[limits]` table `limits`; add items after it.
+pub(crate) fn gateway_toml(top: &str, limits: &str) -> String {
+    format!(
+        r#"
+listen = "127.0.0.1:0"
+token_port = 0
+secret_key = "{KEY}"
+data_dir = "data"
+{top}
+
+[limits]
+{limits}
+
+[qemu]
+accelerator = "tcg"
+"#
+    )
+}
+
+/// Writes `text` as `dir/name` and loads it (packages opened, as the gateway does).
+pub(crate) fn load(dir: &Path, name: &str, text: &str) -> Config {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).unwrap()
+}
+
+/// A launcher with `cfg`'s binaries on TCG (the only accelerator tests may use).
+pub(crate) fn tcg_launcher(cfg: &Config) -> Launcher {
+    Launcher {
+        qemu: cfg.qemu_binary.clone(),
+        qemu_img: cfg.qemu_img.clone(),
+        accel: olive_gateway::qemu::accel::Resolved::Tcg,
+    }
 }
 
 /// The `startup-progress` fractions among `events`, in order.
