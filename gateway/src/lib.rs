@@ -47,26 +47,6 @@ pub use config::Config;
 pub use instances::Registry;
 pub use model::Catalog;
 
-// The paths of the former flat layout, still used by the end-to-end harness in `tests/`
-// and its benches; new code uses the paths above.
-pub use net::control;
-#[doc(hidden)]
-pub mod accel {
-    pub use crate::qemu::accel::*;
-}
-#[doc(hidden)]
-pub mod launcher {
-    pub use crate::qemu::launcher::*;
-    pub use crate::qemu::paths::InstancePaths;
-    pub use crate::qemu::process::{kill_child, kill_pid, pid_dead, reap_orphans};
-}
-#[doc(hidden)]
-pub mod package {
-    pub use crate::codec;
-    pub use crate::model::MemoryImage;
-    pub use crate::packages::olive::*;
-}
-
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

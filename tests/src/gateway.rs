@@ -364,9 +364,9 @@ pub async fn package_item(
     scratch: &Path,
     item: &GwItem,
     out: &Path,
-    codec: olive_gateway::package::codec::Codec,
-) -> Result<olive_gateway::package::manifest::Manifest> {
-    use olive_gateway::package::create;
+    codec: olive_gateway::model::Codec,
+) -> Result<olive_gateway::packages::olive::manifest::Manifest> {
+    use olive_gateway::packages::olive::create;
     let scratch = Scratch::new_in(scratch, "pkg-make");
     let dir = scratch.path();
     let result = async {
@@ -375,10 +375,10 @@ pub async fn package_item(
         std::fs::write(&path, config_text(0, dir, std::slice::from_ref(item))?)?;
         let config = olive_gateway::Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
         let it = config.catalog.get(&item.id).context("item")?;
-        let launcher = olive_gateway::launcher::Launcher {
+        let launcher = olive_gateway::qemu::Launcher {
             qemu: config.qemu_binary.clone(),
             qemu_img: config.qemu_img.clone(),
-            accel: olive_gateway::accel::Resolved::Tcg,
+            accel: olive_gateway::qemu::accel::Resolved::Tcg,
         };
         let opts = create::CreateOptions {
             codec,
