@@ -6,6 +6,11 @@
 //! VMNetX, the cache has a total size limit and evicts the least recently used chunks; the
 //! order survives restarts through file modification times. Readers of a chunk that is
 //! already being fetched wait for that fetch instead of starting another.
+//!
+//! One concept in about 500 lines, kept in one file on purpose: the LRU state, the
+//! in-flight table and the on-disk layout change together (an eviction must never delete
+//! a chunk a reader is waiting on), and the views over it ([`CachedImage`], [`ImageSlice`])
+//! are thin. Its tests live in `gateway/tests/fetch/cache.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
