@@ -118,22 +118,7 @@ package = "bad"
         let t0 = Instant::now();
         let (id, events) = common::launch_events(&server, "pkg").await;
         let resume_time = t0.elapsed();
-        let fractions: Vec<f64> = common::progress_fractions(&events);
-        assert!(!fractions.is_empty(), "no startup-progress: {events:?}");
-        assert!(
-            fractions.windows(2).all(|w| w[0] <= w[1]),
-            "fractions not monotonic: {fractions:?}"
-        );
-        assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
-        assert!(fractions.iter().all(|f| (0.0..=1.0).contains(f)));
-        assert_eq!(
-            events.last(),
-            Some(&ControlEvent::VmStarted {
-                check_display: true
-            }),
-            "{events:?}"
-        );
-        assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
+        let fractions = common::assert_resumed(&events);
         let now = common::screendump(&server, &id);
         let diff = compare(&saved_screen, &now);
         assert!(diff.is_identical(), "resumed screen differs: {diff:?}");

@@ -13,7 +13,6 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use olive_gateway::codec::libvirt::{self as memory, Compression};
 use olive_gateway::net::control::ControlEvent;
 use olive_gateway::{Config, Server};
@@ -106,13 +105,7 @@ async fn nxpk_items_over_http_cold_boot_and_resume_to_the_saved_screen() {
     tokio::time::timeout(Duration::from_secs(400), async {
         let cold = build_nxpk(s.path(), "cold", None);
         let srv = RangeServer::start_dir(&s.join("nonexistent-but-empty")).await;
-        srv.shared
-            .files
-            .lock()
-            .unwrap()
-            .as_mut()
-            .unwrap()
-            .insert("cold.nxpk".into(), Bytes::from(cold));
+        srv.insert("cold.nxpk", cold);
         let config = format!(
             r#"
 listen = "127.0.0.1:0"
@@ -166,26 +159,11 @@ package = "http://{addr}/p/warm.nxpk"
         mem.extend_from_slice(&common::xz(&stream));
         let warm = build_nxpk(s.path(), "warm", Some(&mem));
         let warm_len = warm.len() as u64;
-        srv.shared
-            .files
-            .lock()
-            .unwrap()
-            .as_mut()
-            .unwrap()
-            .insert("warm.nxpk".into(), Bytes::from(warm));
+        srv.insert("warm.nxpk", warm);
         let t0 = Instant::now();
         let (id, events) = common::launch_events(&server, "warm").await;
         let resume_time = t0.elapsed();
-        assert_eq!(
-            events.last(),
-            Some(&ControlEvent::VmStarted {
-                check_display: true
-            }),
-            "{events:?}"
-        );
-        assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
-        let fractions: Vec<f64> = common::progress_fractions(&events);
-        assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
+        common::assert_resumed(&events);
         let d = server.registry().get(&id).unwrap().dir().to_path_buf();
         let now = tokio::task::spawn_blocking(move || {
             olive_tests::qmp::Qmp::connect(d.join("qmp.sock"), Duration::from_secs(10))

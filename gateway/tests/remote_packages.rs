@@ -85,17 +85,7 @@ package = "{url}"
         let t0 = Instant::now();
         let (id, events) = common::launch_events(&server, "remote").await;
         let resume_time = t0.elapsed();
-        assert_eq!(
-            events.last(),
-            Some(&ControlEvent::VmStarted {
-                check_display: true
-            }),
-            "{events:?}"
-        );
-        assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
-        let fractions: Vec<f64> = common::progress_fractions(&events);
-        assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
-        assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+        common::assert_resumed(&events);
         let now = common::screendump(&server, &id);
         let diff = compare(&saved_screen, &now);
         assert!(diff.is_identical(), "resumed screen differs: {diff:?}");

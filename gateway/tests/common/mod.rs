@@ -73,6 +73,35 @@ pub(crate) fn progress_fractions(events: &[ControlEvent]) -> Vec<f64> {
         .collect()
 }
 
+/// Checks that a launch resumed its memory image: progress rising within 0..=1 to 1, then
+/// `vm-started` telling the client to check the display, no `startup-rejected-memory`.
+/// Returns the progress fractions.
+pub(crate) fn assert_resumed(events: &[ControlEvent]) -> Vec<f64> {
+    let fractions = progress_fractions(events);
+    assert!(!fractions.is_empty(), "no startup-progress: {events:?}");
+    assert!(
+        fractions.windows(2).all(|w| w[0] <= w[1]),
+        "fractions not monotonic: {fractions:?}"
+    );
+    assert!(
+        fractions.iter().all(|f| (0.0..=1.0).contains(f)),
+        "{fractions:?}"
+    );
+    assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
+    assert_eq!(
+        events.last(),
+        Some(&ControlEvent::VmStarted {
+            check_display: true
+        }),
+        "{events:?}"
+    );
+    assert!(
+        !events.contains(&ControlEvent::StartupRejectedMemory),
+        "{events:?}"
+    );
+    fractions
+}
+
 /// QEMU's own framebuffer of instance `id` (QMP screendump).
 pub(crate) fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
     let dir = server.registry().get(id).unwrap().dir().to_path_buf();

@@ -37,19 +37,25 @@ fn save_running_guest(dir: &Path) -> Saved {
     q.qmp()
         .execute("migrate", Some(json!({ "uri": uri })))
         .unwrap();
+    wait_migrated(&mut q);
+    let stream = reader.join().unwrap().unwrap();
+    let _ = q.shutdown(Duration::from_secs(10));
+    Saved { stream, screen }
+}
+
+/// Polls `query-migrate` until QEMU says `completed` (it sends no event we could wait
+/// on); a failed or cancelled migration, or none done in two minutes, fails the test.
+fn wait_migrated(q: &mut Qemu) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let st = q.qmp().execute("query-migrate", None).unwrap();
         match st["status"].as_str() {
-            Some("completed") => break,
-            Some("failed") | Some("cancelled") => panic!("migration failed: {st}"),
+            Some("completed") => return,
+            Some("failed" | "cancelled") => panic!("migration failed: {st}\n{}", q.qemu_log()),
             _ if Instant::now() > deadline => panic!("migration did not complete: {st}"),
             _ => std::thread::sleep(Duration::from_millis(100)),
         }
     }
-    let stream = reader.join().unwrap().unwrap();
-    let _ = q.shutdown(Duration::from_secs(10));
-    Saved { stream, screen }
 }
 
 /// Loads a raw migration stream into a fresh QEMU with the same devices; returns the screen.
@@ -61,16 +67,7 @@ fn resume(raw: &Path) -> olive_tests::ppm::Rgba {
     q.qmp()
         .execute("migrate-incoming", Some(json!({ "uri": uri })))
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let st = q.qmp().execute("query-migrate", None).unwrap();
-        match st["status"].as_str() {
-            Some("completed") => break,
-            Some("failed") => panic!("incoming migration failed: {st}\n{}", q.qemu_log()),
-            _ if Instant::now() > deadline => panic!("incoming migration stuck: {st}"),
-            _ => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
+    wait_migrated(&mut q);
     q.qmp().execute("cont", None).unwrap();
     let screen = q.screendump().unwrap();
     let _ = q.shutdown(Duration::from_secs(10));

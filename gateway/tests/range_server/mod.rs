@@ -112,6 +112,17 @@ impl RangeServer {
         *self.shared.data.lock().unwrap() = (Bytes::from(data), format!("\"{etag}\""));
     }
 
+    /// Serves `data` as `name` (a server started with [`RangeServer::start_dir`]).
+    pub(crate) fn insert(&self, name: &str, data: Vec<u8>) {
+        self.shared
+            .files
+            .lock()
+            .unwrap()
+            .as_mut()
+            .expect("a directory server")
+            .insert(name.to_owned(), Bytes::from(data));
+    }
+
     pub(crate) fn gets(&self) -> u64 {
         self.shared.counters.gets.load(Ordering::SeqCst)
     }
