@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use olive_gateway::admin::request;
 use olive_gateway::model::SpiceAddress;
 use olive_gateway::net::control::{ControlEvent, VmState};
-use olive_gateway::qemu::process::{kill_pid, pid_dead};
 use olive_gateway::{Config, Server};
+use olive_test_support::process;
 
 fn config_text(limits: &str) -> String {
     common::gateway_toml("", limits) + &common::guest_item()
@@ -53,7 +53,7 @@ async fn wait_state(server: &Server, id: &str, want: VmState, within: Duration) 
 
 async fn wait_gone(dir: &Path, pid: u32, within: Duration) {
     let deadline = Instant::now() + within;
-    while dir.exists() || !pid_dead(pid) {
+    while dir.exists() || !process::is_gone(pid) {
         assert!(
             Instant::now() < deadline,
             "{} or PID {pid} still there after {within:?}",
@@ -248,7 +248,7 @@ async fn qemu_killed_mid_session_frees_everything() {
         let inst = server.registry().get(&created.id).unwrap();
         let pid = inst.pid().unwrap();
         let dir = inst.dir().to_path_buf();
-        assert!(kill_pid(pid));
+        assert!(process::kill_pid(pid));
         let t0 = Instant::now();
         let mut seen = Vec::new();
         while !seen.contains(&ControlEvent::VmDestroyed) {
@@ -339,22 +339,25 @@ fn restarted_gateway_reaps_orphans() {
             out
         })
     };
-    assert!(!pid_dead(pid), "QEMU should survive the crashed gateway");
+    assert!(
+        !process::is_gone(pid),
+        "QEMU should survive the crashed gateway"
+    );
     assert!(dir.exists());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         bounded(30, async {
             let server = Server::start(cfg).await.unwrap();
             // The reap happens before start returns.
-            assert!(pid_dead(pid), "orphan QEMU {pid} still alive");
+            assert!(process::is_gone(pid), "orphan QEMU {pid} still alive");
             assert!(!dir.exists());
             assert!(dir_is_empty(&instances_dir(&s)));
             server.shutdown().await;
         })
         .await;
     });
-    if !pid_dead(pid) {
-        kill_pid(pid);
+    if !process::is_gone(pid) {
+        process::kill_pid(pid);
     }
 }
 
