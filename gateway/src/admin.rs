@@ -15,12 +15,16 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// A response, read whole.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The HTTP status code.
     pub status: u16,
+    /// The response headers, in order, as sent.
     pub headers: Vec<(String, String)>,
+    /// The body as text.
     pub body: String,
 }
 
 impl Response {
+    /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -28,6 +32,7 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The body as JSON.
     pub fn json(&self) -> Result<serde_json::Value> {
         self.parse()
     }
@@ -92,17 +97,25 @@ pub async fn request(
 /// What `admin` was asked to do.
 #[derive(Debug, Clone)]
 pub enum Command {
+    /// `GET /api/instances`.
     List,
+    /// `POST /api/instances`: start an instance of `item`.
     Create {
+        /// The item's config key.
         item: String,
     },
+    /// `DELETE /api/instances/{id}`.
     Destroy {
+        /// The instance to destroy.
         id: String,
     },
     /// Save a running instance as the package `<data_dir>/packages/<name>`.
     Package {
+        /// The instance to save.
         id: String,
+        /// The package's directory name.
         name: String,
+        /// The memory image codec; the gateway's default when `None`.
         codec: Option<String>,
     },
 }

@@ -47,41 +47,28 @@ pub use config::Config;
 pub use instances::Registry;
 pub use model::Catalog;
 
-// The paths of the former flat layout, still used by the end-to-end harness in `tests/`
-// and its benches; new code uses the paths above.
-pub use net::control;
-#[doc(hidden)]
-pub mod accel {
-    pub use crate::qemu::accel::*;
-}
-#[doc(hidden)]
-pub mod launcher {
-    pub use crate::qemu::launcher::*;
-    pub use crate::qemu::paths::InstancePaths;
-    pub use crate::qemu::process::{kill_child, kill_pid, pid_dead, reap_orphans};
-}
-#[doc(hidden)]
-pub mod package {
-    pub use crate::codec;
-    pub use crate::model::MemoryImage;
-    pub use crate::packages::olive::*;
-}
-
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// A listener could not be bound (address in use, no permission).
     #[error("cannot bind {addr}: {source}")]
     Bind {
+        /// The address as configured.
         addr: String,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// The data directory or its `instances/` could not be made.
     #[error("data directory {path}: {source}")]
     DataDir {
+        /// The directory.
         path: std::path::PathBuf,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// The configured QEMU binary is missing or does not run (its path).
     #[error("QEMU binary {0} not found or not runnable")]
     QemuMissing(std::path::PathBuf),
 }
@@ -181,14 +168,17 @@ impl Server {
         })
     }
 
+    /// The registry of instances, for the harness and the admin paths.
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
 
+    /// Where HTTP is served (the bound address; useful with port 0).
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
     }
 
+    /// Where the token port is served (the bound address; useful with port 0).
     pub fn token_addr(&self) -> SocketAddr {
         self.token_addr
     }

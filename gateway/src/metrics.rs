@@ -22,11 +22,17 @@ struct Histogram {
 /// Process-wide counters.
 #[derive(Default)]
 pub struct Metrics {
+    /// Instances made (`olive_instances_created_total`).
     pub instances_created: AtomicU64,
+    /// Instances destroyed, for any reason (`olive_instances_destroyed_total`).
     pub instances_destroyed: AtomicU64,
+    /// VMs that reached readiness (`olive_launches_total`).
     pub launches: AtomicU64,
+    /// VMs that failed to start (`olive_launch_failures_total`).
     pub launch_failures: AtomicU64,
+    /// Bytes passed between viewers and SPICE (`olive_bridged_bytes_total`).
     pub bridged_bytes: AtomicU64,
+    /// `POST /api/instances` refused at `max_instances` (`olive_rejected_at_capacity_total`).
     pub rejected_at_capacity: AtomicU64,
     /// Memory images that could not be resumed (the VM cold-booted instead).
     pub memory_rejected: AtomicU64,
@@ -34,6 +40,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counts one launch that took `d` and adds it to the launch-time histogram.
     pub fn observe_launch(&self, d: Duration) {
         self.launches.fetch_add(1, Ordering::Relaxed);
         let s = d.as_secs_f64();

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::Scratch;
+use common::{Scratch, KEY};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -19,37 +19,21 @@ use std::time::{Duration, Instant};
 use olive_gateway::admin::request;
 use olive_gateway::model::SpiceAddress;
 use olive_gateway::net::control::{ControlEvent, VmState};
-use olive_gateway::qemu::process::{kill_pid, pid_dead};
 use olive_gateway::{Config, Server};
+use olive_test_support::process;
 
-const KEY: &str = "test-secret-key-0123456789";
-
-fn config_text(_s: &Scratch, limits: &str) -> String {
-    format!(
-        r#"
-listen = "127.0.0.1:0"
-token_port = 0
-secret_key = "{KEY}"
-data_dir = "data"
-
-[limits]
-{limits}
-
-[qemu]
-accelerator = "tcg"
-
-"#
-    ) + &common::guest_item()
+fn config_text(limits: &str) -> String {
+    common::gateway_toml("", limits) + &common::guest_item()
 }
 
 fn config(s: &Scratch, limits: &str) -> Config {
-    let path = s.dir.join("gateway.toml");
-    std::fs::write(&path, config_text(s, limits)).unwrap();
+    let path = s.join("gateway.toml");
+    std::fs::write(&path, config_text(limits)).unwrap();
     Config::load(&path).unwrap()
 }
 
 fn instances_dir(s: &Scratch) -> PathBuf {
-    s.dir.join("data/instances")
+    s.join("data/instances")
 }
 
 async fn wait_state(server: &Server, id: &str, want: VmState, within: Duration) {
@@ -69,7 +53,7 @@ async fn wait_state(server: &Server, id: &str, want: VmState, within: Duration) 
 
 async fn wait_gone(dir: &Path, pid: u32, within: Duration) {
     let deadline = Instant::now() + within;
-    while dir.exists() || !pid_dead(pid) {
+    while dir.exists() || !process::is_gone(pid) {
         assert!(
             Instant::now() < deadline,
             "{} or PID {pid} still there after {within:?}",
@@ -264,7 +248,7 @@ async fn qemu_killed_mid_session_frees_everything() {
         let inst = server.registry().get(&created.id).unwrap();
         let pid = inst.pid().unwrap();
         let dir = inst.dir().to_path_buf();
-        assert!(kill_pid(pid));
+        assert!(process::kill_pid(pid));
         let t0 = Instant::now();
         let mut seen = Vec::new();
         while !seen.contains(&ControlEvent::VmDestroyed) {
@@ -355,22 +339,25 @@ fn restarted_gateway_reaps_orphans() {
             out
         })
     };
-    assert!(!pid_dead(pid), "QEMU should survive the crashed gateway");
+    assert!(
+        !process::is_gone(pid),
+        "QEMU should survive the crashed gateway"
+    );
     assert!(dir.exists());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         bounded(30, async {
             let server = Server::start(cfg).await.unwrap();
             // The reap happens before start returns.
-            assert!(pid_dead(pid), "orphan QEMU {pid} still alive");
+            assert!(process::is_gone(pid), "orphan QEMU {pid} still alive");
             assert!(!dir.exists());
             assert!(dir_is_empty(&instances_dir(&s)));
             server.shutdown().await;
         })
         .await;
     });
-    if !pid_dead(pid) {
-        kill_pid(pid);
+    if !process::is_gone(pid) {
+        process::kill_pid(pid);
     }
 }
 
@@ -381,7 +368,7 @@ async fn fifty_launches_leave_nothing_behind() {
     let server = Server::start(config(&s, "max_instances = 2"))
         .await
         .unwrap();
-    let data = s.dir.join("data");
+    let data = s.join("data");
     bounded(150, async {
         let t0 = Instant::now();
         for n in 0..50 {
@@ -429,9 +416,9 @@ async fn fifty_launches_leave_nothing_behind() {
 #[test]
 fn config_file_errors_name_file_line_and_field() {
     let s = common::scratch("lc");
-    let path = s.dir.join("bad.toml");
+    let path = s.join("bad.toml");
     let text =
-        config_text(&s, "max_vcpus = 1").replace("memory_mb = 256", "memory_mb = 256\nvcpus = 2");
+        config_text("max_vcpus = 1").replace("memory_mb = 256", "memory_mb = 256\nvcpus = 2");
     std::fs::write(&path, text).unwrap();
     let e = Config::load(&path).unwrap_err();
     let msg = e.to_string();
@@ -458,8 +445,8 @@ async fn missing_qemu_and_bad_machine_type_are_clear_errors() {
         "{e}"
     );
 
-    let path = s.dir.join("gateway.toml");
-    let text = config_text(&s, "").replace(
+    let path = s.join("gateway.toml");
+    let text = config_text("").replace(
         "memory_mb = 256",
         "memory_mb = 256\nmachine_type = \"no-such-board\"",
     );

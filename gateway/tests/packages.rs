@@ -7,40 +7,22 @@
 
 mod common;
 
+use common::{load, KEY};
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use olive_gateway::model::{Codec, Policy};
 use olive_gateway::net::control::{ControlEvent, VmState};
 use olive_gateway::packages::olive::{create, source::Source};
-use olive_gateway::qemu::Launcher;
-use olive_gateway::{Config, Server};
+use olive_gateway::Server;
 use olive_tests::ppm::{compare, Rgba};
 
-const KEY: &str = "test-secret-key-0123456789";
+/// The limits the packaged guest (256 MiB, 1 vCPU) fits in.
+const LIMITS: &str = "max_memory_mb = 512\nmax_vcpus = 2";
 
 fn header() -> String {
-    format!(
-        r#"
-listen = "127.0.0.1:0"
-token_port = 0
-secret_key = "{KEY}"
-data_dir = "data"
-
-[limits]
-max_memory_mb = 512
-max_vcpus = 2
-
-[qemu]
-accelerator = "tcg"
-"#
-    )
-}
-
-fn load(dir: &Path, name: &str, text: &str) -> Config {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    Config::load(&path).unwrap()
+    common::gateway_toml("", LIMITS)
 }
 
 const POLICY: Policy = Policy {
@@ -69,23 +51,19 @@ async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots()
     let s = common::scratch("pkg");
     tokio::time::timeout(Duration::from_secs(400), async {
         // 1. Package the test guest at its ready marker.
-        let cfg = load(&s.dir, "make.toml", &(header() + &common::guest_item()));
-        let launcher = Launcher {
-            qemu: cfg.qemu_binary.clone(),
-            qemu_img: cfg.qemu_img.clone(),
-            accel: olive_gateway::qemu::accel::Resolved::Tcg,
-        };
+        let cfg = load(s.path(), "make.toml", &(header() + &common::guest_item()));
+        let launcher = common::tcg_launcher(&cfg);
         let item = cfg.catalog.get("guest").unwrap();
-        let pkg = s.dir.join("pkg");
+        let pkg = s.join("pkg");
         let opts = create::CreateOptions {
             codec: Codec::Lz4,
             wait: create::WaitFor::Serial("OLIVE-GUEST-READY".into()),
             timeout: Duration::from_secs(120),
         };
-        let manifest = create::create(&launcher, &item, &pkg, &s.dir.join("work"), opts)
+        let manifest = create::create(&launcher, &item, &pkg, &s.join("work"), opts)
             .await
             .expect("package create");
-        assert!(!s.dir.join("work").exists(), "scratch instance left behind");
+        assert!(!s.join("work").exists(), "scratch instance left behind");
         let mem = manifest.memory.clone().expect("a memory image");
         assert_eq!(mem.codec, Codec::Lz4);
         assert!(manifest.machine.machine_type.starts_with("pc-i440fx-"));
@@ -109,7 +87,7 @@ async fn package_at_ready_marker_resumes_identically_and_corruption_cold_boots()
             report.iter().any(|l| l.starts_with("memory: lz4")),
             "{report:?}"
         );
-        let bad = s.dir.join("bad");
+        let bad = s.join("bad");
         corrupt_copy(&pkg, &bad, &mem.file.path);
         let e = olive_gateway::packages::olive::validate::validate(
             Source::Local(bad.clone()),
@@ -131,7 +109,7 @@ id = "bad"
 title = "Corrupt memory image"
 package = "bad"
 "#;
-        let server = Server::start(load(&s.dir, "serve.toml", &serve))
+        let server = Server::start(load(s.path(), "serve.toml", &serve))
             .await
             .unwrap();
         let public = server.registry().catalog().get("pkg").unwrap();
@@ -140,22 +118,7 @@ package = "bad"
         let t0 = Instant::now();
         let (id, events) = common::launch_events(&server, "pkg").await;
         let resume_time = t0.elapsed();
-        let fractions: Vec<f64> = common::progress_fractions(&events);
-        assert!(!fractions.is_empty(), "no startup-progress: {events:?}");
-        assert!(
-            fractions.windows(2).all(|w| w[0] <= w[1]),
-            "fractions not monotonic: {fractions:?}"
-        );
-        assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
-        assert!(fractions.iter().all(|f| (0.0..=1.0).contains(f)));
-        assert_eq!(
-            events.last(),
-            Some(&ControlEvent::VmStarted {
-                check_display: true
-            }),
-            "{events:?}"
-        );
-        assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
+        let fractions = common::assert_resumed(&events);
         let now = common::screendump(&server, &id);
         let diff = compare(&saved_screen, &now);
         assert!(diff.is_identical(), "resumed screen differs: {diff:?}");
@@ -185,7 +148,7 @@ package = "bad"
         assert_eq!(r.status, 400, "{}", r.body);
         let r = save(r#"{"name": "live", "codec": "zstd"}"#).await.unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
-        let live = s.dir.join("data/packages/live");
+        let live = s.join("data/packages/live");
         let report = olive_gateway::packages::olive::validate::validate(
             Source::Local(live.clone()),
             POLICY,
@@ -245,13 +208,9 @@ async fn a_resumed_screen_that_stays_black_cold_boots() {
     tokio::time::timeout(Duration::from_secs(300), async {
         let cmdline = olive_tests::qemu::KERNEL_CMDLINE;
         let item = common::guest_item().replace(cmdline, &format!("{cmdline} olive.scene=black"));
-        let cfg = load(&s.dir, "make.toml", &(header() + &item));
-        let launcher = Launcher {
-            qemu: cfg.qemu_binary.clone(),
-            qemu_img: cfg.qemu_img.clone(),
-            accel: olive_gateway::qemu::accel::Resolved::Tcg,
-        };
-        let pkg = s.dir.join("pkg");
+        let cfg = load(s.path(), "make.toml", &(header() + &item));
+        let launcher = common::tcg_launcher(&cfg);
+        let pkg = s.join("pkg");
         let opts = create::CreateOptions {
             codec: Codec::Lz4,
             wait: create::WaitFor::Serial("OLIVE-GUEST-READY".into()),
@@ -261,7 +220,7 @@ async fn a_resumed_screen_that_stays_black_cold_boots() {
             &launcher,
             &cfg.catalog.get("guest").unwrap(),
             &pkg,
-            &s.dir.join("work"),
+            &s.join("work"),
             opts,
         )
         .await
@@ -277,7 +236,7 @@ async fn a_resumed_screen_that_stays_black_cold_boots() {
 id = "pkg"
 package = "pkg"
 "#;
-        let server = Server::start(load(&s.dir, "serve.toml", &serve))
+        let server = Server::start(load(s.path(), "serve.toml", &serve))
             .await
             .unwrap();
         let (id, events) = common::launch_events(&server, "pkg").await;

@@ -13,7 +13,6 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use olive_gateway::codec::libvirt::{self as memory, Compression};
 use olive_gateway::net::control::ControlEvent;
 use olive_gateway::{Config, Server};
@@ -104,15 +103,9 @@ async fn nxpk_items_over_http_cold_boot_and_resume_to_the_saved_screen() {
     let _lock = olive_tests::qemu_lock();
     let s = common::scratch("rnx");
     tokio::time::timeout(Duration::from_secs(400), async {
-        let cold = build_nxpk(&s.dir, "cold", None);
-        let srv = RangeServer::start_dir(&s.dir.join("nonexistent-but-empty")).await;
-        srv.shared
-            .files
-            .lock()
-            .unwrap()
-            .as_mut()
-            .unwrap()
-            .insert("cold.nxpk".into(), Bytes::from(cold));
+        let cold = build_nxpk(s.path(), "cold", None);
+        let srv = RangeServer::start_dir(&s.join("nonexistent-but-empty")).await;
+        srv.insert("cold.nxpk", cold);
         let config = format!(
             r#"
 listen = "127.0.0.1:0"
@@ -139,7 +132,7 @@ package = "http://{addr}/p/warm.nxpk"
 "#,
             addr = srv.addr
         );
-        let path = s.dir.join("gateway.toml");
+        let path = s.join("gateway.toml");
         std::fs::write(&path, config).unwrap();
         let server = Server::start(Config::load(&path).unwrap()).await.unwrap();
 
@@ -164,28 +157,13 @@ package = "http://{addr}/p/warm.nxpk"
         // 2. That state as a VMNetX memory image: resumed to the same screen.
         let mut mem = memory::wrap_header(common::VMNETX_DOMAIN, Compression::Xz, true);
         mem.extend_from_slice(&common::xz(&stream));
-        let warm = build_nxpk(&s.dir, "warm", Some(&mem));
+        let warm = build_nxpk(s.path(), "warm", Some(&mem));
         let warm_len = warm.len() as u64;
-        srv.shared
-            .files
-            .lock()
-            .unwrap()
-            .as_mut()
-            .unwrap()
-            .insert("warm.nxpk".into(), Bytes::from(warm));
+        srv.insert("warm.nxpk", warm);
         let t0 = Instant::now();
         let (id, events) = common::launch_events(&server, "warm").await;
         let resume_time = t0.elapsed();
-        assert_eq!(
-            events.last(),
-            Some(&ControlEvent::VmStarted {
-                check_display: true
-            }),
-            "{events:?}"
-        );
-        assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
-        let fractions: Vec<f64> = common::progress_fractions(&events);
-        assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
+        common::assert_resumed(&events);
         let d = server.registry().get(&id).unwrap().dir().to_path_buf();
         let now = tokio::task::spawn_blocking(move || {
             olive_tests::qmp::Qmp::connect(d.join("qmp.sock"), Duration::from_secs(10))
@@ -277,7 +255,7 @@ package = "http://{addr}/p/warm.nxpk"
         server.shutdown().await;
 
         // Without trusted hosts the route does not exist.
-        let path = s.dir.join("gateway.toml");
+        let path = s.join("gateway.toml");
         let text = std::fs::read_to_string(&path)
             .unwrap()
             .replace("trusted_package_hosts = [\"127.0.0.1\", \"*.example.net\"]", "");

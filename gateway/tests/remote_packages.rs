@@ -8,42 +8,20 @@
 mod common;
 mod range_server;
 
+use common::load;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use olive_gateway::model::Codec;
 use olive_gateway::net::control::{ControlEvent, VmState};
 use olive_gateway::packages::olive::create;
-use olive_gateway::qemu::Launcher;
-use olive_gateway::{Config, Server};
+use olive_gateway::Server;
 use olive_tests::ppm::compare;
 use range_server::RangeServer;
 
-const KEY: &str = "test-secret-key-0123456789";
-
 fn header(extra: &str) -> String {
-    format!(
-        r#"
-listen = "127.0.0.1:0"
-token_port = 0
-secret_key = "{KEY}"
-data_dir = "data"
-{extra}
-
-[limits]
-max_memory_mb = 512
-max_vcpus = 2
-
-[qemu]
-accelerator = "tcg"
-"#
-    )
-}
-
-fn load(dir: &Path, name: &str, text: &str) -> Config {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    Config::load(&path).unwrap()
+    common::gateway_toml(extra, "max_memory_mb = 512\nmax_vcpus = 2")
 }
 
 /// Packages the test guest at its ready marker into `out`, with 32 MiB of data written to
@@ -60,11 +38,7 @@ async fn make_package(dir: &Path, out: &Path) {
         String::from_utf8_lossy(&st.stderr)
     );
     let cfg = load(dir, "make.toml", &(header("") + &common::guest_item()));
-    let launcher = Launcher {
-        qemu: cfg.qemu_binary.clone(),
-        qemu_img: cfg.qemu_img.clone(),
-        accel: olive_gateway::qemu::accel::Resolved::Tcg,
-    };
+    let launcher = common::tcg_launcher(&cfg);
     let item = cfg.catalog.get("guest").unwrap();
     let opts = create::CreateOptions {
         codec: Codec::Lz4,
@@ -81,8 +55,8 @@ async fn olive_package_over_http_resumes_on_demand_and_a_dropped_stream_fails_cl
     let _lock = olive_tests::qemu_lock();
     let s = common::scratch("olive");
     tokio::time::timeout(Duration::from_secs(500), async {
-        let pkg = s.dir.join("pkg");
-        make_package(&s.dir, &pkg).await;
+        let pkg = s.join("pkg");
+        make_package(s.path(), &pkg).await;
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(pkg.join("olive-package.json")).unwrap())
                 .unwrap();
@@ -103,7 +77,7 @@ title = "Remote test guest"
 package = "{url}"
 "#
             );
-        let server = Server::start(load(&s.dir, "serve.toml", &serve))
+        let server = Server::start(load(s.path(), "serve.toml", &serve))
             .await
             .unwrap();
 
@@ -111,17 +85,7 @@ package = "{url}"
         let t0 = Instant::now();
         let (id, events) = common::launch_events(&server, "remote").await;
         let resume_time = t0.elapsed();
-        assert_eq!(
-            events.last(),
-            Some(&ControlEvent::VmStarted {
-                check_display: true
-            }),
-            "{events:?}"
-        );
-        assert!(!events.contains(&ControlEvent::StartupRejectedMemory));
-        let fractions: Vec<f64> = common::progress_fractions(&events);
-        assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
-        assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+        common::assert_resumed(&events);
         let now = common::screendump(&server, &id);
         let diff = compare(&saved_screen, &now);
         assert!(diff.is_identical(), "resumed screen differs: {diff:?}");

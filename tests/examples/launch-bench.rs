@@ -238,7 +238,7 @@ async fn main() -> Result<()> {
             &scratch,
             &GwItem::qxl("flat", "flat"),
             &pkg,
-            olive_gateway::package::codec::Codec::Lz4,
+            olive_gateway::model::Codec::Lz4,
         )
         .await?;
         items.push(GwItem::qxl("flat", "flat").packaged("flat-pkg", &pkg));

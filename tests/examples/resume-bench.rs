@@ -21,11 +21,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use olive_gateway::control::ControlEvent;
-use olive_gateway::launcher::{InstancePaths, Launcher};
-use olive_gateway::package::codec::Codec;
-use olive_gateway::package::manifest::{Manifest, MANIFEST_FILE};
-use olive_gateway::package::{sha256_of, source::Source, MemoryImage};
+use olive_gateway::model::Codec;
+use olive_gateway::model::MemoryImage;
+use olive_gateway::net::control::ControlEvent;
+use olive_gateway::packages::olive::manifest::{Manifest, MANIFEST_FILE};
+use olive_gateway::packages::olive::{sha256_of, source::Source};
+use olive_gateway::qemu::{InstancePaths, Launcher};
 use olive_tests::gateway::{package_item, GwItem, TestGateway};
 use olive_tests::ppm::{compare, Rgba};
 
@@ -88,9 +89,9 @@ fn decode_rate(pkg: &Path, codec: Codec, uncompressed: u64) -> Result<f64> {
 }
 
 async fn resume_once(launcher: &Launcher, pkg: &Path, work: &Path) -> Result<f64> {
-    let package = olive_gateway::package::Package::open(
+    let package = olive_gateway::packages::olive::Package::open(
         Source::Local(pkg.to_path_buf()),
-        olive_gateway::package::manifest::Policy {
+        olive_gateway::model::Policy {
             max_memory_mb: 4096,
             max_vcpus: 4,
         },
@@ -105,7 +106,7 @@ async fn resume_once(launcher: &Launcher, pkg: &Path, work: &Path) -> Result<f64
         .resume(&machine, &image, &paths, "bench-password", "bench", &|_| {})
         .await?;
     let secs = t0.elapsed().as_secs_f64();
-    olive_gateway::launcher::kill_child(&mut launched.child).await;
+    olive_gateway::qemu::process::kill_child(&mut launched.child).await;
     let _ = std::fs::remove_dir_all(work);
     Ok(secs)
 }
@@ -180,7 +181,7 @@ async fn main() -> Result<()> {
     let launcher = Launcher {
         qemu: "qemu-system-x86_64".into(),
         qemu_img: "qemu-img".into(),
-        accel: olive_gateway::accel::Resolved::Tcg,
+        accel: olive_gateway::qemu::accel::Resolved::Tcg,
     };
     // Package variants first, then the resumes interleaved (run 1 of every codec, run 2
     // of every codec, ...) so load from other processes on the machine hits them alike.

@@ -38,6 +38,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// Options for [`Browser::launch`].
 #[derive(Clone, Debug)]
 pub struct BrowserOptions {
+    /// Which browser to drive.
     pub engine: Engine,
     /// Window size in CSS pixels (large enough that a 1024x768 canvas is not scaled down).
     pub window: (u32, u32),
@@ -134,6 +135,7 @@ impl Browser {
         self.engine
     }
 
+    /// The WebDriver session.
     pub fn client(&self) -> &Client {
         self.client.as_ref().expect("session is open")
     }
@@ -157,6 +159,7 @@ impl Browser {
         result
     }
 
+    /// Opens `url` and waits until the page has loaded.
     pub async fn goto(&self, url: &str) -> Result<()> {
         self.client()
             .goto(url)

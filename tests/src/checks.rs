@@ -18,6 +18,7 @@ pub struct Checks {
 }
 
 impl Checks {
+    /// Prints `ok: name` or `FAILED: name: error` and keeps the failure for the end.
     pub fn record(&mut self, name: &str, r: Result<()>) {
         match r {
             Ok(()) => eprintln!("ok: {name}"),

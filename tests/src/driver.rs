@@ -29,8 +29,11 @@ pub fn free_port() -> Result<u16> {
 /// and whether it needs an X display.
 #[derive(Clone, Debug)]
 pub struct DriverCommand {
+    /// The driver executable (chromedriver, geckodriver, WebKitWebDriver).
     pub binary: PathBuf,
+    /// Its arguments.
     pub args: Vec<String>,
+    /// Whether it must run under Xvfb (WebKitGTK cannot run headless without a display).
     pub needs_display: bool,
     /// Shown when the binary cannot be started.
     pub install_hint: &'static str,
@@ -167,10 +170,12 @@ impl DriverProcess {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The driver's process id, for killing it.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// Where the driver's stdout and stderr go.
     pub fn log_path(&self) -> &Path {
         &self.log
     }

@@ -20,8 +20,11 @@ use std::path::{Path, PathBuf};
 /// A browser engine under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Engine {
+    /// Chromium through chromedriver.
     Chromium,
+    /// Firefox ESR through geckodriver.
     Firefox,
+    /// WebKitGTK through WebKitWebDriver.
     WebKit,
 }
 

@@ -23,6 +23,11 @@
 //! make a normal guest do something drastic (logind powers off / suspends on
 //! `KEY_POWER` / `KEY_SLEEP`) are listed in [`DISRUPTIVE`].
 
+#![allow(
+    missing_docs,
+    reason = "the KEY_* constants keep the names of input-event-codes.h, which documents them"
+)]
+
 // --- include/uapi/linux/input-event-codes.h -------------------------------
 pub const KEY_ESC: u16 = 1;
 pub const KEY_1: u16 = 2;

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 /// One catalog item of the test collection.
 #[derive(Clone, Debug)]
 pub struct GwItem {
+    /// The item's id in the generated `gateway.toml`.
     pub id: String,
+    /// Its title on the collection page.
     pub title: String,
     /// `std` (VGA text console) or `qxl` (1024x768 framebuffer).
     pub display: &'static str,
@@ -219,6 +221,7 @@ impl TestGateway {
         bail!("gateway did not start: {:?}", last_err)
     }
 
+    /// The gateway under test.
     pub fn server(&self) -> &olive_gateway::Server {
         self.server.as_ref().expect("running")
     }
@@ -361,9 +364,9 @@ pub async fn package_item(
     scratch: &Path,
     item: &GwItem,
     out: &Path,
-    codec: olive_gateway::package::codec::Codec,
-) -> Result<olive_gateway::package::manifest::Manifest> {
-    use olive_gateway::package::create;
+    codec: olive_gateway::model::Codec,
+) -> Result<olive_gateway::packages::olive::manifest::Manifest> {
+    use olive_gateway::packages::olive::create;
     let scratch = Scratch::new_in(scratch, "pkg-make");
     let dir = scratch.path();
     let result = async {
@@ -372,10 +375,10 @@ pub async fn package_item(
         std::fs::write(&path, config_text(0, dir, std::slice::from_ref(item))?)?;
         let config = olive_gateway::Config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
         let it = config.catalog.get(&item.id).context("item")?;
-        let launcher = olive_gateway::launcher::Launcher {
+        let launcher = olive_gateway::qemu::Launcher {
             qemu: config.qemu_binary.clone(),
             qemu_img: config.qemu_img.clone(),
-            accel: olive_gateway::accel::Resolved::Tcg,
+            accel: olive_gateway::qemu::accel::Resolved::Tcg,
         };
         let opts = create::CreateOptions {
             codec,

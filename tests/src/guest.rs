@@ -9,7 +9,9 @@ use std::sync::Mutex;
 /// The kernel and initramfs of the test guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestImages {
+    /// The guest's kernel (`vmlinuz`), for direct kernel boot.
     pub kernel: PathBuf,
+    /// Its initramfs, which holds the whole guest.
     pub initrd: PathBuf,
     /// `manifest.txt`: package versions and source hashes.
     pub manifest: PathBuf,

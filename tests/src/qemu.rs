@@ -38,7 +38,9 @@ pub enum Vga {
 /// How to start QEMU.
 #[derive(Debug, Clone)]
 pub struct QemuConfig {
+    /// The display adapter.
     pub vga: Vga,
+    /// Guest RAM in MiB.
     pub memory_mb: u32,
     /// SPICE password (`password-secret`); `None` → `disable-ticketing=on`.
     pub spice_password: Option<String>,
@@ -101,10 +103,13 @@ pub struct SerialMark(pub usize);
 /// The parsed `OLIVE-GUEST-READY` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ready {
+    /// The whole line as printed.
     pub line: String,
     /// Framebuffer (width, height, bpp), `None` in VGA text mode.
     pub fb: Option<(u32, u32, u32)>,
+    /// `dsp=1`: the guest has a sound device (`/dev/dsp`).
     pub dsp: bool,
+    /// `dri=1`: the guest has a DRM device (`/dev/dri`).
     pub dri: bool,
     /// Time from QEMU launch to the marker being seen by the harness.
     pub elapsed: Duration,
@@ -424,14 +429,17 @@ impl Qemu {
         std::fs::read_to_string(self.dir.join("qemu.log")).unwrap_or_default()
     }
 
+    /// What this QEMU was started with.
     pub fn config(&self) -> &QemuConfig {
         &self.config
     }
 
+    /// QEMU's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// When QEMU was spawned (the start of boot-time figures).
     pub fn launched_at(&self) -> Instant {
         self.launched_at
     }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use olive_gateway::package::codec::Codec;
+use olive_gateway::model::Codec;
 use olive_tests::browser::{Browser, BrowserOptions, PLAYER};
 use olive_tests::gateway::{package_item, require_dist, serve_dir, GwItem, TestGateway};
 use olive_tests::ppm::Rgba;

@@ -15,7 +15,7 @@ use crate::{cargo, chromedriver, describe, install, step, web_tools, APT_PACKAGE
 /// Best-sample throughput in millions of pixels per second, keyed by `group/codec` (e.g. `codec/glz`).
 type Figures = BTreeMap<String, f64>;
 
-pub fn bench(root: &Path) -> Result<()> {
+pub(crate) fn bench(root: &Path) -> Result<()> {
     install::cargo_bin_on_path();
     install::apt_packages(APT_PACKAGES)?;
     let mut native = Figures::new();

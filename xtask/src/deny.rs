@@ -22,7 +22,7 @@ const CARGO_DENY: &str = "0.20.2";
 const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Installs cargo-deny if needed, then runs `cargo deny check`.
-pub fn check() -> Result<()> {
+pub(crate) fn check() -> Result<()> {
     let started = Instant::now();
     install::cargo_install("cargo-deny", CARGO_DENY, &["cargo-deny"], true)?;
     eprintln!(

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 
 /// Installs the Debian packages whose probe command is missing from PATH.
-pub fn apt_packages(wanted: &[(&str, &str)]) -> Result<()> {
+pub(crate) fn apt_packages(wanted: &[(&str, &str)]) -> Result<()> {
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|(probe, _)| !on_path(probe))
@@ -42,7 +42,7 @@ pub fn apt_packages(wanted: &[(&str, &str)]) -> Result<()> {
     Ok(())
 }
 
-pub fn rustup_target(target: &str) -> Result<()> {
+pub(crate) fn rustup_target(target: &str) -> Result<()> {
     let installed = output("rustup", &["target", "list", "--installed"])?;
     if installed.lines().any(|l| l.trim() == target) {
         return Ok(());
@@ -50,7 +50,7 @@ pub fn rustup_target(target: &str) -> Result<()> {
     checked(Command::new("rustup").args(["target", "add", target]))
 }
 
-pub fn rustup_component(component: &str) -> Result<()> {
+pub(crate) fn rustup_component(component: &str) -> Result<()> {
     let installed = output("rustup", &["component", "list", "--installed"])?;
     if installed.lines().any(|l| l.starts_with(component)) {
         return Ok(());
@@ -58,7 +58,7 @@ pub fn rustup_component(component: &str) -> Result<()> {
     checked(Command::new("rustup").args(["component", "add", component]))
 }
 
-pub fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .stdout(Stdio::null())
@@ -92,7 +92,7 @@ fn checked(cmd: &mut Command) -> Result<()> {
 
 /// The version a `<program> --version` prints as its second word (`trunk 0.21.14`,
 /// `wasm-bindgen 0.2.130`), if the program runs.
-pub fn tool_version(program: &str) -> Option<String> {
+pub(crate) fn tool_version(program: &str) -> Option<String> {
     let out = Command::new(program)
         .arg("--version")
         .stdin(Stdio::null())
@@ -109,7 +109,7 @@ pub fn tool_version(program: &str) -> Option<String> {
 }
 
 /// The version of `package` in a Cargo.lock text (the first entry of that name).
-pub fn lock_version(lock: &str, package: &str) -> Option<String> {
+pub(crate) fn lock_version(lock: &str, package: &str) -> Option<String> {
     let want = format!("name = \"{package}\"");
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
@@ -129,7 +129,7 @@ pub fn lock_version(lock: &str, package: &str) -> Option<String> {
 /// if `fallback_unlocked`, retries without it (some locked dependency versions are missing
 /// from the registry this machine reaches: wasm-bindgen-cli 0.2.130 locks a webpki-roots
 /// it does not have).
-pub fn cargo_install(
+pub(crate) fn cargo_install(
     krate: &str,
     version: &str,
     programs: &[&str],
@@ -162,7 +162,7 @@ pub fn cargo_install(
 
 /// Puts cargo's bin folder (`$CARGO_HOME/bin`, default `~/.cargo/bin`) on PATH for this
 /// process and its children, so freshly installed tools are found.
-pub fn cargo_bin_on_path() {
+pub(crate) fn cargo_bin_on_path() {
     let bin = match std::env::var_os("CARGO_HOME") {
         Some(h) if !h.is_empty() => std::path::PathBuf::from(h).join("bin"),
         _ => match std::env::var_os("HOME") {
@@ -178,7 +178,7 @@ pub fn cargo_bin_on_path() {
 }
 
 /// Puts `dir` first on PATH for this process and its children. xtask is single-threaded.
-pub fn prepend_path(dir: &std::path::Path) {
+pub(crate) fn prepend_path(dir: &std::path::Path) {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let rest = std::env::split_paths(&path).filter(|p| p != dir);
     let joined = std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(rest))

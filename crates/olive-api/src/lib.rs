@@ -16,14 +16,20 @@ pub const CONTROL_URL: &str = "/ws";
 /// One item of `GET /api/collection`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectionItem {
+    /// The key of the item in the gateway's config: what `POST /api/instances` names.
     pub id: String,
+    /// The name shown on the item's card.
     pub title: String,
+    /// Who made the software (a person, studio or publisher), when the config says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
+    /// The year the software came out, for sorting and display.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year: Option<u32>,
+    /// A paragraph about the item, shown under its title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Who holds the rights, or under which licence it is shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rights: Option<String>,
     /// URL of a picture of the item.
@@ -37,6 +43,7 @@ pub struct CollectionItem {
 /// `GET /api/collection`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Collection {
+    /// The items in the order the config lists them, launched items last.
     pub items: Vec<CollectionItem>,
 }
 
@@ -54,7 +61,9 @@ pub struct SkippedItem {
 /// What [`parse_collection`] read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ParsedCollection {
+    /// The items that were read, in their order.
     pub items: Vec<CollectionItem>,
+    /// The items that were not, so the app can say how many are missing and why.
     pub skipped: Vec<SkippedItem>,
 }
 
@@ -85,6 +94,7 @@ pub fn parse_collection(json: &str) -> Result<ParsedCollection, serde_json::Erro
 /// `POST /api/instances`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateRequest {
+    /// The item (its config key) to start a VM of.
     pub item: String,
 }
 
@@ -95,6 +105,7 @@ fn control_url() -> String {
 /// A created instance: the answer to `POST /api/instances`. The VM starts at once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
+    /// The instance id: what `GET /api/instances` and the admin routes name.
     pub id: String,
     /// `ID/SECRET`, VMNetX's token shape.
     pub token: String,
@@ -109,7 +120,9 @@ pub struct Created {
 /// and a started instance of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Launched {
+    /// The key of the item made from the link, under which it is now listed.
     pub item: String,
+    /// The instance started from it.
     #[serde(flatten)]
     pub instance: Created,
 }
@@ -118,35 +131,47 @@ pub struct Launched {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Not running; the instance directory (and its disk overlay) is kept for a restart.
     Stopped,
+    /// QEMU is booting or resuming; a client may connect but sees nothing yet.
     Starting,
+    /// The VM runs and the token port accepts clients.
     Running,
+    /// Being powered off; becomes `stopped`.
     Stopping,
+    /// Gone: QEMU killed and its directory deleted. Only seen by a client that held on.
     Destroyed,
 }
 
 /// One row of `GET /api/instances`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceRow {
+    /// The instance id.
     pub id: String,
+    /// The config key of the item it runs.
     pub item: String,
+    /// Where it is in its lifecycle.
     pub status: Status,
     /// The VM's process id, when it runs as a local process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// Seconds since the instance was created (compared with `session_limit_secs`).
     pub age_secs: u64,
+    /// Seconds since the last ping, connection or viewer traffic (compared with `idle_timeout_secs`).
     pub idle_secs: u64,
 }
 
 /// `GET /api/instances`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceList {
+    /// Every instance the gateway holds, in no particular order.
     pub instances: Vec<InstanceRow>,
 }
 
 /// `POST /api/instances/{id}/package`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaveRequest {
+    /// The package's directory name under `<data_dir>/packages/`: letters, digits, `-`, `_`.
     pub name: String,
     /// `none`, `lz4` (the default), `zstd` or `xz`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,7 +183,9 @@ pub struct SaveRequest {
 pub struct SavedPackage {
     /// The package directory on the server.
     pub package: String,
+    /// The name it was saved under.
     pub name: String,
+    /// Bytes of the saved memory image, when the save holds one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<u64>,
 }
@@ -166,6 +193,7 @@ pub struct SavedPackage {
 /// The body of every error answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
+    /// What went wrong, in words meant for the person at the browser.
     pub error: String,
 }
 

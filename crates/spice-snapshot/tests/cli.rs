@@ -102,3 +102,78 @@ fn missing_socket_is_one_clear_line() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unix:PATH or tcp:HOST:PORT"));
 }
+
+/// The README's command through a gateway configured as `cargo xtask demo` configures one
+/// (only its own page allowed as a WebSocket origin): `spice-snapshot --gateway
+/// ws://HOST:PORT/ws --token … --password …` sends no `Origin`, as every native client,
+/// and must get the guest's screen, equal to QEMU's screendump.
+#[test]
+fn snapshot_through_the_gateway_as_the_readme_says() {
+    use olive_tests::gateway::{GwItem, TestGateway};
+
+    let _lock = olive_tests::qemu_lock();
+    let scratch = olive_tests::Scratch::new("snapshot-gw");
+    let dist = scratch.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let gw = TestGateway::start(scratch.path(), &dist, &[GwItem::qxl("guest", "text")])
+            .await
+            .expect("start the gateway");
+        let result = tokio::time::timeout(Duration::from_secs(240), async {
+            let created = gw.server().registry().create("guest").expect("instance");
+            gw.wait_serial(&created.id, "OLIVE-GUEST-READY", Duration::from_secs(120))
+                .await
+                .expect("guest ready");
+            let ws = format!("{}/ws", gw.url().replacen("http://", "ws://", 1));
+            let out = scratch.join("gw-snap.png");
+            let out_s = out.to_str().unwrap().to_owned();
+            let mut last = String::new();
+            for _ in 0..4 {
+                let args = [
+                    "--gateway".to_owned(),
+                    ws.clone(),
+                    "--token".to_owned(),
+                    created.token.clone(),
+                    "--password".to_owned(),
+                    created.spice_password.clone(),
+                    "--settle-ms".to_owned(),
+                    "400".to_owned(),
+                    "--out".to_owned(),
+                    out_s.clone(),
+                ];
+                let run = tokio::task::spawn_blocking(move || {
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    snapshot(&args)
+                })
+                .await
+                .unwrap();
+                assert!(
+                    run.status.success(),
+                    "spice-snapshot --gateway failed: {}",
+                    String::from_utf8_lossy(&run.stderr)
+                );
+                let stdout = String::from_utf8_lossy(&run.stdout);
+                assert!(stdout.contains("surface: 1024x768"), "summary: {stdout}");
+                let dump = gw.screendump(&created.id).expect("screendump");
+                let diff = compare(&load_png(&out), &dump);
+                if diff.is_identical() {
+                    return Ok(());
+                }
+                last = diff.to_string();
+            }
+            Err(last)
+        })
+        .await;
+        gw.shutdown().await;
+        match result {
+            Err(_) => panic!("timed out"),
+            Ok(Err(diff)) => panic!("PNG through the gateway differs from the screendump: {diff}"),
+            Ok(Ok(())) => {}
+        }
+    });
+}

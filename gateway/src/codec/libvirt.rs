@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 use super::lzop;
 
+/// The first 16 bytes of every libvirt QEMU save image.
 pub const MAGIC: &[u8; 16] = b"LibvirtQemudSave";
 /// Bytes before the XML.
 pub const HEADER_LEN: usize = 16 + 19 * 4;
@@ -19,16 +20,24 @@ pub const MAX_XML: u32 = 16 << 20;
 /// How the migration stream is compressed (libvirt's numbering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Compression {
+    /// The stream as QEMU wrote it.
     Raw,
+    /// gzip (not read: VMNetX never used it).
     Gzip,
+    /// bzip2 (not read: VMNetX never used it).
     Bzip2,
+    /// xz, as VMNetX's packages mostly are.
     Xz,
+    /// lzop, which VMNetX used for faster restores.
     Lzop,
 }
 
+/// libvirt's save header in front of a memory image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaveHeader {
+    /// Whether the domain was running when saved (it resumes running either way).
     pub was_running: bool,
+    /// How the stream after the header is compressed.
     pub compression: Compression,
     /// The domain XML embedded at save time (NUL padding removed).
     pub xml: String,
@@ -36,30 +45,42 @@ pub struct SaveHeader {
     pub data_offset: u64,
 }
 
+/// Why a VMNetX memory image cannot be unwrapped; every header field is untrusted.
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
+    /// The file does not start with [`MAGIC`].
     #[error("memory image: not a libvirt save image (bad magic)")]
     Magic,
+    /// The file ends inside the header.
     #[error("memory image: truncated header")]
     Truncated,
+    /// A save format version other than 2.
     #[error("memory image: unsupported save format version {0} (expected 2)")]
     Version(u32),
+    /// The header's XML length is zero or over [`MAX_XML`].
     #[error("memory image: header XML length {0} out of bounds")]
     XmlLength(u32),
+    /// The header's XML is not UTF-8.
     #[error("memory image: header XML is not UTF-8")]
     XmlEncoding,
+    /// A reserved header word (its index) is not zero.
     #[error("memory image: non-zero reserved header field {0}")]
     Reserved(usize),
+    /// A compression id libvirt does not define.
     #[error("memory image: unknown compression id {0}")]
     UnknownCompression(u32),
+    /// A compression libvirt defines but we do not read.
     #[error("memory image: {0:?} compression is not supported (only raw, xz and lzop)")]
     UnsupportedCompression(Compression),
+    /// The xz stream is corrupt.
     #[error("memory image: xz: {0}")]
     Xz(std::io::Error),
     // Plain fields, not sources: the message already carries the cause, and a source
     // would make error chains print it twice.
+    /// The lzop stream is corrupt.
     #[error("memory image: {0}")]
     Lzop(lzop::LzopError),
+    /// Reading the image failed.
     #[error("memory image: {0}")]
     Io(std::io::Error),
 }

@@ -28,38 +28,56 @@ const F_H_CRC32: u32 = 0x1000;
 /// A feature of the lzop format that VMNetX never wrote and this reader does not take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Unsupported {
+    /// A format version we do not know.
     #[error("format version {0:#x}")]
     Version(u16),
+    /// A method other than LZO1X-1.
     #[error("method {0}")]
     Method(u8),
+    /// Filters applied before compression.
     #[error("filters")]
     Filters,
+    /// A multipart file or one with an extra field.
     #[error("multipart/extra-field files")]
     Multipart,
 }
 
+/// Why an lzop stream cannot be read; every size and checksum in it is untrusted.
 #[derive(Debug, thiserror::Error)]
 pub enum LzopError {
+    /// The stream does not start with lzop's magic.
     #[error("not an lzop file (bad magic)")]
     Magic,
+    /// A feature this reader does not take.
     #[error("lzop: unsupported {0}")]
     Unsupported(Unsupported),
+    /// The header's checksum does not match.
     #[error("lzop: header checksum mismatch")]
     HeaderChecksum,
+    /// A block's sizes are zero, too large, or compress to more than they hold.
     #[error("lzop: block {block}: sizes {compressed} → {uncompressed} out of bounds")]
     BlockSizes {
+        /// The block's index from the start.
         block: u64,
+        /// Its compressed length.
         compressed: u32,
+        /// Its uncompressed length.
         uncompressed: u32,
     },
+    /// A block's checksum does not match.
     #[error("lzop: block {block}: {kind} of {data} data mismatch")]
     Checksum {
+        /// The block's index from the start.
         block: u64,
+        /// `Adler-32` or `CRC-32`.
         kind: &'static str,
+        /// `compressed` or `uncompressed`.
         data: &'static str,
     },
+    /// The LZO1X data is corrupt (the decoder's words).
     #[error("lzop: corrupt LZO1X data: {0}")]
     Lzo(&'static str),
+    /// Reading the stream failed.
     #[error("lzop: {0}")]
     Io(std::io::Error),
 }

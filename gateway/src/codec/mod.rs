@@ -55,9 +55,13 @@ impl Codec {
 
 /// A compressing writer of any [`Codec`].
 pub enum Encoder<'a, W: Write> {
+    /// No compression: bytes pass through.
     None(W),
+    /// An LZ4 frame.
     Lz4(lz4_flex::frame::FrameEncoder<W>),
+    /// A Zstandard stream.
     Zstd(zstd::stream::write::Encoder<'a, W>),
+    /// An xz stream.
     Xz(xz2::write::XzEncoder<W>),
 }
 

@@ -17,7 +17,9 @@ use crate::model::{
 /// catalog opens a package).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
+    /// The 1-based line in the file.
     pub line: usize,
+    /// The field path there, e.g. `item[3].package`.
     pub field: String,
 }
 
@@ -25,11 +27,17 @@ pub struct Location {
 /// package's own.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetaOverrides {
+    /// Replaces the package's title.
     pub title: Option<String>,
+    /// Replaces the package's creator.
     pub creator: Option<String>,
+    /// Replaces the package's year.
     pub year: Option<u32>,
+    /// Replaces the package's description.
     pub description: Option<String>,
+    /// Replaces the package's rights.
     pub rights: Option<String>,
+    /// Replaces the package's thumbnail URL.
     pub thumbnail: Option<String>,
 }
 
@@ -53,14 +61,27 @@ impl MetaOverrides {
 #[derive(Clone, Debug)]
 pub enum ItemSource {
     /// An `[item.machine]`.
-    Machine { meta: ItemMeta, machine: Machine },
+    Machine {
+        /// What visitors see.
+        meta: ItemMeta,
+        /// The machine as configured, held to the limits.
+        machine: Machine,
+    },
     /// `package = "http(s)://…"`: fetched at launch, not at load (a slow or absent server
     /// must not stop the gateway from starting).
-    Remote { meta: ItemMeta, remote: RemoteRef },
+    Remote {
+        /// What visitors see before the package is fetched: the item's own fields (the title defaults to the id).
+        meta: ItemMeta,
+        /// The package's URL.
+        remote: RemoteRef,
+    },
     /// `package = DIR`: opened by the catalog when the configuration is loaded.
     Package {
+        /// The package directory, resolved against the file's directory.
         dir: PathBuf,
+        /// Metadata from the item that wins over the package's.
         overrides: MetaOverrides,
+        /// Where `package` was written, for an error found when it is opened.
         at: Location,
     },
 }
@@ -68,7 +89,9 @@ pub enum ItemSource {
 /// One `[[item]]`.
 #[derive(Clone, Debug)]
 pub struct ItemSpec {
+    /// The item's id (checked: 1–64 of `A-Z a-z 0-9 - _ .`, unique).
     pub id: String,
+    /// Where its machine comes from.
     pub source: ItemSource,
 }
 

@@ -7,7 +7,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 /// The 1-based line of byte `offset` in `text`.
-pub fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
         .iter()
@@ -22,14 +22,14 @@ fn covers(span: &Range<usize>, offset: usize) -> bool {
 
 /// What covers an offset: the field path, and whether it names a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
+pub(crate) struct Found {
     pub path: String,
     pub table: bool,
 }
 
 /// The deepest key whose key or value covers `offset` (a table's span is its header, so
 /// an error reported at a header names that table).
-pub fn path_at(doc: &DeTable<'_>, offset: usize) -> Option<Found> {
+pub(crate) fn path_at(doc: &DeTable<'_>, offset: usize) -> Option<Found> {
     for (key, value) in doc.iter() {
         let name = key.get_ref().as_ref();
         if let Some(inner) = value_path(value, offset) {
@@ -78,13 +78,13 @@ fn join(name: &str, inner: &str) -> String {
 
 /// serde names the culprit of a missing field only in its message; the span is the
 /// enclosing table's.
-pub fn missing_field(message: &str) -> Option<&str> {
+pub(crate) fn missing_field(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("missing field `")?;
     rest.split('`').next()
 }
 
 /// `table.field`, or `field` when no table was found.
-pub fn child(table: Option<Found>, field: &str) -> String {
+pub(crate) fn child(table: Option<Found>, field: &str) -> String {
     match table {
         Some(Found { path, table: true }) => format!("{path}.{field}"),
         _ => field.to_owned(),

@@ -38,18 +38,25 @@ pub const DEFAULT_GC_INTERVAL_SECS: u64 = 5;
 /// A configuration file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read at all.
     #[error("{file}: cannot read: {source}")]
     Read {
+        /// The file as named on the command line.
         file: PathBuf,
+        /// Why reading failed.
         #[source]
         source: std::io::Error,
     },
     /// Syntax or type error, or a check that failed; `message` is for the operator.
     #[error("{file}:{line}: field `{field}`: {message}")]
     Invalid {
+        /// The file the error is in.
         file: PathBuf,
+        /// The 1-based line of the offending value (or of its table, for a missing key).
         line: usize,
+        /// The field path, e.g. `item[1].machine.vcpus`.
         field: String,
+        /// What is wrong, in words for the operator.
         message: String,
     },
 }
@@ -86,7 +93,9 @@ impl ConfigError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Accelerator {
+    /// Hardware virtualisation; fails the launch where `/dev/kvm` is missing.
     Kvm,
+    /// QEMU's software emulator: slow (a guest eats a host core) but runs anywhere.
     Tcg,
     /// KVM if `/dev/kvm` works, else TCG with a warning. Best-effort only: on some hosts KVM
     /// initialises fine and then never runs the guest, which no cheap probe detects.
@@ -98,25 +107,35 @@ pub enum Accelerator {
 pub struct Config {
     /// Where the file was read from (for messages).
     pub file: PathBuf,
+    /// The HTTP address (web app, API, `/ws`, `/metrics`); `127.0.0.1:8080` when not given.
     pub listen: SocketAddr,
     /// The VMNetX-protocol TCP port (the token port), bound on `token_host`.
     pub token_port: u16,
+    /// The address the token port is bound on; the IP of `listen` when not given.
     pub token_host: String,
+    /// The `X-Secret-Key` of the admin routes (at least 16 characters), compared in constant time.
     pub secret_key: String,
+    /// Where instances (`instances/<id>/`), saved packages and the chunk cache live.
     pub data_dir: PathBuf,
     /// The web app's `dist` folder; `None` or missing → a plain "not built" page.
     pub static_dir: Option<PathBuf>,
     /// Origins allowed to open `/ws`; empty means same-origin only (decided by the bridge).
     pub allowed_origins: Vec<String>,
+    /// How long an instance may go without pings, connections or viewer traffic before the collector destroys it.
     pub idle_timeout: Duration,
     /// Hard session limit: an instance is destroyed this long after creation whatever it does.
     pub session_limit: Duration,
+    /// How often the collector looks at the instances.
     pub gc_interval: Duration,
+    /// Most instances alive at once; `POST /api/instances` beyond it is refused (each is a QEMU).
     pub max_instances: usize,
     /// The limits every machine is held to.
     pub policy: Policy,
+    /// The `qemu-system-x86_64` to run.
     pub qemu_binary: PathBuf,
+    /// The `qemu-img` that makes overlays and checks package disks.
     pub qemu_img: PathBuf,
+    /// Which accelerator QEMU is asked for.
     pub accelerator: Accelerator,
     /// The catalog's items as configured, in file order.
     pub items: Vec<ItemSpec>,

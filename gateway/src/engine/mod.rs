@@ -25,15 +25,21 @@ pub use vm::QemuVm;
 /// Why the QEMU engine could not start a VM (shown to the visitor).
 #[derive(Debug, thiserror::Error)]
 pub enum QemuEngineError {
+    /// QEMU could not be started or did not become ready.
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    /// A remote package could not be fetched or is refused.
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    /// The shared chunk cache could not be opened (first remote launch).
     #[error(transparent)]
     ChunkCache(#[from] OpenError),
+    /// The instance directory could not be made.
     #[error("create {path}: {source}")]
     Create {
+        /// The directory.
         path: PathBuf,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
@@ -49,6 +55,7 @@ pub struct QemuEngine {
 }
 
 impl QemuEngine {
+    /// An engine that starts VMs with `launcher` in directories under `instances_dir`, remote disks through `chunks`, every machine held to `policy`.
     pub fn new(
         launcher: Launcher,
         instances_dir: PathBuf,

@@ -18,6 +18,7 @@ use crate::qemu::{InstancePaths, Launched, Launcher};
 /// How long a killed QEMU may take to be reaped before its PID is killed directly.
 const KILL_GRACE: Duration = Duration::from_secs(4);
 
+/// One VM of the QEMU engine: the child process, its instance directory and the machine it runs.
 pub struct QemuVm {
     pid: u32,
     paths: InstancePaths,

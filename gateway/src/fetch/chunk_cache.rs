@@ -6,6 +6,11 @@
 //! VMNetX, the cache has a total size limit and evicts the least recently used chunks; the
 //! order survives restarts through file modification times. Readers of a chunk that is
 //! already being fetched wait for that fetch instead of starting another.
+//!
+//! One concept in about 500 lines, kept in one file on purpose: the LRU state, the
+//! in-flight table and the on-disk layout change together (an eviction must never delete
+//! a chunk a reader is waiting on), and the views over it ([`CachedImage`], [`ImageSlice`])
+//! are thin. Its tests live in `gateway/tests/fetch/cache.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -115,6 +120,7 @@ pub struct CacheStats {
     pub hits: AtomicU64,
     /// Chunk reads that fetched (or joined a fetch already under way).
     pub misses: AtomicU64,
+    /// Chunks deleted to stay under the size limit (least recently used first).
     pub evictions: AtomicU64,
 }
 
@@ -215,10 +221,12 @@ impl ChunkCache {
         Ok(Arc::new(cache))
     }
 
+    /// The bytes per chunk: the unit of fetching and of eviction.
     pub fn chunk_size(&self) -> u64 {
         self.chunk_size
     }
 
+    /// Hit, miss and eviction counters (for tests and logs).
     pub fn stats(&self) -> &CacheStats {
         &self.stats
     }
@@ -405,14 +413,17 @@ pub struct CachedImage {
 }
 
 impl CachedImage {
+    /// The remote file's length.
     pub fn size(&self) -> u64 {
         self.remote.size()
     }
 
+    /// The remote file, pinned to the version the launch saw.
     pub fn remote(&self) -> &Arc<RemoteFile> {
         &self.remote
     }
 
+    /// The cache its chunks live in.
     pub fn cache(&self) -> &Arc<ChunkCache> {
         &self.cache
     }
@@ -480,14 +491,17 @@ impl ImageSlice {
         (end <= image.size()).then_some(ImageSlice { image, offset, len })
     }
 
+    /// The slice's length in bytes.
     pub fn len(&self) -> u64 {
         self.len
     }
 
+    /// Whether the slice has no bytes.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// The image the slice is of.
     pub fn image(&self) -> &Arc<CachedImage> {
         &self.image
     }

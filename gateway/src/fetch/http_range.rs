@@ -49,6 +49,7 @@ impl Default for FetchOptions {
 pub struct Validator {
     /// Strong ETag (weak ones cannot validate byte ranges and are dropped).
     pub etag: Option<String>,
+    /// `Last-Modified`, used when there is no strong ETag.
     pub last_modified: Option<String>,
 }
 
@@ -81,35 +82,77 @@ impl Validator {
 /// Why a remote read failed; the message is meant for the visitor's error page.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// Not an http(s) URL (its text).
     #[error("unsupported URL {0:?}: only http and https are fetched")]
     BadUrl(String),
+    /// The server answered with an error status.
     #[error("{url}: server answered {status}")]
-    Status { url: String, status: StatusCode },
+    Status {
+        /// The URL asked for.
+        url: String,
+        /// Its answer.
+        status: StatusCode,
+    },
+    /// The connection failed every attempt.
     #[error("{url}: network error after {attempts} attempts: {message}")]
     Network {
+        /// The URL asked for.
         url: String,
+        /// How many tries were made.
         attempts: u32,
+        /// The last error's text.
         message: String,
     },
+    /// The file's validator differs from the one pinned at open: mixing versions would corrupt the disk.
     #[error("{url}: the file changed on the server while in use (ETag/Last-Modified differ)")]
-    Changed { url: String },
+    Changed {
+        /// The URL asked for.
+        url: String,
+    },
+    /// The server ignores `Range` (answers 200, or a wrong `Content-Range`).
     #[error("{url}: server does not serve byte ranges ({detail})")]
-    NoRanges { url: String, detail: String },
+    NoRanges {
+        /// The URL asked for.
+        url: String,
+        /// What the server sent instead.
+        detail: String,
+    },
+    /// The server did not say how long the file is.
     #[error("{url}: size unknown (no Content-Length)")]
-    NoLength { url: String },
+    NoLength {
+        /// The URL asked for.
+        url: String,
+    },
+    /// The file is larger than the caller accepts.
     #[error("{url}: size {size} exceeds the limit of {limit} bytes")]
-    TooLarge { url: String, size: u64, limit: u64 },
+    TooLarge {
+        /// The URL asked for.
+        url: String,
+        /// Its length.
+        size: u64,
+        /// The most accepted.
+        limit: u64,
+    },
+    /// A read past the end of the file (a caller's bug or a hostile offset).
     #[error("{url}: range {offset}+{len} outside the file (size {size})")]
     OutOfRange {
+        /// The URL asked for.
         url: String,
+        /// Where the read starts.
         offset: u64,
+        /// Its length.
         len: u64,
+        /// The file's length.
         size: u64,
     },
+    /// The body ended before the range did.
     #[error("{url}: connection dropped after {got} of {expected} bytes")]
     Truncated {
+        /// The URL asked for.
         url: String,
+        /// Bytes received.
         got: u64,
+        /// Bytes the range holds.
         expected: u64,
     },
 }
@@ -131,8 +174,11 @@ impl FetchError {
 /// Counters an operator (or a test) reads to see how much was fetched.
 #[derive(Debug, Default)]
 pub struct FetchStats {
+    /// HTTP requests sent, retries included.
     pub requests: AtomicU64,
+    /// Body bytes received.
     pub bytes: AtomicU64,
+    /// Requests that were a retry of a failed one.
     pub retries: AtomicU64,
 }
 
@@ -254,22 +300,27 @@ impl RemoteFile {
         })
     }
 
+    /// The file's URL.
     pub fn url(&self) -> &str {
         &self.url
     }
 
+    /// The file's length when it was opened.
     pub fn size(&self) -> u64 {
         self.size
     }
 
+    /// The validator pinned at open; every later range must match it.
     pub fn validator(&self) -> &Validator {
         &self.validator
     }
 
+    /// The counters of this file's reads.
     pub fn stats(&self) -> &Arc<FetchStats> {
         &self.stats
     }
 
+    /// The timeouts and retry policy its reads use.
     pub fn options(&self) -> &FetchOptions {
         &self.opts
     }

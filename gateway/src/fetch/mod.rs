@@ -39,7 +39,9 @@ pub struct LazyChunkCache {
 #[derive(Debug, thiserror::Error)]
 #[error("open chunk cache {dir}: {source}")]
 pub struct OpenError {
+    /// The cache directory (`<data_dir>/chunks`).
     pub dir: PathBuf,
+    /// Why it could not be made or read.
     #[source]
     pub source: std::io::Error,
 }

@@ -33,18 +33,23 @@ pub enum LaunchEvent {
 
 /// One start of an instance's VM.
 pub struct LaunchRequest<'a> {
+    /// The instance id (names its directory and its log lines).
     pub instance: &'a str,
+    /// The item to run.
     pub item: &'a Item,
     /// The SPICE ticket viewers will present.
     pub spice_password: &'a str,
+    /// Where the engine reports progress (`startup-progress`, a rejected memory image).
     pub report: &'a (dyn Fn(LaunchEvent) + Send + Sync),
 }
 
 /// A VM that is ready for viewers.
 pub struct Started {
+    /// The running VM.
     pub vm: Arc<dyn Vm>,
     /// It resumed a memory image (clients are told to check the display, as in VMNetX).
     pub resumed: bool,
+    /// From the request to readiness.
     pub elapsed: Duration,
 }
 

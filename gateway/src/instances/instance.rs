@@ -49,11 +49,17 @@ pub struct Instance {
 /// One row of `GET /api/instances`.
 #[derive(Clone, Debug)]
 pub struct Summary {
+    /// The instance id.
     pub id: String,
+    /// The item it runs.
     pub item: String,
+    /// Its state.
     pub status: VmState,
+    /// The VM's process id, while one runs locally.
     pub pid: Option<u32>,
+    /// Seconds since it was created.
     pub age_secs: u64,
+    /// Seconds since its last activity.
     pub idle_secs: u64,
 }
 
@@ -97,10 +103,12 @@ impl Instance {
         let _ = self.events.send(e);
     }
 
+    /// The id (the first half of the token).
     pub fn id(&self) -> &str {
         &self.id
     }
 
+    /// The item it runs.
     pub fn item(&self) -> &Arc<Item> {
         &self.item
     }
@@ -115,6 +123,7 @@ impl Instance {
         self.lock().vm.as_ref().and_then(|v| v.pid())
     }
 
+    /// The SPICE ticket its viewers present.
     pub fn spice_password(&self) -> &str {
         &self.spice_password
     }
@@ -124,10 +133,12 @@ impl Instance {
         super::ids::token(&self.id, &self.secret)
     }
 
+    /// Its state now.
     pub fn state(&self) -> VmState {
         self.lock().vm_state
     }
 
+    /// A receiver of the events every control connection of this instance is told.
     pub fn subscribe(&self) -> broadcast::Receiver<ControlEvent> {
         self.events.subscribe()
     }

@@ -49,10 +49,13 @@ pub struct Settings {
 /// Why an instance could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
+    /// The item id is not in the catalog (nor a `/launch` item).
     #[error("no such item {0:?}")]
     UnknownItem(String),
+    /// `max_instances` instances are alive (the limit).
     #[error("all {0} instance slots are in use")]
     AtCapacity(usize),
+    /// The engine could not make the instance's VM.
     #[error("cannot create instance: {0}")]
     Engine(EngineError),
 }
@@ -60,18 +63,25 @@ pub enum CreateError {
 /// Why a running instance could not be saved as a package.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
+    /// The id names no live instance.
     #[error("no such instance")]
     NoInstance,
+    /// Only a running VM can be saved.
     #[error("the instance's VM is not running")]
     NotRunning,
+    /// The package name is not a plain file name.
     #[error("package name: {0}")]
     BadName(#[from] BadFileName),
+    /// `<data_dir>/packages` could not be made.
     #[error("cannot create {path}: {source}")]
     PackagesDir {
+        /// The directory.
         path: PathBuf,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// The engine's save failed.
     #[error("saving failed: {0}")]
     Engine(EngineError),
 }
@@ -79,6 +89,7 @@ pub enum SaveError {
 /// What the creator of an instance gets back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Created {
+    /// The new instance's id.
     pub id: String,
     /// `"<id>/<secret>"`, VMNetX's token shape.
     pub token: String,
@@ -89,7 +100,9 @@ pub struct Created {
 /// A package saved from a running instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Saved {
+    /// The package directory written.
     pub dir: PathBuf,
+    /// What the API answers about it.
     pub package: SavedPackage,
 }
 
@@ -154,14 +167,17 @@ impl Registry {
         }
     }
 
+    /// The lifecycle settings the registry was made with.
     pub fn settings(&self) -> &Settings {
         &self.shared.settings
     }
 
+    /// The configured items.
     pub fn catalog(&self) -> &Catalog {
         &self.shared.catalog
     }
 
+    /// The counters `/metrics` prints.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.shared.metrics
     }
@@ -281,10 +297,12 @@ impl Registry {
         v
     }
 
+    /// How many live instances there are.
     pub fn len(&self) -> usize {
         self.shared.map().len()
     }
 
+    /// Whether no instance is alive.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -11,6 +11,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Wraps `items` in configuration order (ids are unique by then: the config checks them).
     pub fn new(items: Vec<Item>) -> Catalog {
         Catalog {
             items: Arc::new(items.into_iter().map(Arc::new).collect()),
@@ -22,14 +23,17 @@ impl Catalog {
         self.items.iter().find(|i| i.id == id).cloned()
     }
 
+    /// Every item in configuration order, as `/api/collection` lists them.
     pub fn items(&self) -> impl Iterator<Item = &Arc<Item>> {
         self.items.iter()
     }
 
+    /// How many items there are (for the startup log and metrics).
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// Whether nothing is configured (the collection page then says so).
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

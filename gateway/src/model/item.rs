@@ -6,10 +6,15 @@ use super::machine::MachineSource;
 /// know no more than a title.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ItemMeta {
+    /// The name on the item's card; the one field a curator must give.
     pub title: String,
+    /// Who made the software, when known.
     pub creator: Option<String>,
+    /// The year it came out, when known.
     pub year: Option<u32>,
+    /// A paragraph for visitors, when the curator wrote one.
     pub description: Option<String>,
+    /// Who holds the rights, or the licence it is shown under.
     pub rights: Option<String>,
     /// URL of a picture of the item.
     pub thumbnail: Option<String>,
@@ -31,6 +36,8 @@ impl ItemMeta {
 pub struct Item {
     /// 1–64 characters of `A-Z a-z 0-9 - _ .` (checked where items are made).
     pub id: String,
+    /// What visitors see: `/api/collection` is built from this alone.
     pub meta: ItemMeta,
+    /// How to run it: a local machine now, or a package URL resolved at launch.
     pub machine: MachineSource,
 }

@@ -6,10 +6,15 @@ use std::path::PathBuf;
 /// VMNetX's controller states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VmState {
+    /// No QEMU process; the overlay is kept, so `start-vm` boots the guest's own writes.
     Stopped,
+    /// QEMU is starting or loading a memory image; clients see progress.
     Starting,
+    /// The guest runs and viewers may connect.
     Running,
+    /// A power-off is under way; becomes `Stopped`.
     Stopping,
+    /// Gone for good: the directory is deleted and the id no longer resolves.
     Destroyed,
 }
 
@@ -46,18 +51,26 @@ impl VmState {
 /// What every authenticated control connection of an instance is told.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ControlEvent {
+    /// `startup-progress`: how far loading a memory image has come.
     StartupProgress {
+        /// 0.0 to 1.0 of the image's bytes fed to QEMU.
         fraction: f64,
     },
+    /// `startup-rejected-memory`: the memory image could not be loaded; the guest boots cold.
     StartupRejectedMemory,
     /// `message` is shown to the visitor.
     StartupFailed {
+        /// The reason, in plain words.
         message: String,
     },
+    /// `vm-started`: the guest runs.
     VmStarted {
+        /// True after resuming a memory image, so the client checks for a black screen.
         check_display: bool,
     },
+    /// `vm-stopped`: QEMU is gone; `start-vm` may boot it again.
     VmStopped,
+    /// `vm-destroyed`: the instance is gone; clients should disconnect.
     VmDestroyed,
 }
 
@@ -65,12 +78,16 @@ pub enum ControlEvent {
 /// the client in an `error` message (VMNetX's words).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ControlError {
+    /// `start-vm` while the VM is not stopped.
     #[error("Can't start VM unless it is stopped")]
     NotStopped,
+    /// `stop-vm` while the VM is not running.
     #[error("Can't stop VM unless it is running")]
     NotRunning,
+    /// A viewer asked for the display but the VM has none to hand out (not running, or the handover failed).
     #[error("Couldn't connect viewer")]
     ViewerUnavailable,
+    /// The gateway is stopping and accepts no more operations.
     #[error("The server is shutting down")]
     ShuttingDown,
 }
@@ -87,6 +104,7 @@ pub enum SpiceAddress {
 /// How a viewer reaches a running VM's display.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpiceEndpoint {
+    /// Where the SPICE server listens.
     pub address: SpiceAddress,
     /// A QMP monitor through which a viewer's socket is handed to SPICE as a TCP peer
     /// (`qemu::handover`), when there is one. Without it viewers connect to `address`;

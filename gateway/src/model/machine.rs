@@ -17,10 +17,13 @@ use super::remote::RemoteRef;
 /// stream loads only into the very machine it was saved from).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hardware {
+    /// Guest RAM in MiB (held to `[limits] max_memory_mb`).
     pub memory_mb: u32,
+    /// Virtual processors (held to `[limits] max_vcpus`).
     pub vcpus: u32,
     /// `-machine` type, e.g. `pc` or `pc-i440fx-7.2` (QEMU's default when absent).
     pub machine_type: Option<String>,
+    /// The display adapter the guest sees.
     pub display: Display,
     /// Video memory in MiB (`vgamem_mb`); `None`: QEMU's default for the adapter (16 MiB,
     /// cirrus 4), which keeps the command line of items saved before this field existed.
@@ -64,7 +67,9 @@ impl Hardware {
 /// The formats a disk may be declared in (never probed from untrusted bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DiskFormat {
+    /// Bytes as they are on the disk, no container.
     Raw,
+    /// QEMU's copy-on-write format; may carry a backing file, which must be refused from untrusted packages.
     Qcow2,
 }
 
@@ -98,13 +103,20 @@ pub enum Disk {
     Package(PathBuf),
     /// A block device QEMU opens by URI (a remote package's disk exported over NBD), in a
     /// declared format; a qcow2 one must not have a backing file either.
-    Export { uri: String, format: DiskFormat },
+    Export {
+        /// The URI QEMU opens (`nbd:unix:<socket>:exportname=...`).
+        uri: String,
+        /// The format the package declared, never probed.
+        format: DiskFormat,
+    },
 }
 
 /// Direct kernel boot (the test guest boots this way).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelBoot {
+    /// The kernel image to boot.
     pub kernel: PathBuf,
+    /// An initial RAM disk, when the kernel needs one.
     pub initrd: Option<PathBuf>,
     /// The kernel command line, one line.
     pub append: Option<String>,
@@ -135,9 +147,13 @@ impl Media {
 /// A machine ready to launch.
 #[derive(Clone, Debug)]
 pub struct Machine {
+    /// The virtual hardware.
     pub hardware: Hardware,
+    /// The pristine disk the overlay sits on.
     pub disk: Disk,
+    /// Floppy and CD-ROM images, each on its own overlay.
     pub media: Media,
+    /// Direct kernel boot instead of the disk's boot loader, when set.
     pub boot: Option<KernelBoot>,
     /// A saved memory image (from a package): the first start of an instance resumes it.
     pub memory_image: Option<MemoryImage>,
@@ -156,14 +172,17 @@ impl Machine {
         }
     }
 
+    /// The same machine with `media` (floppy, CD-ROM) in its drives.
     pub fn with_media(self, media: Media) -> Machine {
         Machine { media, ..self }
     }
 
+    /// The same machine booting `boot` directly (no change when `None`).
     pub fn with_boot(self, boot: Option<KernelBoot>) -> Machine {
         Machine { boot, ..self }
     }
 
+    /// The same machine whose first start resumes `memory_image`.
     pub fn with_memory_image(self, memory_image: Option<MemoryImage>) -> Machine {
         Machine {
             memory_image,

@@ -24,8 +24,10 @@ pub enum Codec {
 impl Codec {
     /// The default for new packages; `resume-bench` measured lz4 to load fastest.
     pub const DEFAULT: Codec = Codec::Lz4;
+    /// Every codec, in the order `package create --codec` lists them.
     pub const ALL: [Codec; 4] = [Codec::None, Codec::Lz4, Codec::Zstd, Codec::Xz];
 
+    /// The name in manifests, the API and `--codec`.
     pub fn name(self) -> &'static str {
         match self {
             Codec::None => "none",
@@ -45,6 +47,7 @@ impl Codec {
         }
     }
 
+    /// The codec called `s` ([`Codec::name`]), if any.
     pub fn from_name(s: &str) -> Option<Codec> {
         Codec::ALL.into_iter().find(|c| c.name() == s)
     }
@@ -60,7 +63,9 @@ pub trait ByteStream: Send + Sync + std::fmt::Debug {
 /// Where a memory image's bytes are.
 #[derive(Clone, Debug)]
 pub enum ImageBytes {
+    /// A local file (a package on this machine).
     File(PathBuf),
+    /// Bytes fetched as they are read (a package at a URL).
     Stream(Arc<dyn ByteStream>),
 }
 
@@ -83,19 +88,26 @@ pub enum ImageFormat {
     /// An Olive image: the stream compressed with `codec`; loading never feeds QEMU more
     /// than `uncompressed_size` bytes, and progress counts bytes fed.
     Olive {
+        /// How the stream is compressed.
         codec: Codec,
+        /// The migration stream's length: the most that is fed to QEMU.
         uncompressed_size: u64,
     },
     /// A VMNetX image: libvirt's save header and xz/lzop around the stream, unwrapped
     /// while it streams. The unwrapped length is not known ahead, so progress counts the
     /// `wrapped_size` bytes read.
-    Libvirt { wrapped_size: u64 },
+    Libvirt {
+        /// The file's length as stored: the denominator of progress.
+        wrapped_size: u64,
+    },
 }
 
 /// A memory image to resume from.
 #[derive(Clone, Debug)]
 pub struct MemoryImage {
+    /// Where the bytes are.
     pub bytes: ImageBytes,
+    /// How the migration stream is wrapped in them.
     pub format: ImageFormat,
     /// Lowercase hex SHA-256 of the file as stored, checked while loading (before the
     /// guest runs); VMNetX images carry none.

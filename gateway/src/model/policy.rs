@@ -7,7 +7,9 @@ use super::machine::{Hardware, KernelBoot};
 /// The gateway's `[limits]` on machines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
+    /// Most RAM one machine may ask for (MiB); bounds what a package can make the host allocate.
     pub max_memory_mb: u32,
+    /// Most virtual processors one machine may ask for; each is a host thread under TCG.
     pub max_vcpus: u32,
 }
 
@@ -31,7 +33,9 @@ pub const MAX_APPEND: usize = 4096;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct PolicyViolation {
+    /// The setting's name inside the machine (`vcpus`, `memory_mb`, ...).
     pub field: &'static str,
+    /// What is wrong with it, with the limit it broke.
     pub message: String,
 }
 

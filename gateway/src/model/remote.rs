@@ -16,10 +16,13 @@ pub enum Kind {
 /// Why a text is not a usable package URL.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UrlError {
+    /// The scheme is none of http(s) and vmnetx+http(s).
     #[error("not a package URL: {0:?} (expected http(s):// or vmnetx+http(s)://)")]
     Scheme(String),
+    /// The URL does not parse, has no host, or carries a user name or password.
     #[error("malformed package URL {0:?}")]
     Malformed(String),
+    /// The host is not on `trusted_package_hosts`, so `/launch` refuses it.
     #[error("package host {0:?} is not on the trusted list")]
     Untrusted(String),
 }
@@ -29,6 +32,7 @@ pub enum UrlError {
 pub struct RemoteRef {
     /// The plain http(s) URL.
     pub url: String,
+    /// Whether the URL names an Olive package or a `.nxpk` file.
     pub kind: Kind,
 }
 

@@ -16,9 +16,11 @@ use crate::instances::{self, Instance};
 
 /// One instance as seen by a connection.
 pub trait InstanceHandle: Send + Sync {
+    /// The instance id.
     fn id(&self) -> &str;
     /// The package's friendly name (`auth-ok.name`).
     fn name(&self) -> String;
+    /// Its state now (`auth-ok.state`).
     fn state(&self) -> VmState;
     /// `auth-ok.limit_mouse_rate` (Hz), from the catalog item.
     fn limit_mouse_rate(&self) -> Option<u32>;
@@ -32,8 +34,11 @@ pub trait InstanceHandle: Send + Sync {
     fn startup_progress(&self) -> Option<f64> {
         None
     }
+    /// `start-vm`: boots the VM from stopped, or says why not.
     fn start_vm(&self) -> Result<(), ControlError>;
+    /// `stop-vm`: powers the VM off from running, or says why not.
     fn stop_vm(&self) -> Result<(), ControlError>;
+    /// `destroy`: kills the VM and deletes the instance.
     fn destroy(&self);
 }
 

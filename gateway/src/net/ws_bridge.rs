@@ -62,6 +62,7 @@ pub struct WsBridgeConfig {
 }
 
 impl WsBridgeConfig {
+    /// Settings for a bridge to the token port at `token_port`, accepting `allowed_origins` (empty: same origin only).
     pub fn new(token_port: SocketAddr, allowed_origins: Vec<String>) -> WsBridgeConfig {
         WsBridgeConfig {
             token_port,
@@ -94,13 +95,16 @@ impl WsBridgeConfig {
 /// The bridge's axum state.
 #[derive(Clone)]
 pub struct WsBridge {
+    /// Where it connects, and whom it lets in.
     pub config: Arc<WsBridgeConfig>,
+    /// The instances, counting the bytes bridged.
     pub registry: Arc<dyn Registry>,
     /// Shared with the token port ([`crate::net::token_port::TokenPortOptions::forwarded`]).
     pub forwarded: Arc<ForwardedPeers>,
 }
 
 impl WsBridge {
+    /// A bridge with `config`, finding instances in `registry` and telling the token port the real peer of each connection through `forwarded`.
     pub fn new(
         config: WsBridgeConfig,
         registry: Arc<dyn Registry>,

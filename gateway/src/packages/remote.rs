@@ -36,26 +36,66 @@ const MAX_BOOT_FILE: u64 = 128 << 20;
 /// (`startup-failed`), so it names the URL.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
+    /// The package's server could not be reached or answered wrongly.
     #[error("fetching the package: {0}")]
     Fetch(#[from] FetchError),
+    /// Another launch's fetch of the same file failed (the error is shared).
     #[error("fetching the package: {0}")]
     Cached(SharedError),
+    /// The Olive manifest is refused.
     #[error("fetching the package: {url}: {cause}")]
-    Manifest { url: String, cause: ManifestError },
+    Manifest {
+        /// The package URL.
+        url: String,
+        /// What is wrong with the manifest.
+        cause: ManifestError,
+    },
+    /// The `.nxpk` is refused.
     #[error("fetching the package: {url}: {cause}")]
-    Nxpk { url: String, cause: NxpkError },
+    Nxpk {
+        /// The package URL.
+        url: String,
+        /// What is wrong with it.
+        cause: NxpkError,
+    },
+    /// The VMNetX domain does not map onto a machine we run.
     #[error("fetching the package: {url}: {cause}")]
-    Machine { url: String, cause: MachineError },
+    Machine {
+        /// The package URL.
+        url: String,
+        /// Why not.
+        cause: MachineError,
+    },
+    /// A file is larger than we accept.
     #[error("fetching the package: {url}: {size} bytes, more than the {limit} allowed")]
-    TooLarge { url: String, size: u64, limit: u64 },
+    TooLarge {
+        /// The file's URL.
+        url: String,
+        /// Its length.
+        size: u64,
+        /// The most accepted.
+        limit: u64,
+    },
+    /// The server's file differs in size or digest from what the manifest says.
     #[error("fetching the package: {url}: size or SHA-256 does not match the manifest")]
-    Mismatch { url: String },
+    Mismatch {
+        /// The file's URL.
+        url: String,
+    },
+    /// The manifest places the disk beyond the end of the package file.
     #[error("fetching the package: {url}: disk member outside the file")]
-    DiskOutside { url: String },
+    DiskOutside {
+        /// The package URL.
+        url: String,
+    },
+    /// A local file (the chunk cache, the NBD socket) could not be made.
     #[error("{what} {path}: {source}")]
     Io {
+        /// Which step.
         what: &'static str,
+        /// The path.
         path: PathBuf,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
@@ -64,12 +104,16 @@ pub enum RemoteError {
 /// Why a VMNetX domain does not map onto a machine we run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MachineError {
+    /// The machine breaks the limits.
     #[error(transparent)]
     Policy(#[from] PolicyViolation),
+    /// The domain asks for more MiB of memory than a machine can have.
     #[error("{0} MiB of memory is over the limit")]
     Memory(u64),
+    /// Not `i686` or `x86_64`.
     #[error("architecture {0:?} is not supported")]
     Arch(String),
+    /// The disk is not `raw` or `qcow2`.
     #[error("disk format {0:?} is not supported")]
     DiskFormat(String),
 }
@@ -77,7 +121,9 @@ pub enum MachineError {
 /// A remote package ready to launch: the concrete machine (disk = the NBD export) and the
 /// export QEMU reads it from, which must live as long as QEMU does.
 pub struct Prepared {
+    /// The machine, its disk the NBD export.
     pub machine: Machine,
+    /// The NBD server QEMU reads the disk from; dropping it stops the export.
     pub export: NbdExport,
 }
 

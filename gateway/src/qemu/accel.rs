@@ -14,11 +14,14 @@ use crate::config::Accelerator;
 /// The accelerator actually passed to `-accel`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resolved {
+    /// `-accel kvm`: the host's CPU runs the guest.
     Kvm,
+    /// `-accel tcg`: QEMU emulates the CPU (slower, but needs no `/dev/kvm`).
     Tcg,
 }
 
 impl Resolved {
+    /// The value of `-accel`.
     pub fn as_arg(self) -> &'static str {
         match self {
             Resolved::Kvm => "kvm",

@@ -28,21 +28,35 @@ use serde_json::{json, Value};
 /// Longest QMP line accepted from the monitor; our replies are tiny.
 const MAX_LINE: u64 = 64 * 1024;
 
+/// Why a viewer's connection could not be handed to QEMU's SPICE server; the viewer is then refused and may retry.
 #[derive(Debug, thiserror::Error)]
 pub enum HandoverError {
+    /// Talking to the monitor or the loopback sockets failed.
     #[error("SPICE handover I/O ({what}): {source}")]
     Io {
+        /// Which step (for the log).
         what: &'static str,
+        /// The error of that step.
         source: std::io::Error,
     },
+    /// `sendmsg` with `SCM_RIGHTS` (QMP's `getfd`) failed.
     #[error("SPICE handover: passing the socket to QEMU failed: {0}")]
     PassFd(nix::Error),
+    /// QEMU answered a command with an error.
     #[error("SPICE handover: QMP {command} failed: {message}")]
-    Qmp { command: String, message: String },
+    Qmp {
+        /// The QMP command.
+        command: String,
+        /// QEMU's `desc`.
+        message: String,
+    },
+    /// The monitor sent something that is not the QMP we expect.
     #[error("SPICE handover: unexpected QMP reply: {0}")]
     Protocol(String),
+    /// Something else connected to the one-shot loopback listener; its socket is dropped, never handed over.
     #[error("SPICE handover: a stranger connected to the loopback listener first ({0})")]
     Stranger(SocketAddr),
+    /// The blocking task that passes the descriptor panicked or was cancelled.
     #[error("SPICE handover task: {0}")]
     Task(tokio::task::JoinError),
 }

@@ -10,26 +10,36 @@ use crate::model::DiskFormat;
 /// A `qemu-img` run that did not give what was needed.
 #[derive(Debug, thiserror::Error)]
 pub enum ImgError {
+    /// The binary is not there.
     #[error("qemu-img binary {0} not found (install qemu-utils)")]
     Missing(PathBuf),
+    /// The binary could not be started.
     #[error("run {binary}: {source}")]
     Run {
+        /// The binary that was run.
         binary: PathBuf,
+        /// Why the spawn failed.
         #[source]
         source: std::io::Error,
     },
     /// qemu-img's own words (its stderr).
     #[error("qemu-img {command}: {stderr}")]
     Failed {
+        /// The subcommand (`create`, `info`, ...).
         command: &'static str,
+        /// Its stderr, trimmed.
         stderr: String,
     },
+    /// `qemu-img info --output=json` printed something that is not its JSON.
     #[error("qemu-img info: {0}")]
     Info(serde_json::Error),
+    /// The JSON has no `format`.
     #[error("qemu-img info gave no format")]
     NoFormat,
+    /// An untrusted disk is not qcow2 (raw would let a guest write a header QEMU probes later).
     #[error("format {0:?}, expected qcow2")]
     NotQcow2(String),
+    /// An untrusted qcow2 names a backing file, which would make QEMU open any path.
     #[error("has a backing file (a package disk must stand alone)")]
     HasBacking,
 }

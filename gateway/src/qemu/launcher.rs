@@ -26,45 +26,70 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Why a memory image could not be resumed; the caller cold-boots instead.
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
+    /// The migration itself failed or QEMU refused the stream.
     #[error(transparent)]
     Migration(MigrationError),
+    /// The monitor failed while the image loaded.
     #[error(transparent)]
     Qmp(QmpError),
+    /// The image resumed but the screen stayed black (see `qemu::screen`).
     #[error(transparent)]
     Screen(ScreenError),
 }
 
+/// Why a VM could not be started; the text goes into `startup-failed` and the log.
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
+    /// The QEMU binary is not there.
     #[error("QEMU binary {0} not found")]
     QemuMissing(PathBuf),
+    /// QEMU does not know the machine's `-machine` type.
     #[error("unsupported machine type {0:?}")]
     UnsupportedMachine(String),
+    /// The configured disk file does not exist.
     #[error("disk image {0}: not found")]
     DiskMissing(PathBuf),
     // The qemu-img error is part of the message, so it is not also a `source`.
+    /// `qemu-img` refused the disk or could not make the overlay.
     #[error("disk image {disk}: {cause}")]
-    Disk { disk: String, cause: ImgError },
+    Disk {
+        /// The disk as named by the machine.
+        disk: String,
+        /// What qemu-img said.
+        cause: ImgError,
+    },
     /// `log` is QEMU's own output.
     #[error("QEMU exited during startup ({status}): {log}")]
-    Exited { status: ExitStatus, log: String },
+    Exited {
+        /// How QEMU ended.
+        status: ExitStatus,
+        /// The start of `qemu.log` (at most 2000 characters).
+        log: String,
+    },
+    /// QMP did not answer within [`READY_TIMEOUT`].
     #[error("QEMU did not become ready within {0:?}")]
     Timeout(Duration),
+    /// The memory image could not be resumed and no cold boot was attempted.
     #[error("memory image rejected: {0}")]
     MemoryRejected(Rejection),
     /// Reading a remote memory image failed: the launch fails (a cold boot would hit the
     /// same network); the text is shown to the visitor.
     #[error("fetching the memory image: {0}")]
     MemorySource(std::io::Error),
+    /// QMP failed after the monitor was up.
     #[error("QMP: {0}")]
     Qmp(#[from] QmpError),
     /// QEMU's `query-spice` answer.
     #[error("SPICE not enabled: {0}")]
     SpiceDisabled(serde_json::Value),
+    /// A file of the instance directory could not be made or read.
     #[error("{what} {path}: {source}")]
     Io {
+        /// Which file (for the log).
         what: &'static str,
+        /// Its path.
         path: PathBuf,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
@@ -78,16 +103,22 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LaunchE
 /// A QEMU that reached readiness.
 #[derive(Debug)]
 pub struct Launched {
+    /// The QEMU process, owned so it dies with its handle.
     pub child: Child,
+    /// Its pid, for `qemu.pid`, `/api/instances` and signals.
     pub pid: u32,
+    /// From spawn to QMP readiness (the launch histogram of `/metrics`).
     pub elapsed: Duration,
 }
 
 /// Starts VMs with fixed binaries and accelerator.
 #[derive(Clone, Debug)]
 pub struct Launcher {
+    /// The `qemu-system-x86_64` to run.
     pub qemu: PathBuf,
+    /// The `qemu-img` for overlays and disk checks.
     pub qemu_img: PathBuf,
+    /// The accelerator every VM gets.
     pub accel: Resolved,
 }
 

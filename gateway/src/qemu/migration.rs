@@ -31,40 +31,57 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// What is wrong with a memory image itself.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
+    /// The stream QEMU sent while saving is longer than the limit the save was given.
     #[error("stream longer than {0} bytes")]
     TooLong(u64),
+    /// The bytes fed do not hash to the manifest's `sha256`.
     #[error("SHA-256 does not match the manifest")]
     Digest,
+    /// The compressed stream decompresses past `uncompressed_size`.
     #[error("decompresses to more than the declared size")]
     Overlong,
     /// The decompressor's words.
     #[error("{0}")]
     Decode(#[from] std::io::Error),
+    /// The libvirt save wrapper of a VMNetX image is malformed.
     #[error(transparent)]
     Libvirt(#[from] MemoryError),
 }
 
+/// Why a migration (a save or a resume) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
+    /// The monitor failed.
     #[error("migration: {0}")]
     Qmp(#[from] QmpError),
     /// QEMU's verdict and its own words.
     #[error("migration {status}: {reason}")]
-    Rejected { status: String, reason: String },
+    Rejected {
+        /// `query-migrate`'s status (`failed`, `cancelled`).
+        status: String,
+        /// QEMU's `error-desc` ("no reason given" when it has none).
+        reason: String,
+    },
+    /// The migration socket failed.
     #[error("migration socket ({what}): {source}")]
     Io {
+        /// Which step (for the log).
         what: &'static str,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// The migration did not finish in time.
     #[error("migration timed out after {0:?}")]
     Timeout(Duration),
+    /// The image's bytes are wrong (see [`ImageError`]).
     #[error("memory image: {0}")]
     Image(#[from] ImageError),
     /// Reading the image itself failed (a remote server dropped the stream): not the
     /// image's fault, and a cold boot would hit the same network, so the launch fails.
     #[error("fetching the memory image: {0}")]
     Source(std::io::Error),
+    /// The blocking task that streams the image panicked or was cancelled.
     #[error("migration task: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -122,9 +139,13 @@ impl<W: Write> Write for Hashing<W> {
 /// What [`save`] wrote.
 #[derive(Clone, Debug)]
 pub struct Saved {
+    /// The migration stream's length (an Olive image's `uncompressed_size`).
     pub uncompressed_size: u64,
+    /// The length of the file written.
     pub compressed_size: u64,
+    /// Lowercase hex SHA-256 of the file written, for the manifest.
     pub sha256: String,
+    /// How long the save took (the VM was paused for it).
     pub elapsed: Duration,
 }
 

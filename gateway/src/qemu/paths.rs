@@ -14,19 +14,28 @@ use std::path::PathBuf;
 /// The files of one instance.
 #[derive(Clone, Debug)]
 pub struct InstancePaths {
+    /// `<data_dir>/instances/<id>/` (mode 0700), deleted with the instance.
     pub dir: PathBuf,
+    /// `disk.qcow2`: the throw-away overlay over the pristine disk; the guest's writes.
     pub overlay: PathBuf,
     /// The overlays over a machine's floppy and CD-ROM images (see [`crate::model::Media`]).
     pub floppy_overlay: PathBuf,
+    /// The CD-ROM's overlay.
     pub cdrom_overlay: PathBuf,
+    /// `spice.sock` (0600): SPICE's UNIX socket.
     pub spice_socket: PathBuf,
+    /// `qmp.sock`: the gateway's QMP monitor.
     pub qmp_socket: PathBuf,
     /// A second QMP monitor, only for handing viewer sockets to SPICE
     /// ([`crate::qemu::handover`]).
     pub spice_monitor: PathBuf,
+    /// `spice.pw` (0600): the SPICE ticket, passed with `-object secret` so it never shows in `ps`.
     pub password_file: PathBuf,
+    /// `qemu.pid`: lets the next gateway run reap this QEMU if it is left over.
     pub pid_file: PathBuf,
+    /// `serial.log`: the guest's serial console (direct kernel boot).
     pub serial_log: PathBuf,
+    /// `qemu.log`: QEMU's stdout and stderr.
     pub qemu_log: PathBuf,
     /// The `unix:` migration socket (saving and resuming memory images).
     pub migration_socket: PathBuf,
@@ -37,6 +46,7 @@ pub struct InstancePaths {
 }
 
 impl InstancePaths {
+    /// The paths under `dir` (nothing is created).
     pub fn new(dir: PathBuf) -> InstancePaths {
         InstancePaths {
             overlay: dir.join("disk.qcow2"),

@@ -15,18 +15,29 @@ use tokio::net::UnixStream;
 /// Longest QMP line accepted; replies to our queries are a few hundred bytes.
 const MAX_LINE: usize = 1 << 20;
 
+/// Why a QMP exchange failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QmpError {
+    /// The socket failed.
     #[error("QMP I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// QEMU closed the monitor (it exited or crashed).
     #[error("QMP closed the connection")]
     Closed,
+    /// No answer in time.
     #[error("QMP timed out")]
     Timeout,
+    /// A line that is not QMP: not JSON, too long, or an unexpected shape.
     #[error("QMP protocol: {0}")]
     Protocol(String),
+    /// QEMU answered a command with an error.
     #[error("QMP command {command} failed: {message}")]
-    Command { command: String, message: String },
+    Command {
+        /// The command sent.
+        command: String,
+        /// QEMU's `desc`.
+        message: String,
+    },
 }
 
 /// A QMP session whose capabilities are negotiated.

@@ -15,7 +15,9 @@ use super::qmp::{Qmp, QmpError};
 /// An RGB image from a screendump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ppm<'a> {
+    /// Pixels per row.
     pub width: usize,
+    /// Rows.
     pub height: usize,
     /// `width * height * 3` bytes, row by row.
     pub rgb: &'a [u8],
@@ -58,6 +60,7 @@ impl<'a> Ppm<'a> {
         })
     }
 
+    /// Whether every pixel is black (a resumed guest that lost its display).
     pub fn is_all_black(&self) -> bool {
         self.rgb.iter().all(|&b| b == 0)
     }
@@ -69,8 +72,10 @@ pub const BLACK_SCREEN_GRACE: Duration = Duration::from_secs(1);
 /// What [`check_not_black`] found wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ScreenError {
+    /// Still black after [`BLACK_SCREEN_GRACE`]: the resume is rejected and the guest boots cold.
     #[error("the screen is still entirely black after resuming")]
     Black,
+    /// The screendump itself failed.
     #[error(transparent)]
     Qmp(#[from] QmpError),
 }

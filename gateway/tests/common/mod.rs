@@ -6,54 +6,64 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use olive_gateway::net::control::ControlEvent;
-use olive_gateway::qemu::process::kill_pid;
-use olive_gateway::Server;
+use olive_gateway::qemu::Launcher;
+use olive_gateway::{Config, Server};
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
+pub(crate) use olive_test_support::Scratch;
 
-/// A scratch directory (with a blank pristine disk), removed on drop.
-pub struct Scratch {
-    pub dir: PathBuf,
+/// The admin key of every test configuration.
+pub(crate) const KEY: &str = "test-secret-key-0123456789";
+
+/// A fresh scratch directory named after `tag`, with `blank.qcow2` in it. Dropping it
+/// (also when a test panics) kills every QEMU started under it.
+pub(crate) fn scratch(tag: &str) -> Scratch {
+    let s = Scratch::new(&format!("gw-{tag}"));
+    blank_disk(s.path());
+    s
 }
 
-impl Drop for Scratch {
-    /// Also runs when a test panics: no QEMU started under this directory outlives it.
-    fn drop(&mut self) {
-        let needle = self.dir.display().to_string();
-        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-                if String::from_utf8_lossy(&cmd).contains(&needle) {
-                    kill_pid(pid);
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+/// A `gateway.toml` on ephemeral ports with its data under `data`, TCG, the settings
+/// `top` and the `[limits]` table `limits`; add items after it.
+pub(crate) fn gateway_toml(top: &str, limits: &str) -> String {
+    format!(
+        r#"
+listen = "127.0.0.1:0"
+token_port = 0
+secret_key = "{KEY}"
+data_dir = "data"
+{top}
+
+[limits]
+{limits}
+
+[qemu]
+accelerator = "tcg"
+"#
+    )
+}
+
+/// Writes `text` as `dir/name` and loads it (packages opened, as the gateway does).
+pub(crate) fn load(dir: &Path, name: &str, text: &str) -> Config {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).unwrap()
+}
+
+/// A launcher with `cfg`'s binaries on TCG (the only accelerator tests may use).
+pub(crate) fn tcg_launcher(cfg: &Config) -> Launcher {
+    Launcher {
+        qemu: cfg.qemu_binary.clone(),
+        qemu_img: cfg.qemu_img.clone(),
+        accel: olive_gateway::qemu::accel::Resolved::Tcg,
     }
 }
 
-/// A fresh scratch directory named after `tag`, with `blank.qcow2` in it.
-pub fn scratch(tag: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!(
-        "olive-gw-{tag}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    blank_disk(&dir);
-    Scratch { dir }
-}
-
 /// The `startup-progress` fractions among `events`, in order.
-pub fn progress_fractions(events: &[ControlEvent]) -> Vec<f64> {
+pub(crate) fn progress_fractions(events: &[ControlEvent]) -> Vec<f64> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -63,8 +73,37 @@ pub fn progress_fractions(events: &[ControlEvent]) -> Vec<f64> {
         .collect()
 }
 
+/// Checks that a launch resumed its memory image: progress rising within 0..=1 to 1, then
+/// `vm-started` telling the client to check the display, no `startup-rejected-memory`.
+/// Returns the progress fractions.
+pub(crate) fn assert_resumed(events: &[ControlEvent]) -> Vec<f64> {
+    let fractions = progress_fractions(events);
+    assert!(!fractions.is_empty(), "no startup-progress: {events:?}");
+    assert!(
+        fractions.windows(2).all(|w| w[0] <= w[1]),
+        "fractions not monotonic: {fractions:?}"
+    );
+    assert!(
+        fractions.iter().all(|f| (0.0..=1.0).contains(f)),
+        "{fractions:?}"
+    );
+    assert_eq!(fractions.last(), Some(&1.0), "{fractions:?}");
+    assert_eq!(
+        events.last(),
+        Some(&ControlEvent::VmStarted {
+            check_display: true
+        }),
+        "{events:?}"
+    );
+    assert!(
+        !events.contains(&ControlEvent::StartupRejectedMemory),
+        "{events:?}"
+    );
+    fractions
+}
+
 /// QEMU's own framebuffer of instance `id` (QMP screendump).
-pub fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
+pub(crate) fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
     let dir = server.registry().get(id).unwrap().dir().to_path_buf();
     let mut qmp =
         olive_tests::qmp::Qmp::connect(dir.join("qmp.sock"), Duration::from_secs(10)).expect("QMP");
@@ -73,13 +112,13 @@ pub fn screendump(server: &Server, id: &str) -> olive_tests::ppm::Rgba {
 }
 
 /// What instance `id`'s guest wrote to its serial console so far.
-pub fn serial_log(server: &Server, id: &str) -> String {
+pub(crate) fn serial_log(server: &Server, id: &str) -> String {
     let dir = server.registry().get(id).unwrap().dir().to_path_buf();
     std::fs::read_to_string(dir.join("serial.log")).unwrap_or_default()
 }
 
 /// Events of one launch of `item`, up to and including `vm-started` (or a failure).
-pub async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
+pub(crate) async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlEvent>) {
     let created = server.registry().create(item).unwrap();
     let handle = server.registry().handle(&created.id).unwrap();
     let mut rx = handle.subscribe();
@@ -101,7 +140,7 @@ pub async fn launch_events(server: &Server, item: &str) -> (String, Vec<ControlE
 }
 
 /// Creates `dir/blank.qcow2`, the pristine image instances overlay.
-pub fn blank_disk(dir: &Path) {
+pub(crate) fn blank_disk(dir: &Path) {
     let st = std::process::Command::new("qemu-img")
         .args(["create", "-q", "-f", "qcow2"])
         .arg(dir.join("blank.qcow2"))
@@ -112,7 +151,7 @@ pub fn blank_disk(dir: &Path) {
 }
 
 /// The `[[item]]` "guest": the test guest on std VGA, booted from its kernel and initrd.
-pub fn guest_item() -> String {
+pub(crate) fn guest_item() -> String {
     let g = olive_tests::ensure_guest().expect("test guest");
     format!(
         r#"
@@ -137,7 +176,7 @@ append = "{}"
 }
 
 /// The domain `vmnetx-generate create` defines (DomainXML.get_template), as stored in packages.
-pub const VMNETX_DOMAIN: &str = r#"<domain type="kvm">
+pub(crate) const VMNETX_DOMAIN: &str = r#"<domain type="kvm">
   <name>machine</name>
   <uuid>5b0e9f2c-55b4-4d3c-9b43-9d0f8c2a6e11</uuid>
   <memory unit="KiB">524288</memory>
@@ -176,7 +215,7 @@ pub const VMNETX_DOMAIN: &str = r#"<domain type="kvm">
   </devices>
 </domain>"#;
 
-pub fn run(cmd: &str, args: &[&str]) {
+pub(crate) fn run(cmd: &str, args: &[&str]) {
     let out = std::process::Command::new(cmd)
         .args(args)
         .output()
@@ -189,7 +228,7 @@ pub fn run(cmd: &str, args: &[&str]) {
 }
 
 /// A stored zip made with Python's zipfile, as VMNetX's `vmnetx-generate` did.
-pub fn python_zip(out: &Path, members: &[(&str, &Path)]) {
+pub(crate) fn python_zip(out: &Path, members: &[(&str, &Path)]) {
     let mut args = vec![
         "-c".to_string(),
         "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_STORED,allowZip64=True)\nfor n,p in zip(sys.argv[2::2],sys.argv[3::2]): z.write(p,arcname=n)\nz.close()".to_string(),
@@ -203,7 +242,7 @@ pub fn python_zip(out: &Path, members: &[(&str, &Path)]) {
     run("python3", &a);
 }
 
-pub fn xz(data: &[u8]) -> Vec<u8> {
+pub(crate) fn xz(data: &[u8]) -> Vec<u8> {
     let mut child = std::process::Command::new("xz")
         .args(["-3", "-c", "-T1"])
         .stdin(std::process::Stdio::piped())

@@ -8,7 +8,7 @@ async fn reads_are_served_from_chunks_and_cached() {
         let data = pattern(1 << 20, 1);
         let srv = RangeServer::start(data.clone()).await;
         let dir = common::scratch("cache");
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
         let img = cache.image(&srv.url("disk.img"), quick()).await.unwrap();
         assert_eq!(img.size(), data.len() as u64);
 
@@ -30,7 +30,7 @@ async fn reads_are_served_from_chunks_and_cached() {
         // chunks on disk (a gateway restart).
         drop(img);
         drop(cache);
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
         let img = cache.image(&srv.url("disk.img"), quick()).await.unwrap();
         let before = srv.gets();
         assert_eq!(
@@ -50,7 +50,7 @@ async fn cache_evicts_least_recently_used_within_its_limit() {
         let srv = RangeServer::start(data.clone()).await;
         let dir = common::scratch("lru");
         let cs = 64 * KIB;
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), cs, 3 * cs).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), cs, 3 * cs).unwrap();
         let img = cache.image(&srv.url("a"), quick()).await.unwrap();
         for idx in [0, 1, 2] {
             img.read_at(idx * cs, 1).await.unwrap();
@@ -65,7 +65,7 @@ async fn cache_evicts_least_recently_used_within_its_limit() {
         assert!(cache.is_cached(&img, 2));
         assert!(cache.is_cached(&img, 3));
         assert!(cache.total_bytes() <= 3 * cs);
-        let files = std::fs::read_dir(dir.dir.join("chunks"))
+        let files = std::fs::read_dir(dir.join("chunks"))
             .unwrap()
             .flatten()
             .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
@@ -93,7 +93,7 @@ async fn changed_validator_invalidates_cached_chunks() {
         let new = pattern(512 * 1024, 4);
         let srv = RangeServer::start(old.clone()).await;
         let dir = common::scratch("etag");
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
         let img = cache.image(&srv.url("p"), quick()).await.unwrap();
         assert_eq!(img.read_at(0, 100).await.unwrap(), &old[..100]);
 
@@ -110,7 +110,7 @@ async fn changed_validator_invalidates_cached_chunks() {
             img.read_at(200_000, 100).await.unwrap(),
             &new[200_000..200_100]
         );
-        let versions = std::fs::read_dir(dir.dir.join("chunks")).unwrap().count();
+        let versions = std::fs::read_dir(dir.join("chunks")).unwrap().count();
         assert_eq!(versions, 1, "the old version's directory is removed");
     })
     .await
@@ -124,7 +124,7 @@ async fn concurrent_readers_share_one_fetch() {
         let srv = RangeServer::start(data.clone()).await;
         srv.shared.delay_ms.store(300, Ordering::SeqCst);
         let dir = common::scratch("dedupe");
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
         let a = cache.image(&srv.url("x"), quick()).await.unwrap();
         let b = cache.image(&srv.url("x"), quick()).await.unwrap();
         assert!(Arc::ptr_eq(&a, &b), "one image per URL");

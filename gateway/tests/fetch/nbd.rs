@@ -32,9 +32,9 @@ async fn nbd_export_reads_byte_for_byte_with_qemu_img() {
         let data = pattern(32 << 20, 8);
         let srv = RangeServer::start(data.clone()).await;
         let dir = common::scratch("nbd-raw");
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), 256 * KIB, 1 << 30).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), 256 * KIB, 1 << 30).unwrap();
         let img = cache.image(&srv.url("raw.img"), quick()).await.unwrap();
-        let sock = dir.dir.join("disk.nbd");
+        let sock = dir.join("disk.nbd");
         let export = NbdExport::serve(&sock, ImageSlice::whole(img)).unwrap();
         let uri = NbdExport::qemu_uri(&sock);
 
@@ -43,7 +43,7 @@ async fn nbd_export_reads_byte_for_byte_with_qemu_img() {
             info.contains(&format!("\"virtual-size\": {}", data.len())),
             "{info}"
         );
-        let out = dir.dir.join("copy.raw");
+        let out = dir.join("copy.raw");
         run(
             "qemu-img",
             &["convert", "-f", "raw", "-O", "raw", &uri, p(&out)],
@@ -86,11 +86,11 @@ async fn marked_qcow2(dir: &Path) -> Vec<u8> {
 async fn qemu_io_reads_few_sectors_of_a_remote_qcow2() {
     bounded(async {
         let dir = common::scratch("nbd-qcow2");
-        let data = marked_qcow2(&dir.dir).await;
+        let data = marked_qcow2(dir.path()).await;
         let srv = RangeServer::start(data.clone()).await;
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), 256 * KIB, 1 << 30).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), 256 * KIB, 1 << 30).unwrap();
         let img = cache.image(&srv.url("disk.qcow2"), quick()).await.unwrap();
-        let sock = dir.dir.join("disk.nbd");
+        let sock = dir.join("disk.nbd");
         let _export = NbdExport::serve(&sock, ImageSlice::whole(img)).unwrap();
         let uri = NbdExport::qemu_uri(&sock);
 
@@ -130,11 +130,11 @@ async fn test_guest_boots_with_a_demand_fetched_disk() {
         // A raw disk: 256 MiB of data, so "touches little" is measured against real bytes.
         let data = pattern(256 << 20, 9);
         let srv = RangeServer::start(data).await;
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), 256 * KIB, 1 << 30).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), 256 * KIB, 1 << 30).unwrap();
         let img = cache.image(&srv.url("disk.img"), quick()).await.unwrap();
-        let sock = dir.dir.join("disk.nbd");
+        let sock = dir.join("disk.nbd");
         let export = NbdExport::serve(&sock, ImageSlice::whole(img)).unwrap();
-        let overlay = dir.dir.join("overlay.qcow2");
+        let overlay = dir.join("overlay.qcow2");
         let backing = NbdExport::qemu_uri(&sock);
         run(
             "qemu-img",
@@ -208,9 +208,9 @@ async fn nbd_protocol_edges() {
         let data = pattern(1 << 20, 10);
         let srv = RangeServer::start(data.clone()).await;
         let dir = common::scratch("nbd-proto");
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), 64 * KIB, 1 << 30).unwrap();
         let img = cache.image(&srv.url("p"), quick()).await.unwrap();
-        let sock = dir.dir.join("disk.nbd");
+        let sock = dir.join("disk.nbd");
         let _export = NbdExport::serve(&sock, ImageSlice::whole(img)).unwrap();
         let mut c = tokio::net::UnixStream::connect(&sock).await.unwrap();
 

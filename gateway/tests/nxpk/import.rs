@@ -73,32 +73,17 @@ async fn package_import_keeps_a_loadable_memory_image_and_drops_a_rejected_one()
     use olive_gateway::packages::olive::source::Source;
     use olive_gateway::packages::olive::{create, import, Package};
     use olive_gateway::qemu::process::kill_child;
-    use olive_gateway::qemu::{InstancePaths, Launcher};
+    use olive_gateway::qemu::InstancePaths;
 
     let _lock = olive_tests::qemu_lock();
     let s = common::scratch("import");
     let guest = olive_tests::ensure_guest().unwrap();
-    common::blank_disk(&s.dir);
-    std::fs::write(
-        s.dir.join("gw.toml"),
-        r#"
-listen = "127.0.0.1:0"
-token_port = 0
-secret_key = "import-test-secret-key-0123456789"
-data_dir = "data"
-[qemu]
-accelerator = "tcg"
-"#
-        .to_string()
-            + &common::guest_item(),
-    )
-    .unwrap();
-    let cfg = olive_gateway::Config::load(&s.dir.join("gw.toml")).unwrap();
-    let launcher = Launcher {
-        qemu: cfg.qemu_binary.clone(),
-        qemu_img: cfg.qemu_img.clone(),
-        accel: olive_gateway::qemu::accel::Resolved::Tcg,
-    };
+    let cfg = common::load(
+        s.path(),
+        "gw.toml",
+        &(common::gateway_toml("", "") + &common::guest_item()),
+    );
+    let launcher = common::tcg_launcher(&cfg);
     let policy = Policy {
         max_memory_mb: 1024,
         max_vcpus: 2,
@@ -107,13 +92,13 @@ accelerator = "tcg"
         // The guest at its ready marker, as a gateway package (its stream is what a
         // VMNetX curator's libvirt save would hold).
         let item = cfg.catalog.get("guest").unwrap();
-        let made = s.dir.join("made");
+        let made = s.join("made");
         let opts = create::CreateOptions {
             codec: Codec::Lz4,
             wait: create::WaitFor::Serial("OLIVE-GUEST-READY".into()),
             timeout: Duration::from_secs(180),
         };
-        let m = create::create(&launcher, &item, &made, &s.dir.join("work"), opts)
+        let m = create::create(&launcher, &item, &made, &s.join("work"), opts)
             .await
             .expect("package create");
         let mem = m.memory.clone().unwrap();
@@ -129,7 +114,7 @@ accelerator = "tcg"
 
         // Two .nxpk files: the true machine, and one claiming 384 MB of RAM.
         let nxpk_for = |name: &str, memory_mb: u32| {
-            let dir = s.dir.join(name);
+            let dir = s.join(name);
             std::fs::create_dir_all(&dir).unwrap();
             let domain = domain_for(&m.machine, memory_mb);
             let domain_path = dir.join("domain.xml");
@@ -149,7 +134,7 @@ accelerator = "tcg"
             image.extend_from_slice(&common::xz(&stream));
             let memory_img = dir.join("memory.img");
             std::fs::write(&memory_img, image).unwrap();
-            let out = s.dir.join(format!("{name}.nxpk"));
+            let out = s.join(format!("{name}.nxpk"));
             common::python_zip(
                 &out,
                 &[
@@ -171,7 +156,7 @@ accelerator = "tcg"
         };
 
         // The true machine: the image is kept, and the package validates and resumes.
-        let good = s.dir.join("imported");
+        let good = s.join("imported");
         let imported = import::import(&launcher, &nxpk_for("good", 256), &good, &opts)
             .await
             .expect("import");
@@ -191,7 +176,7 @@ accelerator = "tcg"
         .expect("the imported package validates");
         let pkg = Package::open(Source::Local(good.clone()), policy).unwrap();
         let machine = pkg.machine().unwrap();
-        let paths = InstancePaths::new(s.dir.join("resume"));
+        let paths = InstancePaths::new(s.join("resume"));
         paths.create_dir().unwrap();
         launcher
             .ensure_overlay(&machine.disk, &paths.overlay)
@@ -219,7 +204,7 @@ accelerator = "tcg"
         );
 
         // The wrong RAM size: QEMU rejects the stream in the trial restore.
-        let wrong = s.dir.join("imported-wrong");
+        let wrong = s.join("imported-wrong");
         let imported = import::import(&launcher, &nxpk_for("wrong", 384), &wrong, &opts)
             .await
             .expect("import");
@@ -242,16 +227,6 @@ accelerator = "tcg"
         .expect("the cold-boot package validates");
     })
     .await;
-    // Nothing QEMU started under the scratch dir outlives the test.
-    let needle = s.dir.display().to_string();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-            if String::from_utf8_lossy(&cmd).contains(&needle) {
-                if let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() {
-                    olive_gateway::qemu::process::kill_pid(pid);
-                }
-            }
-        }
-    }
+    // Nothing QEMU started under the scratch dir outlives the test: dropping `s` kills it.
     result.expect("timed out");
 }

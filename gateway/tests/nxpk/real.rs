@@ -37,19 +37,25 @@ fn save_running_guest(dir: &Path) -> Saved {
     q.qmp()
         .execute("migrate", Some(json!({ "uri": uri })))
         .unwrap();
+    wait_migrated(&mut q);
+    let stream = reader.join().unwrap().unwrap();
+    let _ = q.shutdown(Duration::from_secs(10));
+    Saved { stream, screen }
+}
+
+/// Polls `query-migrate` until QEMU says `completed` (it sends no event we could wait
+/// on); a failed or cancelled migration, or none done in two minutes, fails the test.
+fn wait_migrated(q: &mut Qemu) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let st = q.qmp().execute("query-migrate", None).unwrap();
         match st["status"].as_str() {
-            Some("completed") => break,
-            Some("failed") | Some("cancelled") => panic!("migration failed: {st}"),
+            Some("completed") => return,
+            Some("failed" | "cancelled") => panic!("migration failed: {st}\n{}", q.qemu_log()),
             _ if Instant::now() > deadline => panic!("migration did not complete: {st}"),
             _ => std::thread::sleep(Duration::from_millis(100)),
         }
     }
-    let stream = reader.join().unwrap().unwrap();
-    let _ = q.shutdown(Duration::from_secs(10));
-    Saved { stream, screen }
 }
 
 /// Loads a raw migration stream into a fresh QEMU with the same devices; returns the screen.
@@ -61,16 +67,7 @@ fn resume(raw: &Path) -> olive_tests::ppm::Rgba {
     q.qmp()
         .execute("migrate-incoming", Some(json!({ "uri": uri })))
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let st = q.qmp().execute("query-migrate", None).unwrap();
-        match st["status"].as_str() {
-            Some("completed") => break,
-            Some("failed") => panic!("incoming migration failed: {st}\n{}", q.qemu_log()),
-            _ if Instant::now() > deadline => panic!("incoming migration stuck: {st}"),
-            _ => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
+    wait_migrated(&mut q);
     q.qmp().execute("cont", None).unwrap();
     let screen = q.screendump().unwrap();
     let _ = q.shutdown(Duration::from_secs(10));
@@ -123,13 +120,13 @@ fn build_nxpk(dir: &Path, name: &str, saved: &Saved, compression: Compression) -
 #[test]
 fn nxpk_from_the_running_test_guest_imports_and_resumes_to_the_same_screen() {
     let dir = common::scratch("real");
-    let saved = save_running_guest(&dir.dir);
+    let saved = save_running_guest(dir.path());
     eprintln!("migration stream: {} bytes", saved.stream.len());
     let rt = tokio::runtime::Runtime::new().unwrap();
 
     for (name, compression) in [("xz", Compression::Xz), ("lzop", Compression::Lzop)] {
-        let nxpk = build_nxpk(&dir.dir, name, &saved, compression);
-        let out = dir.dir.join(format!("{name}-import"));
+        let nxpk = build_nxpk(dir.path(), name, &saved, compression);
+        let out = dir.join(format!("{name}-import"));
         let imported = rt.block_on(nxpk::import_local(&nxpk, &out)).unwrap();
         assert_eq!(imported.name, "Olive test guest");
         assert_eq!(imported.settings.memory_mb, 512);
@@ -156,18 +153,18 @@ fn nxpk_from_the_running_test_guest_imports_and_resumes_to_the_same_screen() {
 
     // The same package over HTTP: opened remotely, its memory image streamed in one request
     // through the unwrapper into QEMU's restore (a FIFO read by `exec:cat`) as it arrives.
-    let bytes = std::fs::read(dir.dir.join("xz.nxpk")).unwrap();
+    let bytes = std::fs::read(dir.join("xz.nxpk")).unwrap();
     let package_len = bytes.len();
     let (screen, gets, fetched) = rt.block_on(async {
         let srv = RangeServer::start(bytes).await;
-        let cache = ChunkCache::open(&dir.dir.join("chunks"), DEFAULT_CHUNK_SIZE, 1 << 30).unwrap();
+        let cache = ChunkCache::open(&dir.join("chunks"), DEFAULT_CHUNK_SIZE, 1 << 30).unwrap();
         let img = cache
             .image(&srv.url("guest.nxpk"), FetchOptions::default())
             .await
             .unwrap();
         let pkg = Package::open(img.clone()).await.unwrap();
         let m = pkg.memory.clone().unwrap();
-        let fifo = dir.dir.join("restore.fifo");
+        let fifo = dir.join("restore.fifo");
         common::run("mkfifo", &[fifo.to_str().unwrap()]);
         let stream = img.remote().stream_range(m.offset, m.size).await.unwrap();
         let f = fifo.clone();
@@ -199,13 +196,13 @@ fn nxpk_from_the_running_test_guest_imports_and_resumes_to_the_same_screen() {
         screen: saved.screen.clone(),
     };
     broken.stream.truncate(100);
-    let nxpk = build_nxpk(&dir.dir, "raw", &broken, Compression::Raw);
+    let nxpk = build_nxpk(dir.path(), "raw", &broken, Compression::Raw);
     let mut bytes = std::fs::read(&nxpk).unwrap();
     let pos = bytes.windows(16).position(|w| w == memory::MAGIC).unwrap();
     bytes[pos + 16 + 12] = 9; // unknown compression id
     std::fs::write(&nxpk, &bytes).unwrap();
     let imported = rt
-        .block_on(nxpk::import_local(&nxpk, &dir.dir.join("broken")))
+        .block_on(nxpk::import_local(&nxpk, &dir.join("broken")))
         .unwrap();
     assert!(imported.memory.is_none());
     let why = imported.memory_rejected.unwrap();
@@ -233,14 +230,14 @@ async fn remote_nxpk_is_read_on_demand_and_its_memory_streams() {
             pixels: Vec::new(),
         },
     };
-    let d = dir.dir.clone();
+    let d = dir.path().to_path_buf();
     let nxpk =
         tokio::task::spawn_blocking(move || build_nxpk(&d, "remote", &saved, Compression::Lzop))
             .await
             .unwrap();
     let bytes = std::fs::read(&nxpk).unwrap();
     let srv = RangeServer::start(bytes.clone()).await;
-    let cache = ChunkCache::open(&dir.dir.join("chunks"), 64 << 10, 1 << 30).unwrap();
+    let cache = ChunkCache::open(&dir.join("chunks"), 64 << 10, 1 << 30).unwrap();
     let opts = FetchOptions {
         attempts: 2,
         backoff: Duration::from_millis(20),
@@ -271,7 +268,7 @@ async fn remote_nxpk_is_read_on_demand_and_its_memory_streams() {
     assert_eq!(local.memory, pkg.memory);
 
     // The disk member is served to QEMU straight out of the remote package.
-    let sock = dir.dir.join("disk.nbd");
+    let sock = dir.join("disk.nbd");
     let slice = ImageSlice::new(img.clone(), pkg.disk.offset, pkg.disk.size).unwrap();
     let _export = NbdExport::serve(&sock, slice).unwrap();
     let info = tokio::process::Command::new("qemu-img")
@@ -287,7 +284,7 @@ async fn remote_nxpk_is_read_on_demand_and_its_memory_streams() {
 
     let m = pkg.memory.clone().unwrap();
     let s = img.remote().stream_range(m.offset, m.size).await.unwrap();
-    let out = dir.dir.join("memory.raw");
+    let out = dir.join("memory.raw");
     let (header, n) = nxpk::unwrap_memory_stream(s, std::fs::File::create(&out).unwrap())
         .await
         .unwrap();

@@ -16,7 +16,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 
 #[derive(Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     /// GETs (ranged or not).
     pub gets: AtomicU64,
     pub heads: AtomicU64,
@@ -24,7 +24,7 @@ pub struct Counters {
     pub bytes: AtomicU64,
 }
 
-pub struct Shared {
+pub(crate) struct Shared {
     pub data: Mutex<(Bytes, String)>,
     pub counters: Counters,
     /// Next this many GETs answer 503.
@@ -44,7 +44,7 @@ pub struct Shared {
     pub per_name: Mutex<std::collections::HashMap<String, (u64, u64)>>,
 }
 
-pub struct RangeServer {
+pub(crate) struct RangeServer {
     pub addr: SocketAddr,
     pub shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
@@ -57,7 +57,7 @@ impl Drop for RangeServer {
 }
 
 impl RangeServer {
-    pub async fn start(data: Vec<u8>) -> RangeServer {
+    pub(crate) async fn start(data: Vec<u8>) -> RangeServer {
         let shared = Arc::new(Shared {
             data: Mutex::new((Bytes::from(data), "\"v1\"".into())),
             counters: Counters::default(),
@@ -81,7 +81,7 @@ impl RangeServer {
     }
 
     /// Serves every file of `dir` by name (a package directory).
-    pub async fn start_dir(dir: &std::path::Path) -> RangeServer {
+    pub(crate) async fn start_dir(dir: &std::path::Path) -> RangeServer {
         let srv = RangeServer::start(Vec::new()).await;
         let mut files = std::collections::HashMap::new();
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -93,7 +93,7 @@ impl RangeServer {
     }
 
     /// (GETs, body bytes) of one file of a directory server.
-    pub fn of(&self, name: &str) -> (u64, u64) {
+    pub(crate) fn of(&self, name: &str) -> (u64, u64) {
         self.shared
             .per_name
             .lock()
@@ -103,20 +103,31 @@ impl RangeServer {
             .unwrap_or_default()
     }
 
-    pub fn url(&self, name: &str) -> String {
+    pub(crate) fn url(&self, name: &str) -> String {
         format!("http://{}/{name}", self.addr)
     }
 
     /// Replaces the file (new ETag).
-    pub fn replace(&self, data: Vec<u8>, etag: &str) {
+    pub(crate) fn replace(&self, data: Vec<u8>, etag: &str) {
         *self.shared.data.lock().unwrap() = (Bytes::from(data), format!("\"{etag}\""));
     }
 
-    pub fn gets(&self) -> u64 {
+    /// Serves `data` as `name` (a server started with [`RangeServer::start_dir`]).
+    pub(crate) fn insert(&self, name: &str, data: Vec<u8>) {
+        self.shared
+            .files
+            .lock()
+            .unwrap()
+            .as_mut()
+            .expect("a directory server")
+            .insert(name.to_owned(), Bytes::from(data));
+    }
+
+    pub(crate) fn gets(&self) -> u64 {
         self.shared.counters.gets.load(Ordering::SeqCst)
     }
 
-    pub fn bytes(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         self.shared.counters.bytes.load(Ordering::SeqCst)
     }
 }

@@ -15,32 +15,46 @@ pub const RETRY_AFTER_SECS: u64 = 30;
 /// A failed API call. The texts are shown to the caller (a visitor's page or an admin).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
+    /// 400: the request is malformed (its text says how).
     #[error("{0}")]
     BadRequest(String),
+    /// 403: a wrong admin key, or a package host not trusted.
     #[error("{0}")]
     Forbidden(String),
+    /// 404: the named thing (item, instance) does not exist.
     #[error("{0}")]
     NotFound(&'static str),
+    /// 409: the instance is not in the state the request needs.
     #[error("{0}")]
     Conflict(String),
     /// A package server could not be read.
     #[error("{0}")]
     BadGateway(String),
+    /// 503: the gateway cannot take it now (at capacity).
     #[error("{message}")]
     Unavailable {
+        /// What the caller is told.
         message: String,
+        /// Seconds for a `Retry-After` header, when a retry makes sense.
         retry_after: Option<u64>,
     },
     /// Our fault: `public` is answered, `detail` logged.
     #[error("{public}")]
-    Internal { public: String, detail: String },
+    Internal {
+        /// The text answered (500).
+        public: String,
+        /// The text logged, with the cause.
+        detail: String,
+    },
 }
 
 impl ApiError {
+    /// A 400 answer saying `message`.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::BadRequest(message.into())
     }
 
+    /// A 403 answer saying `message`.
     pub fn forbidden(message: impl Into<String>) -> ApiError {
         ApiError::Forbidden(message.into())
     }

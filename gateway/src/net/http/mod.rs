@@ -42,7 +42,9 @@ use crate::instances::Registry;
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
 pub struct AppState {
+    /// The instances, for the API routes.
     pub registry: Registry,
+    /// The configuration (admin key, allowed origins, trusted package hosts).
     pub config: Arc<Config>,
     /// The chunk cache remote packages are read through (for `/launch`'s metadata).
     pub chunks: Arc<LazyChunkCache>,

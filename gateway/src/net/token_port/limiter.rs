@@ -29,6 +29,7 @@ pub enum AuthPermit {
 }
 
 impl AuthLimiter {
+    /// `burst` failed attempts pass at once, then one per `interval`; a wait past `max_delay` is a refusal.
     pub fn new(burst: u32, interval: Duration, max_delay: Duration) -> AuthLimiter {
         AuthLimiter {
             burst: burst.max(1),

@@ -104,6 +104,7 @@ pub struct TokenPort {
 }
 
 impl TokenPort {
+    /// A token port that finds instances in `registry`; [`TokenPort::serve`] runs it on a bound listener.
     pub fn new(registry: Arc<dyn Registry>, opts: TokenPortOptions) -> Arc<TokenPort> {
         let limiter = AuthLimiter::new(opts.auth_burst, opts.auth_interval, opts.auth_max_delay);
         let (shutdown, _) = watch::channel(false);

@@ -13,25 +13,44 @@ use crate::model::{Display, Hardware, Mouse, SoundCards, SoundDevice};
 
 /// Bounds we put on what a package may ask for (VMNetX had none).
 pub const MAX_MEMORY_MB: u64 = 16 << 10;
+/// Most virtual processors a package may ask for.
 pub const MAX_VCPUS: u32 = 16;
 /// Largest domain.xml accepted.
 pub const MAX_XML: usize = 1 << 20;
 
+/// Why a package's domain XML is refused; like VMNetX, anything not on its whitelist is.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DomainError {
+    /// Not well-formed XML (or nested too deep for roxmltree).
     #[error("domain.xml is not well-formed XML: {0}")]
     Xml(roxmltree::Error),
+    /// An element outside the whitelist.
     #[error("domain.xml: <{path}> is not permitted by the VMNetX whitelist")]
-    Element { path: String },
+    Element {
+        /// The element's path from `<domain>`.
+        path: String,
+    },
+    /// An attribute outside the whitelist.
     #[error("domain.xml: attribute {attr:?} of <{path}> is not permitted by the VMNetX whitelist")]
-    Attribute { path: String, attr: String },
+    Attribute {
+        /// The element's path from `<domain>`.
+        path: String,
+        /// The attribute's name.
+        attr: String,
+    },
+    /// An attribute value outside the whitelist.
     #[error("domain.xml: <{path}> {attr}={value:?} is not permitted (allowed: {allowed})")]
     Value {
+        /// The element's path from `<domain>`.
         path: String,
+        /// The attribute's name.
         attr: String,
+        /// The value found.
         value: String,
+        /// The values that are accepted.
         allowed: String,
     },
+    /// Whitelisted but unusable: a missing disk, a number out of range, two of a kind.
     #[error("domain.xml: {0}")]
     Invalid(String),
 }
@@ -39,16 +58,21 @@ pub enum DomainError {
 /// Machine settings for our launcher, from a whitelisted domain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MachineSettings {
+    /// The domain's `<name>`, when it has one.
     pub name: Option<String>,
+    /// Guest RAM in MiB (at most [`MAX_MEMORY_MB`]).
     pub memory_mb: u64,
+    /// Virtual processors (at most [`MAX_VCPUS`]).
     pub vcpus: u32,
     /// `i686` or `x86_64`.
     pub arch: String,
     /// Always `pc` (i440FX) in VMNetX packages.
     pub machine: String,
+    /// The one disk.
     pub disk: DiskSettings,
     /// `vga`, `cirrus` or `qxl`; `None` → none declared.
     pub video: Option<String>,
+    /// The video adapter's memory, when declared.
     pub video_vram_kib: Option<u64>,
     /// NIC model (e.g. `e1000`, `rtl8139`); always user-mode networking.
     pub nic: Option<NicSettings>,
@@ -60,18 +84,23 @@ pub struct MachineSettings {
     pub clock_offset: Option<String>,
 }
 
+/// The domain's one disk, as declared.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DiskSettings {
     /// `raw` or `qcow2`.
     pub format: String,
     /// `ide`, `scsi`, `sata`, `usb` or `fdc`.
     pub bus: String,
+    /// Whether the domain marks it read-only.
     pub readonly: bool,
 }
 
+/// The domain's network interface, as declared.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NicSettings {
+    /// The emulated NIC model, when declared.
     pub model: Option<String>,
+    /// The NIC's MAC address, when declared.
     pub mac: Option<String>,
 }
 

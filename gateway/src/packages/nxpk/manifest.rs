@@ -3,22 +3,31 @@
 
 use roxmltree::Document;
 
+/// The XML namespace of VMNetX package manifests.
 pub const NAMESPACE: &str = "http://olivearchive.org/xmlns/vmnetx/package";
 /// Largest manifest accepted (the real ones are a few hundred bytes).
 pub const MAX_MANIFEST: usize = 64 << 10;
 
+/// The manifest: the package's name and its members.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Manifest {
+    /// The name shown for the package.
     pub name: String,
+    /// The zip member holding the libvirt domain XML.
     pub domain: String,
+    /// The zip member holding the disk image.
     pub disk: String,
+    /// The zip member holding the memory image, when there is one.
     pub memory: Option<String>,
 }
 
+/// Why `vmnetx-package.xml` is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ManifestError {
+    /// Not well-formed XML.
     #[error("vmnetx-package.xml: {0}")]
     Xml(roxmltree::Error),
+    /// Well-formed but not a manifest: wrong namespace or root, missing or repeated parts.
     #[error("vmnetx-package.xml: {0}")]
     Invalid(String),
 }

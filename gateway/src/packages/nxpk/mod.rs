@@ -26,37 +26,55 @@ use crate::fetch::CachedImage;
 pub use domain::MachineSettings;
 pub use manifest::Manifest;
 
+/// The zip member that describes the package (VMNetX's name).
 pub const MANIFEST_NAME: &str = "vmnetx-package.xml";
 
+/// Why a `.nxpk` could not be opened or imported.
 #[derive(Debug, thiserror::Error)]
 pub enum NxpkError {
+    /// The zip container is malformed or lacks a member.
     #[error(transparent)]
     Zip(#[from] zip::ZipError),
+    /// `vmnetx-package.xml` is malformed.
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
+    /// The libvirt domain XML is malformed or asks for what we do not run.
     #[error(transparent)]
     Domain(#[from] domain::DomainError),
+    /// The memory image's libvirt save header is malformed.
     #[error(transparent)]
     Memory(#[from] memory::MemoryError),
     /// A member that must be text is not (its name).
     #[error("{0} is not UTF-8")]
     Encoding(String),
+    /// A member is larger than we read into memory.
     #[error("{name} larger than {limit} bytes")]
-    TooLarge { name: String, limit: u64 },
+    TooLarge {
+        /// The member.
+        name: String,
+        /// The most bytes accepted.
+        limit: u64,
+    },
+    /// A read asked for more bytes than fit in memory on this platform.
     #[error("reading the package: a range of {0} bytes is too long")]
     RangeTooLong(u64),
     // The fetch error's text is part of this one's, so it is not also a `source`.
+    /// Reading a remote package's bytes failed.
     #[error("reading the package: {0}")]
     Fetch(SharedError),
+    /// The blocking task that read the package panicked or was cancelled.
     #[error("reading the package: {0}")]
     Task(tokio::task::JoinError),
+    /// Reading a local package failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
 /// Random access to a package's bytes.
 pub trait ReadAt: Send + Sync {
+    /// The package's length in bytes.
     fn size(&self) -> u64;
+    /// `len` bytes at `offset`; fewer is an error.
     fn read_at(
         &self,
         offset: u64,
@@ -73,6 +91,7 @@ pub struct LocalFile {
 }
 
 impl LocalFile {
+    /// Opens `path` and notes its length.
     pub fn open(path: &Path) -> std::io::Result<LocalFile> {
         let file = std::fs::File::open(path)?;
         let size = file.metadata()?.len();
@@ -83,6 +102,7 @@ impl LocalFile {
         })
     }
 
+    /// Where the file is (for messages).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -122,8 +142,11 @@ impl ReadAt for Arc<CachedImage> {
 /// A member's bytes inside the package file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// The member's name in the zip.
     pub name: String,
+    /// Where its stored (uncompressed) bytes begin in the package file.
     pub offset: u64,
+    /// How many bytes it has.
     pub size: u64,
 }
 
@@ -131,10 +154,15 @@ pub struct Member {
 #[derive(Debug)]
 pub struct Package<R> {
     source: R,
+    /// The package manifest (`vmnetx-package.xml`).
     pub manifest: Manifest,
+    /// The libvirt domain XML, kept as text for the import's record.
     pub domain_xml: String,
+    /// The machine the domain asks for, checked.
     pub settings: MachineSettings,
+    /// The disk image member.
     pub disk: Member,
+    /// The memory image member, when the package has one.
     pub memory: Option<Member>,
 }
 
@@ -208,6 +236,7 @@ impl<R: ReadAt> Package<R> {
         })
     }
 
+    /// Where the package's bytes come from.
     pub fn source(&self) -> &R {
         &self.source
     }
@@ -216,7 +245,9 @@ impl<R: ReadAt> Package<R> {
 /// What [`import_local`] produced.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Imported {
+    /// The package's name (from its manifest).
     pub name: String,
+    /// The machine the domain asks for.
     pub settings: MachineSettings,
     /// The disk image (format in `settings.disk.format`).
     pub disk: PathBuf,

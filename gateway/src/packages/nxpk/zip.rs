@@ -12,24 +12,36 @@
 /// A member of the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// The member's path in the archive.
     pub name: String,
+    /// The compression method (0 = stored, the only one we read).
     pub method: u16,
+    /// The general-purpose flags (bit 0 = encrypted).
     pub flags: u16,
+    /// Bytes as stored in the archive.
     pub compressed_size: u64,
+    /// Bytes once extracted (equal to `compressed_size` for a stored member).
     pub size: u64,
+    /// Where the member's local header starts.
     pub header_offset: u64,
 }
 
+/// Why the archive cannot be read; every offset and length in it is untrusted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ZipError {
+    /// No end-of-central-directory record in the file's tail.
     #[error("not a zip file (no end of central directory record)")]
     NoEocd,
+    /// A record is truncated, has a bad signature, or points outside the file.
     #[error("zip: {0}")]
     Corrupt(&'static str),
+    /// The archive spans several files, which packages never do.
     #[error("zip: multi-disk archives are not supported")]
     MultiDisk,
+    /// A member the manifest names is not in the archive.
     #[error("package member {0:?} is missing")]
     Missing(String),
+    /// A member is not stored as is, so it cannot be read by range.
     #[error("package member {0:?} is compressed or encrypted; VMNetX packages store members")]
     NotStored(String),
 }
@@ -43,6 +55,7 @@ const LOCAL_SIG: u32 = 0x0403_4b50;
 pub const MAX_TAIL: u64 = 22 + 65535;
 /// Bound on the central directory we are willing to read (a package has 4 members).
 pub const MAX_CENTRAL_DIR: u64 = 1 << 20;
+/// Length of a local file header before its name and extra field.
 pub const LOCAL_HEADER_LEN: u64 = 30;
 const ZIP64_LOCATOR_LEN: u64 = 20;
 const ZIP64_EOCD_LEN: u64 = 56;
@@ -69,14 +82,18 @@ fn u64_at(b: &[u8], o: usize) -> Result<u64, ZipError> {
 /// Where the central directory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Directory {
+    /// Where the central directory starts.
     pub offset: u64,
+    /// Its length in bytes (at most [`MAX_CENTRAL_DIR`]).
     pub size: u64,
+    /// How many entries it says it has.
     pub entries: u64,
 }
 
 /// What to read next after looking at the file's tail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tail {
+    /// The classic end record located the directory.
     Found(Directory),
     /// A zip64 archive: read `ZIP64_EOCD_LEN` bytes at this offset and call [`parse_zip64_eocd`].
     Zip64At(u64),

@@ -27,53 +27,79 @@ use crate::qemu::process::kill_child;
 use crate::qemu::qmp::{Qmp, QmpError};
 use crate::qemu::{InstancePaths, LaunchError, Launcher};
 
+/// Why `package create`, `package import` or a save could not make a package.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
+    /// The VM could not be started.
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    /// Saving the memory image failed.
     #[error(transparent)]
     Migration(#[from] MigrationError),
+    /// The monitor failed.
     #[error(transparent)]
     Qmp(#[from] QmpError),
+    /// `qemu-img` could not flatten or check the disk.
     #[error(transparent)]
     Img(#[from] ImgError),
+    /// A file could not be written or read.
     #[error("{what} {path}: {source}")]
     Io {
+        /// Which step (for the message).
         what: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// The output directory has files in it already; we never overwrite a package.
     #[error("{0} exists and is not empty")]
     NotEmpty(PathBuf),
+    /// The item is fetched from a URL; a package is made from a local machine.
     #[error("item {0:?} is a remote package; packages are made from local items")]
     RemoteItem(String),
+    /// The `--wait-serial` marker or timer did not come before the timeout.
     #[error("the save condition was not met within {0:?}")]
     ConditionTimeout(Duration),
+    /// The signal's sender went away before it fired (the admin request was dropped).
     #[error("the save signal was cancelled")]
     SignalCancelled,
+    /// QEMU ended before the serial marker showed up.
     #[error("QEMU exited ({status}) before {marker:?} appeared on the serial console")]
     ExitedEarly {
+        /// How QEMU ended.
         status: std::process::ExitStatus,
+        /// The serial text that was waited for.
         marker: String,
     },
+    /// QEMU does not know the machine type (the default when `None`).
     #[error("QEMU does not know machine type {0:?}")]
     UnknownMachineType(Option<String>),
+    /// The manifest we made does not pass our own checks.
     #[error("the package being written: {0}")]
     Manifest(#[from] ManifestError),
+    /// A blocking task panicked or was cancelled.
     #[error("a blocking task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// A `.nxpk` being imported is malformed.
     #[error("{path}: {cause}")]
     Nxpk {
+        /// The `.nxpk` file.
         path: PathBuf,
+        /// What is wrong with it.
         cause: crate::packages::nxpk::NxpkError,
     },
+    /// The package to be re-validated could not be opened.
     #[error("{0}")]
     Package(#[from] super::PackageError),
+    /// A VMNetX domain asks for more memory than fits a machine.
     #[error("memory of {0} MB is too large")]
     MemoryTooLarge(u64),
+    /// A VMNetX disk is in a format we do not launch.
     #[error("disk format {0:?} is not raw or qcow2")]
     DiskFormat(String),
+    /// The trial resume of the new memory image did not finish in time.
     #[error("the trial restore timed out")]
     TrialTimeout,
 }
@@ -97,7 +123,9 @@ pub enum WaitFor {
 /// What to make.
 #[derive(Debug)]
 pub struct CreateOptions {
+    /// How the memory image is compressed.
     pub codec: Codec,
+    /// When the moment to save comes.
     pub wait: WaitFor,
     /// Bound on the wait (a guest that never prints its marker must not hang us).
     pub timeout: Duration,

@@ -29,21 +29,27 @@ use crate::qemu::{InstancePaths, LaunchError, Launcher};
 /// What to make.
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
+    /// How the memory image is recompressed (VMNetX's xz/lzop is unwrapped first).
     pub codec: Codec,
     /// Resume the memory image once to see whether this QEMU accepts it.
     pub check_restore: bool,
     /// Direct kernel boot files, for packages whose guest was started that way (VMNetX
     /// packages boot from their disk; our test guest does not).
     pub kernel: Option<PathBuf>,
+    /// The initrd for direct kernel boot.
     pub initrd: Option<PathBuf>,
+    /// The kernel command line for direct kernel boot.
     pub append: Option<String>,
+    /// The limits the imported machine is held to.
     pub policy: Policy,
 }
 
 /// The package written, and why its memory image was dropped, if it was.
 #[derive(Debug)]
 pub struct Imported {
+    /// The manifest written.
     pub manifest: Manifest,
+    /// Why the memory image was left out (the trial resume failed), when it was: the package then cold-boots.
     pub memory_dropped: Option<String>,
 }
 

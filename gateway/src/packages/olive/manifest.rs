@@ -28,37 +28,52 @@ pub const MAX_DEVICE_STATE_BYTES: u64 = 512 << 20;
 /// What is wrong with one field of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
+    /// The file name is not a plain name inside the package.
     #[error(transparent)]
     FileName(#[from] BadFileName),
+    /// The digest is not 64 lowercase hex digits.
     #[error("sha256 must be 64 lowercase hex digits")]
     Digest,
+    /// An initrd or kernel command line without a kernel.
     #[error("needs a kernel")]
     NeedsKernel,
+    /// The name is empty or longer than 200 characters.
     #[error("must be 1–200 characters")]
     NameLength,
     #[error("boots from the {0} drive, which has no image")]
     NoDrive(&'static str),
 }
 
+/// Why `olive-package.json` is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
+    /// Not JSON, or not the manifest's shape (unknown keys are refused too).
     #[error("manifest is not valid: {0}")]
     Schema(serde_json::Error),
+    /// `format` names a version we do not read.
     #[error("manifest format {0:?} is not {FORMAT:?}")]
     Format(String),
+    /// One field is malformed.
     #[error("{field}: {problem}")]
     Invalid {
+        /// The field's path, e.g. `disk.path`.
         field: &'static str,
+        /// What is wrong with it.
         problem: Problem,
     },
+    /// The machine asks for more than the limits allow.
     #[error("machine.{0}")]
     Policy(PolicyViolation),
     #[error(
         "memory.uncompressed_size: {size} bytes is outside 1..={limit} for {memory_mb} MiB of RAM"
     )]
+    /// `memory.uncompressed_size` cannot be a migration stream of this machine.
     MemorySize {
+        /// The declared size.
         size: u64,
+        /// The largest stream a machine with this RAM can make.
         limit: u64,
+        /// The machine's RAM.
         memory_mb: u32,
     },
 }
@@ -69,6 +84,7 @@ pub enum ManifestError {
 pub struct FileRef {
     /// A plain file name inside the package (no directories).
     pub path: String,
+    /// Its length in bytes as stored.
     pub size: u64,
     /// Lowercase hex SHA-256 of the file as stored.
     pub sha256: String,
@@ -78,8 +94,10 @@ pub struct FileRef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryRef {
+    /// The file as stored.
     #[serde(flatten)]
     pub file: FileRef,
+    /// How it is compressed.
     pub codec: Codec,
     /// Length of the decompressed stream: the denominator of `startup-progress`.
     pub uncompressed_size: u64,
@@ -92,9 +110,13 @@ pub struct MachineSpec {
     /// The concrete machine type (e.g. `pc-i440fx-7.2`, never an alias that a newer QEMU
     /// could point elsewhere).
     pub machine_type: String,
+    /// Guest RAM in MiB.
     pub memory_mb: u32,
+    /// Virtual processors.
     pub vcpus: u32,
+    /// The display adapter.
     pub display: Display,
+    /// Video memory in MiB, when not QEMU's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vga_memory_mb: Option<u32>,
     /// A list of cards (older manifests: one name or `null`).
@@ -103,7 +125,9 @@ pub struct MachineSpec {
     /// `"ps2"` or `"tablet"` (older manifests: `"tablet": true|false`).
     #[serde(alias = "tablet")]
     pub mouse: Mouse,
+    /// Whether restricted user networking is on.
     pub network: bool,
+    /// `auth-ok.limit_mouse_rate` (Hz) for VMNetX clients.
     pub limit_mouse_rate: Option<u32>,
     /// Kernel command line for direct kernel boot.
     pub append: Option<String>,
@@ -121,10 +145,15 @@ fn is_false(b: &bool) -> bool {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metadata {
+    /// The name on the item's card.
     pub title: String,
+    /// Who made the software, when known.
     pub creator: Option<String>,
+    /// The year it came out, when known.
     pub year: Option<u32>,
+    /// A paragraph for visitors.
     pub description: Option<String>,
+    /// Who holds the rights, or the licence it is shown under.
     pub rights: Option<String>,
 }
 
@@ -141,13 +170,17 @@ impl Metadata {
     }
 }
 
+/// `olive-package.json`: everything needed to launch the package, with a digest of every file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// Always `olive-package/1`; a reader refuses any other, so a format change cannot be misread.
     pub format: String,
     /// The package's friendly name (VMNetX's `name`, sent in `auth-ok`).
     pub name: String,
+    /// What visitors see.
     pub metadata: Metadata,
+    /// The virtual hardware.
     pub machine: MachineSpec,
     /// `qemu-system-x86_64 --version`'s first line at save time, for diagnosis: a memory
     /// image saved by another QEMU may be rejected (and then cold-boots).
@@ -157,12 +190,15 @@ pub struct Manifest {
     /// Kernel and initrd for direct kernel boot; included because a resumed guest needs
     /// the very kernel it was saved with.
     pub kernel: Option<FileRef>,
+    /// The initrd for direct kernel boot.
     pub initrd: Option<FileRef>,
     /// Raw floppy and CD-ROM images (see [`crate::model::Media`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floppy: Option<FileRef>,
+    /// The raw CD-ROM image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cdrom: Option<FileRef>,
+    /// The memory image a first start resumes, when the package has one.
     pub memory: Option<MemoryRef>,
     /// A PPM screendump taken at the moment of saving.
     pub screenshot: Option<FileRef>,

@@ -26,24 +26,40 @@ use crate::model::{
 use manifest::{FileRef, Manifest, ManifestError, MemoryRef, MANIFEST_FILE, MAX_MANIFEST_BYTES};
 use source::{Source, SourceError};
 
+/// Why an Olive package could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
     // The cause is part of the message (config errors show only the message), so it is
     // not also a `source` that `{:#}` would print twice.
+    /// A file of the package could not be read.
     #[error("package {root}: {cause}")]
-    Source { root: String, cause: SourceError },
+    Source {
+        /// The package's directory or URL.
+        root: String,
+        /// Why the read failed.
+        cause: SourceError,
+    },
+    /// The manifest is malformed or asks for more than the limits allow.
     #[error("package {root}: {cause}")]
-    Manifest { root: String, cause: ManifestError },
+    Manifest {
+        /// The package's directory or URL.
+        root: String,
+        /// What is wrong with it.
+        cause: ManifestError,
+    },
 }
 
 /// An opened package whose manifest passed the schema and policy checks.
 #[derive(Clone, Debug)]
 pub struct Package {
+    /// Where the package's files are: a directory or a URL.
     pub root: Source,
+    /// Its manifest, checked against the schema and the policy.
     pub manifest: Manifest,
 }
 
 impl Package {
+    /// Reads and checks the manifest under `root`; files are opened later, when used.
     pub fn open(root: Source, policy: Policy) -> Result<Package, PackageError> {
         let r = root.to_string();
         let bytes = root
@@ -59,6 +75,7 @@ impl Package {
         Ok(Package { root, manifest })
     }
 
+    /// Where the file `f` of the manifest is, under the package root.
     pub fn file(&self, f: &FileRef) -> Source {
         self.root.join(&f.path)
     }

@@ -13,15 +13,21 @@ use std::sync::Arc;
 use crate::fetch::RemoteFile;
 use crate::model::ByteStream;
 
+/// Why a package file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// A URL where only local files are read (the catalog at load time, `package validate`).
     #[error("{0}: remote packages are read when an instance launches, not here")]
     RemoteUnsupported(String),
+    /// The local file could not be read.
     #[error("{path}: {cause}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         cause: std::io::Error,
     },
+    /// The file is larger than the limit given for it (its path or URL, the limit).
     #[error("{0}: larger than {1} bytes")]
     TooLarge(String, u64),
 }
@@ -29,8 +35,11 @@ pub enum SourceError {
 /// A byte range of a pinned remote file (the ETag the launch saw is the one streamed).
 #[derive(Clone)]
 pub struct RemoteRange {
+    /// The remote file, pinned to the ETag the launch saw.
     pub file: Arc<RemoteFile>,
+    /// Where the range starts.
     pub offset: u64,
+    /// How many bytes it has.
     pub len: u64,
 }
 
@@ -57,6 +66,7 @@ impl ByteStream for RemoteRange {
 /// One file (or the root) of a package.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
+    /// A path on this machine.
     Local(PathBuf),
     /// An `http://` or `https://` URL.
     Remote(String),

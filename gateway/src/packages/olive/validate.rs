@@ -15,33 +15,58 @@ use crate::qemu::img::{self, ImgError};
 /// What is wrong with one file of a package.
 #[derive(Debug, thiserror::Error)]
 pub enum FileProblem {
+    /// The file could not be opened.
     #[error(transparent)]
     Open(#[from] SourceError),
+    /// Reading it failed part way.
     #[error("{0}")]
     Read(std::io::Error),
+    /// Its length differs from the manifest's.
     #[error("size {len}, manifest says {want}")]
-    Size { len: u64, want: u64 },
+    Size {
+        /// The length found.
+        len: u64,
+        /// The manifest's `size`.
+        want: u64,
+    },
+    /// Its digest differs from the manifest's.
     #[error("SHA-256 does not match the manifest")]
     Digest,
+    /// The memory image is not a valid stream of its codec.
     #[error("{} stream: {source}", codec.name())]
     Stream {
+        /// The codec the manifest names.
         codec: Codec,
+        /// The decoder's error.
         source: std::io::Error,
     },
+    /// The memory image decompresses to another length than the manifest's.
     #[error("decompresses to {len} bytes, manifest says {want}")]
-    Decompressed { len: u64, want: u64 },
+    Decompressed {
+        /// The length found.
+        len: u64,
+        /// The manifest's `uncompressed_size`.
+        want: u64,
+    },
+    /// `qemu-img` refused the disk (not a standalone qcow2).
     #[error(transparent)]
     Disk(#[from] ImgError),
 }
 
+/// Why `package validate` refused a package.
 #[derive(Debug, thiserror::Error)]
 pub enum ValidateError {
+    /// The manifest could not be read or is refused.
     #[error(transparent)]
     Package(#[from] PackageError),
+    /// One file is wrong.
     #[error("{field} ({path}): {problem}")]
     File {
+        /// The manifest field naming it (`disk`, `memory`, ...).
         field: &'static str,
+        /// Its path in the package.
         path: String,
+        /// What is wrong.
         problem: FileProblem,
     },
 }
