@@ -72,10 +72,17 @@ mkdir -p "$WORK"
 trap 'rm -rf "$WORK"' EXIT INT TERM
 PKGS=$(cat "$HERE/common/packages" "$HERE/$NAME/packages" | sed 's/#.*//' | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
 
-# Kernel modules nobody here needs (Wi-Fi, cameras, other GPUs, ...): a smaller disk.
-TRIM="drivers/media drivers/net/wireless drivers/infiniband drivers/staging drivers/isdn
-drivers/gpu/drm/amd drivers/gpu/drm/nouveau drivers/gpu/drm/radeon drivers/gpu/drm/i915
-drivers/bluetooth net/bluetooth net/wireless net/mac80211 sound/soc fs/btrfs fs/xfs fs/ocfs2"
+# Kernel modules nobody here needs (network cards: guests run with -nic none; Wi-Fi, cameras,
+# other GPUs, ...): a smaller disk.
+TRIM="drivers/net drivers/media drivers/infiniband drivers/staging drivers/isdn drivers/iio
+drivers/comedi drivers/mtd drivers/target drivers/gpu/drm/amd drivers/gpu/drm/nouveau
+drivers/gpu/drm/radeon drivers/gpu/drm/i915 drivers/bluetooth net sound/soc fs/btrfs fs/xfs
+fs/ocfs2 fs/gfs2 fs/nfs fs/nfsd fs/ceph fs/smb fs/f2fs"
+# Mesa's GL drivers and LLVM (175 MB, pulled in by xserver-xorg-core): neither X driver here
+# renders with GL (qxl does not; modesetting runs with AccelMethod none, Doom with SDL's
+# software renderer), so X's GLX simply reports no direct rendering.
+DROP="usr/lib/i386-linux-gnu/dri usr/lib/i386-linux-gnu/libLLVM-15.so* usr/lib/i386-linux-gnu/libz3.so*
+usr/share/games/doom/freedoom2.wad"
 log "mmdebstrap $SUITE $ARCH: $PKGS"
 mmdebstrap --quiet --mode=root --architectures=$ARCH --variant=minbase --components=main \
     --include="$PKGS" \
@@ -89,6 +96,7 @@ mmdebstrap --quiet --mode=root --architectures=$ARCH --variant=minbase --compone
     --customize-hook="cp -a $HERE/$NAME/rootfs/. \"\$1\"/" \
     --customize-hook='ln -sf /bin/busybox "$1"/etc/olive/init' \
     --customize-hook="for d in $(echo $TRIM); do rm -rf \"\$1\"/lib/modules/*/kernel/\$d; done" \
+    --customize-hook="for d in $(echo $DROP); do rm -rf \"\$1\"/\$d; done" \
     --customize-hook='for k in "$1"/lib/modules/*; do chroot "$1" depmod -a "${k##*/}"; done' \
     --customize-hook='printf "virtio_pci\nvirtio_blk\next4\n" >"$1"/etc/initramfs-tools/modules' \
     --customize-hook='printf "MODULES=list\nCOMPRESS=gzip\n" >"$1"/etc/initramfs-tools/conf.d/olive' \

@@ -34,7 +34,8 @@ if [ -e /dev/virtio-ports/com.redhat.spice.0 ]; then
 fi
 
 i=0
-until xwininfo -root -tree 2>/dev/null | grep -q '"xterm"' && pidof twm >/dev/null; do
+until tree=$(xwininfo -root -tree 2>/dev/null) &&
+    echo "$tree" | grep -q '"xterm"' && echo "$tree" | grep -q '"xclock"' && pidof twm >/dev/null; do
     i=$((i + 1))
     [ "$i" -gt 300 ] && break
     sleep 0.2
