@@ -6,6 +6,7 @@
 
 mod bench;
 mod deny;
+mod guests;
 mod install;
 
 use std::path::{Path, PathBuf};
@@ -57,7 +58,7 @@ fn main() -> Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo(&root),
         Some("web") => web(&root),
-        Some("guest") => build_guest(&root).map(|_| ()),
+        Some("guest") => guests::guest(&root, args.get(1).map(String::as_str)),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("bench") => bench::bench(&root),
         Some("deny") => {
@@ -73,7 +74,9 @@ fn main() -> Result<()> {
             eprintln!("         Chromium, Firefox and WebKit (OLIVE_BROWSERS=chromium,firefox,webkit picks)");
             eprintln!("         (--quick: no web app, no guest; only --lib --bins)");
             eprintln!("  demo   build the web app, bring up Olive with a demo collection on http://127.0.0.1:8080");
-            eprintln!("  guest  build (or reuse) the test guest kernel and initramfs");
+            eprintln!(
+                "  guest [test|doom|xdesk|all]  build (or reuse) guests, print their directories"
+            );
             eprintln!("  deny   install cargo-deny, check licences, bans, sources (and advisories when reachable)");
             eprintln!(
                 "  web    install trunk + wasm-bindgen-cli, build the web app, run its wasm tests"
