@@ -161,8 +161,8 @@ fn drives(block: &Value) -> Vec<(String, String, bool)> {
 async fn qemu_accepts_every_period_hardware_combination() {
     let _lock = olive_tests::qemu_lock();
     let s = common::scratch("hw");
-    let floppy = s.dir.join("dos.img");
-    let cdrom = s.dir.join("games.iso");
+    let floppy = s.path().join("dos.img");
+    let cdrom = s.path().join("games.iso");
     raw_image(&floppy, 1_474_560);
     raw_image(&cdrom, 1 << 20);
     let launcher = Launcher {
@@ -177,9 +177,9 @@ async fn qemu_accepts_every_period_hardware_combination() {
                 floppy: case.floppy.then(|| floppy.clone()),
                 cdrom: case.cdrom.then(|| cdrom.clone()),
             };
-            let machine = Machine::new(case.hardware, Disk::File(s.dir.join("blank.qcow2")))
+            let machine = Machine::new(case.hardware, Disk::File(s.path().join("blank.qcow2")))
                 .with_media(media);
-            let paths = InstancePaths::new(s.dir.join(format!("i{i}")));
+            let paths = InstancePaths::new(s.path().join(format!("i{i}")));
             paths.create_dir().unwrap();
             let started = Instant::now();
             let mut launched = launcher

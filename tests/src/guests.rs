@@ -34,9 +34,13 @@ impl PeriodGuest {
 /// A built guest: its cache directory and the parts of `machine.toml` a launch needs.
 #[derive(Debug, Clone)]
 pub struct PeriodImages {
+    /// Which guest.
     pub guest: PeriodGuest,
+    /// Its cache directory (`~/.cache/olive/guests/<name>-<key>/`).
     pub dir: PathBuf,
+    /// The Debian kernel, booted directly.
     pub kernel: PathBuf,
+    /// The busybox initramfs.
     pub initrd: PathBuf,
     /// The ext4 root, attached read-only in spirit: QEMU runs it with `snapshot=on`.
     pub disk: PathBuf,
@@ -202,7 +206,9 @@ pub fn qemu_config(images: &PeriodImages, options: &LaunchOptions) -> QemuConfig
 /// What `sh CMD` printed in the guest, and its exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShOutput {
+    /// The command's exit status.
     pub rc: i32,
+    /// Its output lines, without the `OUT ` prefix.
     pub lines: Vec<String>,
 }
 

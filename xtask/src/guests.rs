@@ -14,10 +14,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 /// The period-software guests `guests/build.sh` knows.
-pub const PERIOD_GUESTS: &[&str] = &["doom", "xdesk"];
+pub(crate) const PERIOD_GUESTS: &[&str] = &["doom", "xdesk"];
 
 /// Runs the subcommand: `which` is `test` (the default), `doom`, `xdesk` or `all`.
-pub fn guest(root: &Path, which: Option<&str>) -> Result<()> {
+pub(crate) fn guest(root: &Path, which: Option<&str>) -> Result<()> {
     let names: Vec<&str> = match which.unwrap_or("test") {
         "all" => std::iter::once("test")
             .chain(PERIOD_GUESTS.iter().copied())
@@ -44,7 +44,7 @@ pub fn guest(root: &Path, which: Option<&str>) -> Result<()> {
 
 /// `guests/build.sh NAME`: builds or reuses the guest and returns its cache directory (the
 /// script's last stdout line).
-pub fn period_guest(root: &Path, name: &str) -> Result<PathBuf> {
+pub(crate) fn period_guest(root: &Path, name: &str) -> Result<PathBuf> {
     let script = root.join("guests/build.sh");
     eprintln!("$ sh {} {name}", script.display());
     let out = Command::new("sh")

@@ -124,10 +124,12 @@ impl SoundCards {
         Ok(SoundCards(v))
     }
 
+    /// No sound card at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Whether `card` is among them.
     pub fn contains(&self, card: SoundDevice) -> bool {
         self.0.contains(&card)
     }
@@ -253,6 +255,7 @@ pub struct BootOrder(Vec<BootDevice>);
 pub struct BadBootOrder(pub String);
 
 impl BootOrder {
+    /// Reads QEMU's drive letters (`a` floppy, `c` disk, `d` CD-ROM), each at most once.
     pub fn parse(s: &str) -> Result<BootOrder, BadBootOrder> {
         let bad = || BadBootOrder(s.chars().take(16).collect());
         let mut v = Vec::new();

@@ -40,6 +40,7 @@ pub enum Problem {
     /// The name is empty or longer than 200 characters.
     #[error("must be 1–200 characters")]
     NameLength,
+    /// `boot` names a drive the package has no image for.
     #[error("boots from the {0} drive, which has no image")]
     NoDrive(&'static str),
 }
@@ -131,8 +132,10 @@ pub struct MachineSpec {
     pub limit_mouse_rate: Option<u32>,
     /// Kernel command line for direct kernel boot.
     pub append: Option<String>,
+    /// The boot order, when not QEMU's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot: Option<BootOrder>,
+    /// Whether the spice-vdagent channel is attached.
     #[serde(default, skip_serializing_if = "is_false")]
     pub agent: bool,
 }
