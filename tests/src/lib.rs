@@ -18,6 +18,7 @@ pub mod engine;
 pub mod evdev;
 pub mod gateway;
 pub mod guest;
+pub mod harvester;
 pub mod lock;
 pub mod ppm;
 pub mod qemu;

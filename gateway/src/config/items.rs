@@ -9,7 +9,7 @@ use super::raw::{RawItem, RawMachine};
 use super::Checker;
 use crate::config::ConfigError;
 use crate::model::policy::{check_append, is_item_id};
-use crate::model::{Disk, Hardware, ItemMeta, KernelBoot, Machine, Policy, RemoteRef};
+use crate::model::{Access, Disk, Hardware, ItemMeta, KernelBoot, Machine, Policy, RemoteRef};
 
 /// A line of the file and the field path there, kept for errors found later (when the
 /// catalog opens a package).
@@ -29,6 +29,7 @@ pub struct MetaOverrides {
     pub description: Option<String>,
     pub rights: Option<String>,
     pub thumbnail: Option<String>,
+    pub group: Option<String>,
 }
 
 impl MetaOverrides {
@@ -41,6 +42,7 @@ impl MetaOverrides {
             description: self.description.or(base.description),
             rights: self.rights.or(base.rights),
             thumbnail: self.thumbnail.or(base.thumbnail),
+            group: self.group.or(base.group),
         }
     }
 }
@@ -66,6 +68,8 @@ pub enum ItemSource {
 pub struct ItemSpec {
     pub id: String,
     pub source: ItemSource,
+    /// `public = false` makes it [`Access::SignedOnly`].
+    pub access: Access,
 }
 
 pub(super) fn check_items(
@@ -97,6 +101,7 @@ pub(super) fn check_items(
             description: it.description,
             rights: it.rights,
             thumbnail: it.thumbnail,
+            group: it.group,
         };
         let source = match (it.package, it.machine) {
             (Some(p), Some(_)) => {
@@ -133,9 +138,14 @@ pub(super) fn check_items(
                 ItemSource::Machine { meta, machine }
             }
         };
+        let access = match it.public {
+            Some(false) => Access::SignedOnly,
+            Some(true) | None => Access::Public,
+        };
         items.push(ItemSpec {
             id: it.id.into_inner(),
             source,
+            access,
         });
     }
     Ok(items)

@@ -263,6 +263,7 @@ impl Manifest {
             description: md.description.clone(),
             rights: md.rights.clone(),
             thumbnail: None,
+            group: None,
         }
     }
 
