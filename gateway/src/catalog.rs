@@ -47,6 +47,7 @@ pub fn load(config: &Config) -> Result<Catalog, ConfigError> {
             id: spec.id.clone(),
             meta,
             machine,
+            access: spec.access,
         });
     }
     Ok(Catalog::new(items))

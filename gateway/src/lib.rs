@@ -16,6 +16,7 @@
 //! | [`qemu`] | QEMU as a child process: command line, spawning, QMP, migration, screen check, SPICE handover, `qemu-img`, reaping |
 //! | [`packages`] | Olive packages (manifest, create, import, validate), VMNetX `.nxpk`, packages at URLs |
 //! | [`catalog`] | [`Config`] → [`model::Catalog`], opening local packages |
+//! | [`portal`] | signed launch links, the OAI-PMH repository, item pages' JSON-LD and Open Graph tags; pure |
 //! | [`instances`] | the registry: instance state machine, ids and tokens, GC, `/launch` items, saving; VMs through the [`instances::Engine`] trait |
 //! | [`engine`] | the engines: QEMU child processes |
 //! | [`net`] | the control contract, `http/` (routes, `ApiError`, admin key, static files), `token_port/`, `ws_bridge` |
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod packages;
+pub mod portal;
 pub mod qemu;
 
 use std::net::SocketAddr;
@@ -143,6 +145,7 @@ impl Server {
             registry: registry.clone(),
             config: config.clone(),
             chunks,
+            oai: net::http::repository(&config),
         };
         let app = net::http::router(state, config.static_dir.clone())
             .merge(bridge_router)

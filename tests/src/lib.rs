@@ -19,6 +19,7 @@ pub mod evdev;
 pub mod gateway;
 pub mod guest;
 pub mod guests;
+pub mod harvester;
 pub mod lock;
 pub mod ppm;
 pub mod qemu;

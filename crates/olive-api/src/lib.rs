@@ -35,6 +35,9 @@ pub struct CollectionItem {
     /// URL of a picture of the item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<String>,
+    /// The group the collection page lists it under ("Test patterns").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// Made by `GET /launch` from a package link (listed after the configured items).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub launched: bool,
@@ -96,6 +99,25 @@ pub fn parse_collection(json: &str) -> Result<ParsedCollection, serde_json::Erro
 pub struct CreateRequest {
     /// The item (its config key) to start a VM of.
     pub item: String,
+    /// A portal's signed launch link, as its query parameters carried it
+    /// (`?expires=…&key=…&sig=…[&seat=…]`): required for items that are not public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<LaunchGrant>,
+}
+
+/// The signed part of a portal's launch link (see the gateway README, "Signed launch
+/// links").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchGrant {
+    /// Unix seconds after which the link no longer launches.
+    pub expires: u64,
+    /// The name of the portal's key.
+    pub key: String,
+    /// Lower-case hex HMAC-SHA256 of `ITEM\nEXPIRES\nSEAT`.
+    pub sig: String,
+    /// The portal's seat class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat: Option<String>,
 }
 
 fn control_url() -> String {

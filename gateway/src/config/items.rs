@@ -10,7 +10,7 @@ use super::Checker;
 use crate::config::ConfigError;
 use crate::model::policy::{check_append, is_item_id};
 use crate::model::{
-    BootDevice, Disk, Hardware, ItemMeta, KernelBoot, Machine, Media, Policy, RemoteRef,
+    Access, BootDevice, Disk, Hardware, ItemMeta, KernelBoot, Machine, Media, Policy, RemoteRef,
 };
 
 /// A line of the file and the field path there, kept for errors found later (when the
@@ -39,6 +39,8 @@ pub struct MetaOverrides {
     pub rights: Option<String>,
     /// Replaces the package's thumbnail URL.
     pub thumbnail: Option<String>,
+    /// Puts the item in a collection group (and OAI-PMH set).
+    pub group: Option<String>,
 }
 
 impl MetaOverrides {
@@ -51,6 +53,7 @@ impl MetaOverrides {
             description: self.description.or(base.description),
             rights: self.rights.or(base.rights),
             thumbnail: self.thumbnail.or(base.thumbnail),
+            group: self.group.or(base.group),
         }
     }
 }
@@ -93,6 +96,8 @@ pub struct ItemSpec {
     pub id: String,
     /// Where its machine comes from.
     pub source: ItemSource,
+    /// `public = false` makes it [`Access::SignedOnly`].
+    pub access: Access,
 }
 
 pub(super) fn check_items(
@@ -124,6 +129,7 @@ pub(super) fn check_items(
             description: it.description,
             rights: it.rights,
             thumbnail: it.thumbnail,
+            group: it.group,
         };
         let source = match (it.package, it.machine) {
             (Some(p), Some(_)) => {
@@ -160,9 +166,14 @@ pub(super) fn check_items(
                 ItemSource::Machine { meta, machine }
             }
         };
+        let access = match it.public {
+            Some(false) => Access::SignedOnly,
+            Some(true) | None => Access::Public,
+        };
         items.push(ItemSpec {
             id: it.id.into_inner(),
             source,
+            access,
         });
     }
     Ok(items)

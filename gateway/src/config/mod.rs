@@ -12,6 +12,7 @@
 
 mod items;
 mod locate;
+mod portal;
 mod raw;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -26,7 +27,7 @@ use toml::Spanned;
 
 pub use items::{ItemSource, ItemSpec, Location, MetaOverrides};
 
-use crate::model::{Catalog, Policy};
+use crate::model::{Catalog, Policy, PortalSettings};
 
 /// VMNetX's default control port; kept so that old clients' URLs without a port still work.
 pub const DEFAULT_TOKEN_PORT: u16 = 18923;
@@ -149,6 +150,8 @@ pub struct Config {
     pub chunk_cache_bytes: u64,
     /// Keys that are accepted for compatibility but no longer do anything.
     pub obsolete_keys: Vec<&'static str>,
+    /// The `[portal]` section: public address, OAI-PMH identity, signing keys, embedders.
+    pub portal: PortalSettings,
 }
 
 /// Makes errors that point into one file.
@@ -274,6 +277,7 @@ impl Config {
             max_vcpus: l.max_vcpus.unwrap_or(defaults.max_vcpus),
         };
         let items = items::check_items(&ck, raw.item, policy, &abs)?;
+        let portal = portal::check_portal(&ck, raw.portal)?;
         let obsolete_keys = match raw.ws_allow_missing_origin {
             Some(_) => vec!["ws_allow_missing_origin"],
             None => Vec::new(),
@@ -307,6 +311,7 @@ impl Config {
             trusted_package_hosts: raw.trusted_package_hosts,
             chunk_cache_bytes: l.chunk_cache_mb.unwrap_or(4096).saturating_mul(1 << 20),
             obsolete_keys,
+            portal,
         })
     }
 }

@@ -30,6 +30,27 @@ pub(super) struct RawConfig {
     pub trusted_package_hosts: Vec<String>,
     #[serde(default)]
     pub item: Vec<Spanned<RawItem>>,
+    pub portal: Option<Spanned<RawPortal>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPortal {
+    pub public_url: Option<Spanned<String>>,
+    pub repository_name: Option<String>,
+    pub admin_email: Option<String>,
+    pub oai_page_size: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub embed_origins: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub key: Vec<Spanned<RawSigningKey>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSigningKey {
+    pub name: String,
+    pub secret: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -65,6 +86,10 @@ pub(super) struct RawItem {
     pub description: Option<String>,
     pub rights: Option<String>,
     pub thumbnail: Option<String>,
+    /// The collection group (and OAI-PMH set) the item is listed under.
+    pub group: Option<String>,
+    /// `false`: launched only through a signed portal link.
+    pub public: Option<bool>,
     pub machine: Option<Spanned<RawMachine>>,
 }
 

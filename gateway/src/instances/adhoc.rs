@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use sha2::Digest;
 
-use crate::model::{Item, ItemMeta, MachineSource, RemoteRef};
+use crate::model::{Access, Item, ItemMeta, MachineSource, RemoteRef};
 
 /// How many distinct package links `GET /launch` remembers as items.
 pub const MAX_ADHOC_ITEMS: usize = 256;
@@ -31,6 +31,7 @@ impl Adhoc {
             id: id.clone(),
             meta,
             machine: MachineSource::Remote(remote),
+            access: Access::Public,
         });
         let mut map = self.lock();
         if map.len() >= MAX_ADHOC_ITEMS && !map.contains_key(&id) {

@@ -16,7 +16,7 @@ use super::engine::{
 use super::{CreateError, Registry, SaveError, Settings};
 use crate::metrics::Metrics;
 use crate::model::{
-    Catalog, Codec, ControlError, ControlEvent, Disk, Hardware, Item, ItemMeta, Machine,
+    Access, Catalog, Codec, ControlError, ControlEvent, Disk, Hardware, Item, ItemMeta, Machine,
     MachineSource, SpiceAddress, SpiceEndpoint, VmState,
 };
 
@@ -129,6 +129,7 @@ fn item(id: &str) -> Item {
             Hardware::new(256, 1),
             Disk::File("/nonexistent/disk.qcow2".into()),
         )),
+        access: Access::Public,
     }
 }
 

@@ -18,6 +18,8 @@ pub struct ItemMeta {
     pub rights: Option<String>,
     /// URL of a picture of the item.
     pub thumbnail: Option<String>,
+    /// The collection group the item is listed under ("Test patterns"); also its OAI-PMH set.
+    pub group: Option<String>,
 }
 
 impl ItemMeta {
@@ -40,4 +42,17 @@ pub struct Item {
     pub meta: ItemMeta,
     /// How to run it: a local machine now, or a package URL resolved at launch.
     pub machine: MachineSource,
+    /// Who may launch it.
+    pub access: Access,
+}
+
+/// Who may launch an item.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: listed in the collection, harvested by OAI-PMH.
+    #[default]
+    Public,
+    /// Only through a launch link signed by a portal (`public = false`): not listed, not
+    /// harvested, refused without a valid signature.
+    SignedOnly,
 }

@@ -13,10 +13,11 @@ pub mod lifecycle;
 pub mod machine;
 pub mod memory;
 pub mod policy;
+pub mod portal;
 pub mod remote;
 
 pub use catalog::Catalog;
-pub use item::{Item, ItemMeta};
+pub use item::{Access, Item, ItemMeta};
 pub use lifecycle::{ControlError, ControlEvent, SpiceAddress, SpiceEndpoint, VmState};
 pub use machine::{
     BootDevice, BootOrder, Disk, DiskFormat, Display, Hardware, KernelBoot, Machine, MachineSource,
@@ -24,4 +25,5 @@ pub use machine::{
 };
 pub use memory::{ByteStream, Codec, ImageBytes, ImageFormat, MemoryImage};
 pub use policy::{Policy, PolicyViolation};
+pub use portal::{PortalSettings, SigningKey};
 pub use remote::{Kind, RemoteRef, UrlError};

@@ -13,7 +13,8 @@ use super::auth::AdminKey;
 use super::error::{json_body, ApiError};
 use super::AppState;
 use crate::instances::{Created, Summary};
-use crate::model::{Codec, ItemMeta, VmState};
+use crate::model::{Access, Codec, ItemMeta, VmState};
+use crate::portal::grant::GrantError;
 
 /// What visitors see of an item (never a path).
 pub(super) fn collection_item(id: &str, meta: &ItemMeta, launched: bool) -> CollectionItem {
@@ -25,6 +26,7 @@ pub(super) fn collection_item(id: &str, meta: &ItemMeta, launched: bool) -> Coll
         description: meta.description.clone(),
         rights: meta.rights.clone(),
         thumbnail: meta.thumbnail.clone(),
+        group: meta.group.clone(),
         launched,
     }
 }
@@ -36,6 +38,7 @@ pub(super) async fn collection(State(st): State<AppState>) -> Json<Collection> {
         .registry
         .catalog()
         .items()
+        .filter(|i| i.access == Access::Public)
         .map(|i| collection_item(&i.id, &i.meta, false));
     let adhoc = st.registry.adhoc_items();
     let launched = adhoc
@@ -62,7 +65,28 @@ pub(super) async fn create(
     body: Bytes,
 ) -> Result<Json<olive_api::Created>, ApiError> {
     let req: CreateRequest = json_body(&body, "Invalid request: expected {\"item\": ID}")?;
+    check_access(&st, &req)?;
     Ok(Json(created(st.registry.create(&req.item)?)))
+}
+
+/// Items that are not public launch only with a valid portal grant; a grant that comes
+/// with a public item must be valid too (a portal that signs expects its expiry to hold).
+/// Checked before anything starts.
+fn check_access(st: &AppState, req: &CreateRequest) -> Result<(), ApiError> {
+    let access = match st.registry.catalog().get(&req.item) {
+        Some(item) => item.access,
+        // Unknown ids (and `/launch` items) are answered by the registry.
+        None => return Ok(()),
+    };
+    let refuse = |e: GrantError| {
+        tracing::info!(item = %req.item, reason = %e, "launch refused");
+        ApiError::forbidden(e.to_string())
+    };
+    match (&req.grant, access) {
+        (None, Access::Public) => Ok(()),
+        (None, Access::SignedOnly) => Err(refuse(GrantError::Required)),
+        (Some(g), _) => super::portal::verify(st, &req.item, g).map_err(refuse),
+    }
 }
 
 fn status(s: VmState) -> Status {

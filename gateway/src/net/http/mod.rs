@@ -8,6 +8,9 @@
 //! | `DELETE /api/instances/{id}` | `X-Secret-Key` | destroy; 204 or 404 |
 //! | `POST /api/instances/{id}/package` `{"name", "codec"?}` | `X-Secret-Key` | save the running VM as `<data_dir>/packages/<name>`; 200, 400, 404, 409, 500 |
 //! | `GET /launch?package=URL` | anyone | launch a package from a trusted host (`trusted_package_hosts`; 404 when none): 302 to `/item/<id>`, or with `Accept: application/json` an instance `{item, id, token, spice_password, control_url}`; 400 bad/missing URL, 403 untrusted host or plain http to a non-loopback host, 502 package unreadable, 503 after 256 distinct links |
+//! | `GET /api/items/{id}` `[?expires&key&sig&seat]` | anyone (a valid grant for items that are not public) | one item's metadata; 403, 404 |
+//! | `GET /oai?verb=…`, `POST /oai` | anyone | OAI-PMH 2.0 (`oai_dc`) of the public items |
+//! | `GET /item/{id}` | anyone | the app's page with the item's title, Open Graph tags and JSON-LD |
 //! | `GET /healthz` | anyone | `ok` |
 //! | `GET /metrics` | anyone | Prometheus text |
 //! | `GET /ws` | anyone but a wrong `Origin` | the WebSocket bridge (mounted by [`crate::Server`]) |
@@ -21,6 +24,7 @@ mod api;
 pub mod auth;
 pub mod error;
 mod launch;
+mod portal;
 mod static_files;
 
 use std::path::PathBuf;
@@ -38,6 +42,9 @@ pub use static_files::with_static;
 use crate::config::Config;
 use crate::fetch::LazyChunkCache;
 use crate::instances::Registry;
+use crate::portal::oai::Repository;
+
+pub use portal::repository;
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -48,6 +55,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The chunk cache remote packages are read through (for `/launch`'s metadata).
     pub chunks: Arc<LazyChunkCache>,
+    /// The OAI-PMH repository of the catalog's public items.
+    pub oai: Arc<Repository>,
 }
 
 async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
@@ -66,6 +75,9 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
         .route("/api/instances", get(api::list).post(api::create))
         .route("/api/instances/{id}", delete(api::destroy))
         .route("/api/instances/{id}/package", post(api::save_package))
+        .route("/api/items/{id}", get(portal::item))
+        .route("/oai", get(portal::oai).post(portal::oai))
+        .route("/item/{id}", get(portal::item_page))
         .with_state(state);
     with_static(api, static_dir)
 }

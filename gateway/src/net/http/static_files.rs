@@ -11,16 +11,21 @@ use axum::Router;
 
 use super::error::ApiError;
 
-async fn not_built(uri: Uri) -> Response {
+/// The page served when the web app has not been built.
+pub(super) fn not_built_page(status: StatusCode) -> Response {
     let page = Html(
         "<!doctype html><title>Olive</title><h1>Olive</h1>\
          <p>The web app is not built. Build it and point <code>static_dir</code> in the \
          gateway configuration at its <code>dist</code> folder.</p>\n",
     );
+    (status, page).into_response()
+}
+
+async fn not_built(uri: Uri) -> Response {
     if uri.path() == "/" || uri.path() == "/index.html" {
-        page.into_response()
+        not_built_page(StatusCode::OK)
     } else {
-        (StatusCode::NOT_FOUND, page).into_response()
+        not_built_page(StatusCode::NOT_FOUND)
     }
 }
 

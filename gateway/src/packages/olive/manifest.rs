@@ -348,6 +348,7 @@ impl Manifest {
             description: md.description.clone(),
             rights: md.rights.clone(),
             thumbnail: None,
+            group: None,
         }
     }
 
