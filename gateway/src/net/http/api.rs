@@ -14,7 +14,7 @@ use super::error::{json_body, ApiError};
 use super::AppState;
 use crate::instances::{Created, Summary};
 use crate::model::{Access, Codec, ItemMeta, VmState};
-use crate::portal::grant::{Grant, GrantError};
+use crate::portal::grant::GrantError;
 
 /// What visitors see of an item (never a path).
 pub(super) fn collection_item(id: &str, meta: &ItemMeta, launched: bool) -> CollectionItem {
@@ -85,14 +85,7 @@ fn check_access(st: &AppState, req: &CreateRequest) -> Result<(), ApiError> {
     match (&req.grant, access) {
         (None, Access::Public) => Ok(()),
         (None, Access::SignedOnly) => Err(refuse(GrantError::Required)),
-        (Some(g), _) => Grant {
-            expires: g.expires,
-            seat: g.seat.clone(),
-            key: g.key.clone(),
-            sig: g.sig.clone(),
-        }
-        .verify(&req.item, &st.config.portal.keys, unix_now())
-        .map_err(refuse),
+        (Some(g), _) => super::grants::verify(st, &req.item, g).map_err(refuse),
     }
 }
 
@@ -156,10 +149,4 @@ pub(super) async fn save_package(
         name: saved.package.name,
         memory_bytes: saved.package.memory_bytes,
     }))
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

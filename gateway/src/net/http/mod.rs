@@ -23,6 +23,7 @@
 mod api;
 pub mod auth;
 pub mod error;
+mod grants;
 mod launch;
 mod portal;
 mod static_files;

@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::model::Access;
 use crate::portal::describe;
-use crate::portal::grant::{Grant, GrantError};
+use crate::portal::grant::GrantError;
 use crate::portal::oai::{Endpoint, Repository};
 
 /// Longest OAI-PMH request accepted (query or form body); real ones are under 1 KiB.
@@ -94,20 +94,6 @@ impl GrantQuery {
     }
 }
 
-/// Whether `grant` opens `item` now.
-pub(super) fn verify(st: &AppState, item: &str, grant: &LaunchGrant) -> Result<(), GrantError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Grant {
-        expires: grant.expires,
-        seat: grant.seat.clone(),
-        key: grant.key.clone(),
-        sig: grant.sig.clone(),
-    }
-    .verify(item, &st.config.portal.keys, now)
-}
-
 /// `GET /api/items/{id}`: one catalog item; one that is not public needs its grant.
 pub(super) async fn item(
     State(st): State<AppState>,
@@ -123,7 +109,7 @@ pub(super) async fn item(
         let grant = q
             .grant()
             .ok_or_else(|| ApiError::forbidden(GrantError::Required.to_string()))?;
-        verify(&st, &id, &grant).map_err(|e| ApiError::forbidden(e.to_string()))?;
+        super::grants::verify(&st, &id, &grant).map_err(|e| ApiError::forbidden(e.to_string()))?;
     }
     Ok(Json(collection_item(&item.id, &item.meta, false)))
 }
