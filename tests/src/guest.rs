@@ -1,7 +1,6 @@
 //! Builds (or reuses) the test guest: `tests/guest/build.sh <target>/olive-guest`.
 
 use anyhow::{bail, Context, Result};
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -60,13 +59,7 @@ pub fn ensure_guest() -> Result<GuestImages> {
     let out = guest_dir();
     std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
     let lock_path = out.with_extension("lock");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("open {}", lock_path.display()))?;
-    lock.lock()
+    let lock = crate::lock::lock_file(&lock_path)
         .with_context(|| format!("lock {}", lock_path.display()))?;
 
     let script = workspace_root().join("tests/guest/build.sh");

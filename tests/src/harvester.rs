@@ -2,7 +2,6 @@
 //! repositories and aggregators use, in a virtualenv cached outside the repository and keyed
 //! by its version, made on first use (PyPI is one of the registries this machine reaches).
 
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -32,13 +31,7 @@ pub fn ensure_sickle() -> Result<PathBuf> {
     }
     std::fs::create_dir_all(dir.parent().unwrap_or(Path::new("/tmp")))?;
     let lock_path = dir.with_extension("lock");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("open {}", lock_path.display()))?;
-    lock.lock()
+    let lock = crate::lock::lock_file(&lock_path)
         .with_context(|| format!("lock {}", lock_path.display()))?;
     if !ready.is_file() {
         let _ = std::fs::remove_dir_all(&dir);

@@ -34,3 +34,16 @@ impl Drop for QemuLock {
         let _ = self.file.unlock();
     }
 }
+
+/// Blocks until this process holds an exclusive lock on `path` (made if missing): for builds
+/// of cached artefacts (guests, tool virtualenvs) that parallel test processes must make once.
+/// The lock is released when the returned file is dropped.
+pub fn lock_file(path: &std::path::Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    file.lock()?;
+    Ok(file)
+}
