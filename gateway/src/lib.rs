@@ -140,6 +140,7 @@ impl Server {
             token_listener,
             token_addr,
             config.allowed_origins.clone(),
+            config.portal.embed_origins.clone(),
         );
         let state = net::http::AppState {
             registry: registry.clone(),

@@ -296,21 +296,26 @@ impl Browser {
 
     /// The whole canvas as RGBA (`getImageData`, transferred as base64).
     pub async fn canvas_rgba(&self) -> Result<Rgba> {
-        let v = self
-            .js(
-                r#"const c = document.querySelector(arguments[0]);
-                   if (!c) return null;
-                   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                   let s = '';
-                   for (let i = 0; i < d.length; i += 0x8000)
-                       s += String.fromCharCode.apply(null, d.subarray(i, i + 0x8000));
-                   return [c.width, c.height, btoa(s)];"#,
-                vec![json!(SCREEN)],
-            )
-            .await?;
+        self.canvas_rgba_of(&format!("document.querySelector({SCREEN:?})"))
+            .await
+    }
+
+    /// The pixels of the canvas the JS expression `canvas` yields (one inside a shadow
+    /// root, say), as RGBA.
+    pub async fn canvas_rgba_of(&self, canvas: &str) -> Result<Rgba> {
+        let script = format!(
+            r#"const c = {canvas};
+               if (!c) return null;
+               const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+               let s = '';
+               for (let i = 0; i < d.length; i += 0x8000)
+                   s += String.fromCharCode.apply(null, d.subarray(i, i + 0x8000));
+               return [c.width, c.height, btoa(s)];"#
+        );
+        let v = self.js(&script, vec![]).await?;
         let arr = v
             .as_array()
-            .ok_or_else(|| anyhow!("no canvas {SCREEN} on the page"))?;
+            .ok_or_else(|| anyhow!("no canvas ({canvas}) on the page"))?;
         let w = arr[0].as_u64().context("canvas width")? as u32;
         let h = arr[1].as_u64().context("canvas height")? as u32;
         let pixels = base64_decode(arr[2].as_str().context("canvas data")?)?;
@@ -322,6 +327,42 @@ impl Browser {
             height: h,
             pixels,
         })
+    }
+
+    /// Polls until the canvas `canvas` (a JS expression) equals `truth()` (QEMU's
+    /// screendump) pixel for pixel, within `within`; on failure both images are saved as
+    /// `<save_as>.canvas.ppm` and `<save_as>.screendump.ppm`.
+    pub async fn wait_canvas_equals(
+        &self,
+        canvas: &str,
+        truth: impl Fn() -> Result<Rgba>,
+        within: Duration,
+        save_as: &Path,
+    ) -> Result<()> {
+        let deadline = Instant::now() + within;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let dump = truth()?;
+            let shown = self.canvas_rgba_of(canvas).await?;
+            let diff = crate::ppm::compare(&shown, &dump);
+            if diff.is_identical() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let _ = shown.save_ppm(save_as.with_extension("canvas.ppm"));
+                let _ = dump.save_ppm(save_as.with_extension("screendump.ppm"));
+                bail!(
+                    "canvas {}x{} != screendump {}x{} after {tries} tries in {within:?}: {diff} (saved {}.*.ppm)",
+                    shown.width,
+                    shown.height,
+                    dump.width,
+                    dump.height,
+                    save_as.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
 
     /// The canvas's layout: (left, top, css width, css height, width, height).

@@ -193,6 +193,17 @@ impl TestGateway {
     /// Makes the scratch folder (under `scratch`), the blank disk and the configuration,
     /// and starts the gateway on a free 127.0.0.1 port.
     pub async fn start(scratch: &Path, static_dir: &Path, items: &[GwItem]) -> Result<Self> {
+        Self::start_with(scratch, static_dir, items, "").await
+    }
+
+    /// Like [`TestGateway::start`], with `extra` TOML (such as a `[portal]` table) after
+    /// the generated configuration.
+    pub async fn start_with(
+        scratch: &Path,
+        static_dir: &Path,
+        items: &[GwItem],
+        extra: &str,
+    ) -> Result<Self> {
         let dir = Scratch::new_in(scratch, "gw-browser");
         blank_disk(dir.path())?;
         let path = dir.join("gateway.toml");
@@ -205,7 +216,8 @@ impl TestGateway {
         // The free port is found by binding and releasing it; retry on the rare clash.
         for _ in 0..3 {
             let port = free_port()?;
-            std::fs::write(&path, config_text(port, static_dir, items)?)?;
+            let text = config_text(port, static_dir, items)? + "\n" + extra;
+            std::fs::write(&path, text)?;
             let config = olive_gateway::Config::load(&path)
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("generated gateway.toml")?;

@@ -8,6 +8,78 @@ use web_sys::{Request, RequestInit, Response};
 pub use olive_api::CollectionItem as Item;
 /// A created instance (`POST /api/instances`).
 pub use olive_api::Created as Instance;
+/// A portal's signed launch link, forwarded to the create call.
+pub use olive_api::LaunchGrant;
+
+/// Where the gateway is: the page's own origin (the app), or the address a portal's
+/// `<olive-player gateway=…>` names, since the element runs on the portal's pages.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Gateway {
+    /// `scheme://host[:port]` without a trailing slash; empty for the page's own origin.
+    origin: String,
+}
+
+impl Gateway {
+    /// The page's own origin (relative URLs).
+    pub fn here() -> Gateway {
+        Gateway::default()
+    }
+
+    /// The gateway at `url` (an `http(s)://` address; a path after the host is ignored).
+    /// `None` for anything else, so a typo in a portal's attribute is reported, not fetched.
+    pub fn at(url: &str) -> Option<Gateway> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))?;
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if host.is_empty() || host.contains(['@', ' ']) {
+            return None;
+        }
+        let scheme = &url[..url.len() - rest.len()];
+        Some(Gateway {
+            origin: format!("{scheme}{host}"),
+        })
+    }
+
+    /// The URL of an API path (`/api/…`).
+    pub fn http(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    /// The WebSocket URL of a control URL path: on the gateway's origin when one is named,
+    /// else matching the page (see [`ws_url`]).
+    pub fn ws(&self, control_url: &str) -> String {
+        if self.origin.is_empty() {
+            let loc = web_sys::window().map(|w| w.location());
+            let (protocol, host) = loc
+                .map(|l| {
+                    (
+                        l.protocol().unwrap_or_default(),
+                        l.host().unwrap_or_default(),
+                    )
+                })
+                .unwrap_or_default();
+            return ws_url(&protocol, &host, control_url);
+        }
+        let (protocol, host) = match self.origin.split_once("//") {
+            Some((p, h)) => (p, h),
+            None => ("http:", self.origin.as_str()),
+        };
+        ws_url(protocol, host, control_url)
+    }
+}
+
+/// A grant in a launch link's query (`?expires=…&key=…&sig=…[&seat=…]`, with or without the
+/// `?`), as a portal's backend wrote it; `None` when any required part is missing.
+pub fn grant_from_query(query: &str) -> Option<LaunchGrant> {
+    let params = web_sys::UrlSearchParams::new_with_str(query).ok()?;
+    Some(LaunchGrant {
+        expires: params.get("expires")?.trim().parse().ok()?,
+        key: params.get("key")?,
+        sig: params.get("sig")?,
+        seat: params.get("seat"),
+    })
+}
 
 /// Why an API call failed, already sorted into what the visitor is told.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +151,7 @@ async fn error_of(resp: &Response) -> ApiError {
 /// `GET /api/collection`. Items are read one by one: a malformed one is left out (and
 /// logged to the console) rather than hiding the whole collection.
 pub async fn collection() -> Result<Vec<Item>, ApiError> {
-    let resp = fetch("GET", "/api/collection", None).await?;
+    let resp = fetch("GET", &Gateway::here().http("/api/collection"), None).await?;
     if !resp.ok() {
         return Err(error_of(&resp).await);
     }
@@ -96,10 +168,41 @@ pub async fn collection() -> Result<Vec<Item>, ApiError> {
     Ok(parsed.items)
 }
 
-/// `POST /api/instances {"item": id}`: the VM starts booting at once.
-pub async fn create_instance(item: &str) -> Result<Instance, ApiError> {
-    let body = serde_json::json!({ "item": item }).to_string();
-    let resp = fetch("POST", "/api/instances", Some(&body)).await?;
+/// `GET /api/items/{id}` (with the grant an item that is not public needs): the title and
+/// credits for a player outside the collection page.
+pub async fn item(gw: &Gateway, id: &str, grant: Option<&LaunchGrant>) -> Result<Item, ApiError> {
+    let mut url = gw.http(&format!("/api/items/{}", crate::router::encode(id)));
+    if let Some(g) = grant {
+        let q = web_sys::UrlSearchParams::new().map_err(|e| ApiError::Malformed(js_err(e)))?;
+        q.append("expires", &g.expires.to_string());
+        q.append("key", &g.key);
+        q.append("sig", &g.sig);
+        if let Some(seat) = &g.seat {
+            q.append("seat", seat);
+        }
+        url.push('?');
+        url.push_str(&String::from(q.to_string()));
+    }
+    let resp = fetch("GET", &url, None).await?;
+    if !resp.ok() {
+        return Err(error_of(&resp).await);
+    }
+    let body = text(&resp).await?;
+    serde_json::from_str(&body).map_err(|e| ApiError::Malformed(e.to_string()))
+}
+
+/// `POST /api/instances {"item": id[, "grant": …]}`: the VM starts booting at once.
+pub async fn create_instance(
+    gw: &Gateway,
+    item: &str,
+    grant: Option<&LaunchGrant>,
+) -> Result<Instance, ApiError> {
+    let req = olive_api::CreateRequest {
+        item: item.to_owned(),
+        grant: grant.cloned(),
+    };
+    let body = serde_json::to_string(&req).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let resp = fetch("POST", &gw.http("/api/instances"), Some(&body)).await?;
     if !resp.ok() {
         return Err(error_of(&resp).await);
     }
@@ -138,6 +241,29 @@ mod tests {
         );
         assert_eq!(ws_url("https:", "h", "ws"), "wss://h/ws");
         assert_eq!(ws_url("http:", "h", "wss://x/ws"), "wss://x/ws");
+    }
+
+    #[test]
+    fn gateways() {
+        let g = Gateway::at("https://olive.example.org/some/page").unwrap();
+        assert_eq!(
+            g.http("/api/collection"),
+            "https://olive.example.org/api/collection"
+        );
+        assert_eq!(g.ws("/ws"), "wss://olive.example.org/ws");
+        let g = Gateway::at("http://127.0.0.1:8080").unwrap();
+        assert_eq!(g.ws("/ws"), "ws://127.0.0.1:8080/ws");
+        assert_eq!(Gateway::here().http("/api/x"), "/api/x");
+        for bad in [
+            "",
+            "olive.example.org",
+            "ftp://x",
+            "http://",
+            "http://u@h",
+            "javascript:x",
+        ] {
+            assert_eq!(Gateway::at(bad), None, "{bad}");
+        }
     }
 
     #[test]

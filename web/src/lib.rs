@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod collection;
+pub mod embed;
 pub mod player;
 pub mod router;
 pub mod ui;
@@ -27,8 +28,8 @@ use gloo::events::EventListener;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
-use api::Item;
-use player::Player;
+use api::{Item, LaunchGrant};
+use player::{Launch, Player};
 use router::Route;
 use ui::dom::{self, attr, el, text_el};
 
@@ -39,6 +40,9 @@ pub struct App {
     content: HtmlElement,
     items: Option<Vec<Item>>,
     player: Option<Player>,
+    /// A portal's signed launch link in the address (`/item/<id>?expires=…&key=…&sig=…`):
+    /// it lets this page show and run an item the public collection does not list.
+    grant: Option<LaunchGrant>,
     listeners: Vec<EventListener>,
     page_listeners: Vec<EventListener>,
 }
@@ -47,10 +51,14 @@ pub struct App {
 pub fn start() {
     console_error_panic_hook::set_once();
     let doc = dom::document();
+    // A portal's page that loads `<olive-player>` runs this too: there is no app there.
     let Some(root) = doc.get_element_by_id("olive-app") else {
-        dom::log("olive: no #olive-app element");
         return;
     };
+    if let Route::Embed(id) = current_route() {
+        embed::frame::start(root.unchecked_into(), id);
+        return;
+    }
     let app = App::mount(root.unchecked_into());
     // The app lives as long as the page.
     std::mem::forget(app);
@@ -85,6 +93,9 @@ impl App {
                 content,
                 items: None,
                 player: None,
+                grant: web_sys::window()
+                    .and_then(|w| w.location().search().ok())
+                    .and_then(|q| api::grant_from_query(&q)),
                 listeners: Vec::new(),
                 page_listeners: Vec::new(),
             })
@@ -207,16 +218,38 @@ impl App {
                 }
                 let _ = self.content.append_child(&list);
             }
-            Route::Item(id) => match items.iter().find(|i| i.id == id) {
+            Route::Item(id) | Route::Embed(id) => match items.iter().find(|i| i.id == id) {
                 Some(item) => {
                     set_title(&format!("Olive: {}", item.title));
                     let v = collection::item_page(item);
                     self.wire_run(&v.run, item);
                     let _ = self.content.append_child(&v.root);
                 }
+                None if self.grant.is_some() => self.load_granted(id),
                 None => self.show_message(&format!("The collection has no item \"{id}\".")),
             },
         }
+    }
+
+    /// An item outside the public collection, described by the gateway because the link's
+    /// grant is valid; a refused grant is shown in plain words.
+    fn load_granted(&mut self, id: String) {
+        self.show_message("Loading the item…");
+        let grant = self.grant.clone();
+        let weak = self.weak.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = api::item(&api::Gateway::here(), &id, grant.as_ref()).await;
+            App::with(&weak, |a| match result {
+                Ok(item) => {
+                    a.items.get_or_insert_with(Vec::new).push(item);
+                    a.show(current_route());
+                }
+                Err(api::ApiError::Status(403, m)) => {
+                    a.show_message(&format!("This link cannot start the machine: {m}"))
+                }
+                Err(_) => a.show_message(&format!("The collection has no item \"{id}\".")),
+            });
+        });
     }
 
     fn wire_run(&mut self, button: &HtmlElement, item: &Item) {
@@ -246,7 +279,10 @@ impl App {
         if let Some(old) = self.content.query_selector("#olive-player").ok().flatten() {
             old.remove();
         }
-        let player = Player::launch(&item.id, &item.title);
+        let player = Player::launch(Launch {
+            grant: self.grant.clone(),
+            ..Launch::new(&item.id, &item.title)
+        });
         let _ = self.content.append_child(&player.element());
         let weak = self.weak.clone();
         let again = item.clone();

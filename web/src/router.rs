@@ -9,6 +9,8 @@ pub enum Route {
     Collection,
     /// One item's page (with its Run button).
     Item(String),
+    /// The player alone, in a portal's iframe (`/embed/<id>`), driven by `postMessage`.
+    Embed(String),
 }
 
 impl Route {
@@ -16,9 +18,17 @@ impl Route {
     /// because a visitor with a mistyped link is better served by the catalog than a blank page.
     pub fn parse(path: &str) -> Route {
         let path = path.trim_end_matches('/');
-        match path.strip_prefix("/item/") {
-            Some(id) if !id.is_empty() && !id.contains('/') => Route::Item(decode(id)),
-            _ => Route::Collection,
+        let one = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .filter(|id| !id.is_empty() && !id.contains('/'))
+                .map(decode)
+        };
+        if let Some(id) = one("/item/") {
+            return Route::Item(id);
+        }
+        match one("/embed/") {
+            Some(id) => Route::Embed(id),
+            None => Route::Collection,
         }
     }
 
@@ -27,12 +37,13 @@ impl Route {
         match self {
             Route::Collection => "/".to_owned(),
             Route::Item(id) => format!("/item/{}", encode(id)),
+            Route::Embed(id) => format!("/embed/{}", encode(id)),
         }
     }
 }
 
 /// Percent-encodes everything but unreserved characters (ids are usually plain).
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -86,6 +97,9 @@ mod tests {
         assert_eq!(Route::parse("/item/a%zz"), Route::Item("a%zz".into()));
         assert_eq!(Route::parse("/item/x%4"), Route::Item("x%4".into()));
         assert_eq!(Route::parse("/item/%é"), Route::Item("%é".into()));
+        assert_eq!(Route::parse("/embed/doom"), Route::Embed("doom".into()));
+        assert_eq!(Route::parse("/embed/"), Route::Collection);
+        assert_eq!(Route::Embed("a b".into()).path(), "/embed/a%20b");
     }
 
     #[test]

@@ -114,7 +114,7 @@ fn audio_probe_sees_received_samples() {
 #[wasm_bindgen_test]
 async fn player_states_loading_then_error_without_gateway() {
     // The test server has no /api: the launch fails with a plain-words error state.
-    let player = Player::launch("nothing-here", "Nothing");
+    let player = Player::launch(olive_web::player::Launch::new("nothing-here", "Nothing"));
     let el = player.element();
     dom::document().body().unwrap().append_child(&el).unwrap();
     assert_eq!(el.get_attribute("data-state").as_deref(), Some("loading"));

@@ -55,6 +55,9 @@ pub struct WsBridgeConfig {
     pub token_port: SocketAddr,
     /// Exact `Origin` values accepted (`scheme://host[:port]`), or `"*"`; empty = same origin.
     pub allowed_origins: Vec<String>,
+    /// Portal origins allowed to embed the player (`[portal] embed_origins`): their pages
+    /// open the player's sockets too, in addition to the rule above.
+    pub embed_origins: Vec<String>,
     /// Largest WebSocket message accepted from a client.
     pub max_message_size: usize,
     /// Connecting to the token port.
@@ -67,6 +70,7 @@ impl WsBridgeConfig {
         WsBridgeConfig {
             token_port,
             allowed_origins,
+            embed_origins: Vec::new(),
             // A maximal token-port frame (1 MiB + 4) plus slack for SPICE messages.
             max_message_size: (1 << 20) + 64 * 1024,
             connect_timeout: Duration::from_secs(5),
@@ -80,6 +84,9 @@ impl WsBridgeConfig {
         let Some(o) = origin else {
             return true;
         };
+        if self.embed_origins.iter().any(|a| a.eq_ignore_ascii_case(o)) {
+            return true;
+        }
         if self.allowed_origins.is_empty() {
             let authority = o
                 .strip_prefix("http://")
@@ -128,6 +135,7 @@ pub fn mount(
     listener: tokio::net::TcpListener,
     mut token_addr: SocketAddr,
     allowed_origins: Vec<String>,
+    embed_origins: Vec<String>,
 ) -> (Router, Arc<TokenPort>, tokio::task::JoinHandle<()>) {
     if token_addr.ip().is_unspecified() {
         let lo: IpAddr = if token_addr.is_ipv4() {
@@ -151,7 +159,10 @@ pub fn mount(
             tracing::error!(error = %e, "token port failed");
         }
     });
-    let config = WsBridgeConfig::new(token_addr, allowed_origins);
+    let config = WsBridgeConfig {
+        embed_origins,
+        ..WsBridgeConfig::new(token_addr, allowed_origins)
+    };
     (
         router(WsBridge::new(config, registry, forwarded)),
         port,

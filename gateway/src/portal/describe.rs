@@ -82,6 +82,19 @@ pub fn item_head(site: &str, id: &str, meta: &ItemMeta) -> String {
     head
 }
 
+/// `<head>` elements of `/embed/<id>`, the player alone in a portal's iframe: the title,
+/// no indexing (the item page is the one to find), and the origins whose pages may send the
+/// player commands (the app reads them; the gateway's `frame-ancestors` and CORS enforce
+/// the same list).
+pub fn embed_head(meta: &ItemMeta, embed_origins: &[String]) -> String {
+    format!(
+        "<title>{} — Olive</title>\n<meta name=\"robots\" content=\"noindex\">\n\
+         <meta name=\"olive-embed-origins\" content=\"{}\">",
+        html(&meta.title),
+        html(&embed_origins.join(" "))
+    )
+}
+
 /// `page` (the app's `index.html`) with its `<title>` replaced by `head`, or `head` put
 /// before `</head>` when the page has no title.
 pub fn inject(page: &str, head: &str) -> String {

@@ -78,14 +78,16 @@ impl Inner {
                 ));
             }};
         }
-        on!(canvas, "keydown", KeyboardEvent, on_key_down);
-        on!(canvas, "keyup", KeyboardEvent, on_key_up);
-        on!(canvas, "mousemove", MouseEvent, on_mouse_move);
-        on!(canvas, "mousedown", MouseEvent, on_mouse_down);
-        on!(canvas, "mouseup", MouseEvent, on_mouse_up);
-        on!(canvas, "wheel", WheelEvent, on_wheel);
-        self.install_touch(&mut ls);
-        self.install_osk(&mut ls);
+        if !self.view_only {
+            on!(canvas, "keydown", KeyboardEvent, on_key_down);
+            on!(canvas, "keyup", KeyboardEvent, on_key_up);
+            on!(canvas, "mousemove", MouseEvent, on_mouse_move);
+            on!(canvas, "mousedown", MouseEvent, on_mouse_down);
+            on!(canvas, "mouseup", MouseEvent, on_mouse_up);
+            on!(canvas, "wheel", WheelEvent, on_wheel);
+            self.install_touch(&mut ls);
+            self.install_osk(&mut ls);
+        }
         ls.push(EventListener::new_with_options(
             &canvas,
             "contextmenu",
@@ -163,7 +165,7 @@ impl Inner {
     /// The full-screen button: the engine's API (prefixed where needed); a refusal is
     /// shown as a notice, never thrown. The whole player goes full screen, toolbar
     /// included, so the way out stays visible (with Keyboard Lock, Esc goes to the guest).
-    fn toggle_fullscreen(&mut self) {
+    pub(super) fn toggle_fullscreen(&mut self) {
         let api = self.features.fullscreen;
         if fullscreen_element().is_some() {
             exit_fullscreen(api);
@@ -311,10 +313,18 @@ impl Inner {
         if !self.features.pointer_lock {
             return;
         }
-        let doc = dom::document();
-        if doc.pointer_lock_element().is_some() {
-            doc.exit_pointer_lock();
+        if self.pointer_lock_element().is_some() {
+            dom::document().exit_pointer_lock();
         }
+    }
+
+    /// The locked element as seen from the canvas: inside `<olive-player>`'s shadow root
+    /// `document.pointerLockElement` is the host, so ask the canvas's own root.
+    fn pointer_lock_element(&self) -> Option<web_sys::Element> {
+        let root: wasm_bindgen::JsValue = self.view.canvas.get_root_node().into();
+        js_sys::Reflect::get(&root, &"pointerLockElement".into())
+            .ok()
+            .and_then(|v| v.dyn_into::<web_sys::Element>().ok())
     }
 
     /// Whether relative motion goes to the guest: the pointer is locked to the canvas, or
@@ -323,8 +333,7 @@ impl Inner {
         if !self.features.pointer_lock {
             return true;
         }
-        dom::document()
-            .pointer_lock_element()
+        self.pointer_lock_element()
             .is_some_and(|e| e == *self.view.canvas.unchecked_ref::<web_sys::Element>())
     }
 

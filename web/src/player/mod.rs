@@ -14,6 +14,7 @@ pub mod channel;
 pub mod control;
 pub mod cursor;
 pub mod dirty;
+pub mod events;
 pub mod features;
 pub mod geometry;
 pub mod input;
@@ -39,7 +40,7 @@ use spice_client::{ChannelKey, Session};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use crate::api::{self, ApiError, Instance};
+use crate::api::{self, ApiError, Gateway, Instance, LaunchGrant};
 use crate::ui::dom::{self, attr};
 use crate::ui::status::{self, text, PlayerState};
 use audio::{Audio, AudioStats};
@@ -47,6 +48,38 @@ use cursor::CursorView;
 use geometry::ScaleMode;
 use presenter::Presenter;
 use view::View;
+
+/// What to launch, and how: the app's Run button and a portal's `<olive-player>` both
+/// describe a session with this, so there is one player behind both.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The catalog id.
+    pub item: String,
+    /// The heading above the screen.
+    pub title: String,
+    /// Where the API and the sockets are.
+    pub gateway: Gateway,
+    /// A portal's signed launch link, for items that are not public.
+    pub grant: Option<LaunchGrant>,
+    /// Show the machine without sending it input (a portal's preview, a lobby screen).
+    pub view_only: bool,
+    /// The initial scaling.
+    pub scale: ScaleMode,
+}
+
+impl Launch {
+    /// The app's own launch: this gateway, no grant, input on, fit to the space.
+    pub fn new(item: &str, title: &str) -> Launch {
+        Launch {
+            item: item.to_owned(),
+            title: title.to_owned(),
+            gateway: Gateway::here(),
+            grant: None,
+            view_only: false,
+            scale: ScaleMode::Fit,
+        }
+    }
+}
 
 /// A running (or finished) player. Dropping it ends the session.
 pub struct Player {
@@ -59,6 +92,9 @@ pub struct Inner {
     /// The DOM.
     pub view: View,
     item: String,
+    gateway: Gateway,
+    /// Input goes nowhere (see [`Launch::view_only`]).
+    view_only: bool,
     state: PlayerState,
     /// `performance.now()` at the Run click.
     t_run: f64,
@@ -96,9 +132,18 @@ pub struct Inner {
 impl Player {
     /// Builds the player for `item` and starts the launch. Call from the Run click
     /// handler: the AudioContext is created here, inside the user gesture.
-    pub fn launch(item: &str, title: &str) -> Player {
+    pub fn launch(launch: Launch) -> Player {
+        let Launch {
+            item,
+            title,
+            gateway,
+            grant,
+            view_only,
+            scale,
+        } = launch;
+        let item = item.as_str();
         let t_run = dom::now_ms();
-        let view = View::new(title);
+        let view = View::new(&title);
         let audio_stats = Rc::new(RefCell::new(AudioStats::default()));
         let features = features::Features::detect();
         let audio = match Audio::new(audio_stats.clone(), features.audio_worklet) {
@@ -110,17 +155,14 @@ impl Player {
         };
         let presenter = Presenter::new(view.canvas.clone()).expect("canvas 2d context");
         let cursor = CursorView::new(view.canvas.clone(), view.overlay.clone());
-        let location = web_sys::window().expect("window").location();
-        let ws_url = api::ws_url(
-            &location.protocol().unwrap_or_default(),
-            &location.host().unwrap_or_default(),
-            "/ws",
-        );
+        let ws_url = gateway.ws("/ws");
         let inner = Rc::new_cyclic(|weak| {
             RefCell::new(Inner {
                 weak: weak.clone(),
                 view,
                 item: item.to_owned(),
+                gateway: gateway.clone(),
+                view_only,
                 state: PlayerState::Loading,
                 t_run,
                 instance: None,
@@ -136,7 +178,7 @@ impl Player {
                 audio,
                 audio_stats,
                 audio_attr_at: 0.0,
-                scale_mode: ScaleMode::Fit,
+                scale_mode: scale,
                 progress_since: None,
                 state_before_reconnect: PlayerState::Connecting,
                 listeners: Vec::new(),
@@ -153,6 +195,10 @@ impl Player {
         {
             let mut p = inner.borrow_mut();
             p.set_state(PlayerState::Loading, text::CREATING);
+            if p.view_only {
+                p.view.osk.toggle.set_hidden(true);
+                attr(&p.view.root, "data-view-only", "true");
+            }
             attr(&p.view.root, "data-mouse-mode", "server");
             attr(&p.view.root, "data-audio-frames", "0");
             p.features.publish(&p.view.root);
@@ -170,7 +216,7 @@ impl Player {
         let weak = Rc::downgrade(&inner);
         let item = item.to_owned();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = api::create_instance(&item).await;
+            let result = api::create_instance(&gateway, &item, grant.as_ref()).await;
             if let Some(rc) = weak.upgrade() {
                 rc.borrow_mut().on_instance(result);
             }
@@ -191,6 +237,46 @@ impl Player {
     /// The current state.
     pub fn state(&self) -> PlayerState {
         self.inner.borrow().state
+    }
+
+    /// Ends the session on the page's request (a portal's `stop()`): the VM is destroyed
+    /// and the player says so.
+    pub fn stop(&self) {
+        if let Ok(mut p) = self.inner.try_borrow_mut() {
+            if !p.state.is_final() {
+                p.shutdown();
+                p.set_state(PlayerState::Ended, text::STOPPED_BY_PAGE);
+            }
+        }
+    }
+
+    /// Presses `codes` (`KeyboardEvent.code` names) in order and releases them in reverse:
+    /// a chord such as `["ControlLeft", "AltLeft", "Delete"]`. Unknown names are skipped by
+    /// the session's key map, as for any key the guest has no scancode for.
+    pub fn send_keys(&self, codes: &[String]) {
+        if let Ok(mut p) = self.inner.try_borrow_mut() {
+            let mut seq: Vec<(String, bool)> = codes.iter().map(|c| (c.clone(), true)).collect();
+            seq.extend(codes.iter().rev().map(|c| (c.clone(), false)));
+            p.queue_keys(seq);
+        }
+    }
+
+    /// Types `text` as key presses of a US layout (see [`typing::text_to_keys`]); returns
+    /// how many characters had no key and were skipped.
+    pub fn type_text(&self, text: &str) -> usize {
+        let (seq, skipped) = typing::text_to_keys(text);
+        if let Ok(mut p) = self.inner.try_borrow_mut() {
+            p.queue_keys(seq);
+        }
+        skipped
+    }
+
+    /// Enters or leaves full screen, as the toolbar button does (browsers allow it only
+    /// inside a user gesture: call it from the page's click handler).
+    pub fn toggle_fullscreen(&self) {
+        if let Ok(mut p) = self.inner.try_borrow_mut() {
+            p.toggle_fullscreen();
+        }
     }
 
     /// Ends the session: tells the server to destroy the VM, closes everything.
@@ -220,7 +306,9 @@ impl Inner {
 
     /// Moves to `state` with the status text `message`.
     pub fn set_state(&mut self, state: PlayerState, message: &str) {
+        let changed = self.state != state;
         self.state = state;
+        events::state_changed(&self.view.root, state, message, changed);
         attr(&self.view.root, "data-state", state.as_str());
         self.view.status.set_text_content(Some(message));
         self.view.retry.set_hidden(!state.is_final());
@@ -241,12 +329,7 @@ impl Inner {
         match result {
             Ok(inst) => {
                 attr(&self.view.root, "data-instance", &inst.id);
-                let loc = web_sys::window().expect("window").location();
-                self.ws_url = api::ws_url(
-                    &loc.protocol().unwrap_or_default(),
-                    &loc.host().unwrap_or_default(),
-                    &inst.control_url,
-                );
+                self.ws_url = self.gateway.ws(&inst.control_url);
                 self.set_state(PlayerState::Loading, text::BOOTING);
                 let token = inst.token.clone();
                 self.instance = Some(inst);
@@ -260,6 +343,10 @@ impl Inner {
             Err(ApiError::Status(404, _)) => self.set_state(
                 PlayerState::Error,
                 &format!("The collection has no item \"{}\".", self.item),
+            ),
+            Err(ApiError::Status(403, m)) => self.set_state(
+                PlayerState::Error,
+                &format!("This link cannot start the machine: {m}"),
             ),
             Err(ApiError::Status(code, m)) => self.set_state(
                 PlayerState::Error,

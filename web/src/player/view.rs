@@ -170,8 +170,9 @@ impl View {
                     .style()
                     .set_property("width", &format!("{pct}%"));
                 attr(&self.progress, "aria-valuenow", &pct.to_string());
-                self.eta
-                    .set_text_content(Some(&format!("{pct}% — time remaining: {eta}")));
+                let text = format!("{pct}% — time remaining: {eta}");
+                self.eta.set_text_content(Some(&text));
+                super::events::progress(&self.root, pct, &text);
             }
             None => self.progress.set_hidden(true),
         }

@@ -53,6 +53,7 @@ pub mod text {
     pub const RECONNECTING: &str = "The connection was interrupted. Reconnecting…";
     pub const STOPPED: &str = "The machine has stopped.";
     pub const ENDED: &str = "This session has ended: it was idle too long, reached its time limit, or was ended by the museum staff.";
+    pub const STOPPED_BY_PAGE: &str = "The session was ended.";
     pub const AUTH_FAILED: &str =
         "The server refused this session (authentication failed). Please press Run again.";
     pub const UNREACHABLE: &str =

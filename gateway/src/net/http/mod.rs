@@ -11,17 +11,23 @@
 //! | `GET /api/items/{id}` `[?expires&key&sig&seat]` | anyone (a valid grant for items that are not public) | one item's metadata; 403, 404 |
 //! | `GET /oai?verb=…`, `POST /oai` | anyone | OAI-PMH 2.0 (`oai_dc`) of the public items |
 //! | `GET /item/{id}` | anyone | the app's page with the item's title, Open Graph tags and JSON-LD |
+//! | `GET /embed/{id}` | anyone | the app's page showing only the player, for a portal's iframe (commands and events by `postMessage`, [`embed`]) |
+//! | `GET /olive-player.js` | anyone | the `<olive-player>` custom element, one ES module loading the app's wasm |
 //! | `GET /healthz` | anyone | `ok` |
 //! | `GET /metrics` | anyone | Prometheus text |
 //! | `GET /ws` | anyone but a wrong `Origin` | the WebSocket bridge (mounted by [`crate::Server`]) |
 //! | `/api/…` (unknown) | anyone | 404 JSON |
 //! | anything else | anyone | the web app's `dist` folder; paths without a file (the app's own routes, such as `/item/<id>`) get its `index.html`; or a "not built" page |
 //!
+//! With `[portal] embed_origins` set, every response carries `frame-ancestors 'self'` plus
+//! those origins, and their pages get CORS answers (GET and POST, `Content-Type`).
+//!
 //! Handlers return `Result<_, ApiError>` ([`error`]); the admin key is the [`auth::AdminKey`]
 //! extractor; the JSON shapes are `olive_api`'s, shared with the web app.
 
 mod api;
 pub mod auth;
+mod embed;
 pub mod error;
 mod grants;
 mod launch;
@@ -36,6 +42,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::{ApiError, RETRY_AFTER_SECS};
 pub use static_files::with_static;
@@ -79,6 +86,19 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
         .route("/api/items/{id}", get(portal::item))
         .route("/oai", get(portal::oai).post(portal::oai))
         .route("/item/{id}", get(portal::item_page))
-        .with_state(state);
-    with_static(api, static_dir)
+        .route("/embed/{id}", get(embed::embed_page))
+        .route("/olive-player.js", get(embed::player_module))
+        .with_state(state.clone());
+    let mut app = with_static(api, static_dir);
+    let origins = &state.config.portal.embed_origins;
+    if let Some(csp) = embed::frame_ancestors(origins) {
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ));
+    }
+    if let Some(cors) = embed::cors(origins) {
+        app = app.layer(cors);
+    }
+    app
 }
