@@ -5,13 +5,13 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
 /// One title of the collection (the JSON is `olive_api`'s, shared with the gateway).
-pub use olive_api::CollectionItem as Item;
+pub(crate) use olive_api::CollectionItem as Item;
 /// A created instance (`POST /api/instances`).
-pub use olive_api::Created as Instance;
+pub(crate) use olive_api::Created as Instance;
 
 /// Why an API call failed, already sorted into what the visitor is told.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// 503: every slot is taken; `Retry-After` seconds if given.
     Full(Option<u64>),
     /// The request never got an HTTP answer.
@@ -78,7 +78,7 @@ async fn error_of(resp: &Response) -> ApiError {
 
 /// `GET /api/collection`. Items are read one by one: a malformed one is left out (and
 /// logged to the console) rather than hiding the whole collection.
-pub async fn collection() -> Result<Vec<Item>, ApiError> {
+pub(crate) async fn collection() -> Result<Vec<Item>, ApiError> {
     let resp = fetch("GET", "/api/collection", None).await?;
     if !resp.ok() {
         return Err(error_of(&resp).await);
@@ -97,7 +97,7 @@ pub async fn collection() -> Result<Vec<Item>, ApiError> {
 }
 
 /// `POST /api/instances {"item": id}`: the VM starts booting at once.
-pub async fn create_instance(item: &str) -> Result<Instance, ApiError> {
+pub(crate) async fn create_instance(item: &str) -> Result<Instance, ApiError> {
     let body = serde_json::json!({ "item": item }).to_string();
     let resp = fetch("POST", "/api/instances", Some(&body)).await?;
     if !resp.ok() {
@@ -109,7 +109,7 @@ pub async fn create_instance(item: &str) -> Result<Instance, ApiError> {
 
 /// The WebSocket URL for a control URL path: `ws://` or `wss://` matching the page, so
 /// the gateway's Origin check passes and TLS pages never open plain sockets.
-pub fn ws_url(protocol: &str, host: &str, control_url: &str) -> String {
+pub(crate) fn ws_url(protocol: &str, host: &str, control_url: &str) -> String {
     if control_url.starts_with("ws://") || control_url.starts_with("wss://") {
         return control_url.to_owned();
     }

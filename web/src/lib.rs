@@ -14,10 +14,10 @@
 
 #![forbid(unsafe_code)]
 
-pub mod api;
-pub mod collection;
+pub(crate) mod api;
+pub(crate) mod collection;
 pub mod player;
-pub mod router;
+pub(crate) mod router;
 pub mod ui;
 
 use std::cell::RefCell;
@@ -33,7 +33,7 @@ use router::Route;
 use ui::dom::{self, attr, el, text_el};
 
 /// The application: owns the page's content, the catalog and the current player.
-pub struct App {
+pub(crate) struct App {
     weak: Weak<RefCell<App>>,
     root: HtmlElement,
     content: HtmlElement,
@@ -58,7 +58,7 @@ pub fn start() {
 
 impl App {
     /// Builds the chrome inside `root` and shows the current route.
-    pub fn mount(root: HtmlElement) -> Rc<RefCell<App>> {
+    pub(crate) fn mount(root: HtmlElement) -> Rc<RefCell<App>> {
         let embed = dom::is_embed();
         if embed {
             let _ = dom::document()
@@ -153,7 +153,7 @@ impl App {
     }
 
     /// Goes to `route` with pushState (works inside an iframe: no top-level navigation).
-    pub fn navigate(&mut self, route: Route) {
+    pub(crate) fn navigate(&mut self, route: Route) {
         if current_route() != route {
             if let Ok(h) = web_sys::window().expect("window").history() {
                 let _ =
@@ -230,7 +230,7 @@ impl App {
 
     /// Run: show the item page and launch the player. Runs inside the click (a user
     /// gesture), which the AudioContext needs.
-    pub fn run(&mut self, item: &Item) {
+    pub(crate) fn run(&mut self, item: &Item) {
         let route = Route::Item(item.id.clone());
         if current_route() != route
             || self

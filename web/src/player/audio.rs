@@ -97,7 +97,12 @@ registerProcessor('olive-sink', OliveSink);
 /// What tests read: the probe ring and the total frames received.
 #[derive(Default)]
 pub struct AudioStats {
-    pub probe: Option<ProbeRing>,
+    /// `None` until [`Audio::new`] runs: the probe is installed on the player element
+    /// before any audio output exists (and stays even if creating one fails), and reads as
+    /// empty until then.
+    pub(crate) probe: Option<ProbeRing>,
+    /// Frames received since the player started (all streams): published as
+    /// `data-audio-frames`, so tests can tell "sound arrived" from "sound is audible".
     pub frames: u64,
 }
 

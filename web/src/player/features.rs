@@ -26,7 +26,7 @@ use crate::ui::dom::{self, attr};
 
 /// The full-screen API this engine offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FullscreenApi {
+pub(crate) enum FullscreenApi {
     Standard,
     /// `webkitRequestFullscreen` / `webkitExitFullscreen` / `webkitFullscreenElement`.
     Webkit,
@@ -35,16 +35,16 @@ pub enum FullscreenApi {
 
 /// The optional APIs found at launch.
 #[derive(Debug, Clone, Copy)]
-pub struct Features {
-    pub audio_worklet: bool,
-    pub audio_decoder: bool,
-    pub pointer_lock: bool,
-    pub keyboard_lock: bool,
-    pub fullscreen: FullscreenApi,
-    pub offscreen_canvas: bool,
-    pub image_decoder: bool,
-    pub create_image_bitmap: bool,
-    pub touch: bool,
+pub(crate) struct Features {
+    pub(crate) audio_worklet: bool,
+    pub(crate) audio_decoder: bool,
+    pub(crate) pointer_lock: bool,
+    pub(crate) keyboard_lock: bool,
+    pub(crate) fullscreen: FullscreenApi,
+    pub(crate) offscreen_canvas: bool,
+    pub(crate) image_decoder: bool,
+    pub(crate) create_image_bitmap: bool,
+    pub(crate) touch: bool,
 }
 
 fn has(target: &JsValue, name: &str) -> bool {
@@ -61,7 +61,7 @@ fn is_function(target: &JsValue, name: &str) -> bool {
 
 impl Features {
     /// Probes the current page.
-    pub fn detect() -> Features {
+    pub(crate) fn detect() -> Features {
         let global: JsValue = js_sys::global().into();
         let doc: JsValue = dom::document().into();
         let proto = Reflect::get(&global, &"Element".into())
@@ -95,7 +95,7 @@ impl Features {
     }
 
     /// Publishes the choices on the player element (see the module docs).
-    pub fn publish(&self, el: &Element) {
+    pub(crate) fn publish(&self, el: &Element) {
         let yes = |b: bool| if b { "yes" } else { "no" };
         attr(el, "data-pointer-lock", yes(self.pointer_lock));
         attr(el, "data-keyboard-lock", yes(self.keyboard_lock));
@@ -130,7 +130,7 @@ fn call0(target: &JsValue, name: &str) -> Result<JsValue, JsValue> {
 }
 
 /// The element shown full screen, through whichever API the engine has.
-pub fn fullscreen_element() -> Option<Element> {
+pub(crate) fn fullscreen_element() -> Option<Element> {
     let doc: JsValue = dom::document().into();
     ["fullscreenElement", "webkitFullscreenElement"]
         .iter()
@@ -141,7 +141,7 @@ pub fn fullscreen_element() -> Option<Element> {
 
 /// Asks for full screen on `el`; a refusal (no user gesture, an iframe without
 /// `allowfullscreen`) is reported, never thrown.
-pub fn request_fullscreen(api: FullscreenApi, el: &Element) -> Result<(), String> {
+pub(crate) fn request_fullscreen(api: FullscreenApi, el: &Element) -> Result<(), String> {
     let name = match api {
         FullscreenApi::Standard => "requestFullscreen",
         FullscreenApi::Webkit => "webkitRequestFullscreen",
@@ -164,7 +164,7 @@ pub fn request_fullscreen(api: FullscreenApi, el: &Element) -> Result<(), String
 }
 
 /// Leaves full screen.
-pub fn exit_fullscreen(api: FullscreenApi) {
+pub(crate) fn exit_fullscreen(api: FullscreenApi) {
     let doc: JsValue = dom::document().into();
     let name = match api {
         FullscreenApi::Standard => "exitFullscreen",
@@ -182,7 +182,7 @@ pub fn exit_fullscreen(api: FullscreenApi) {
 
 /// Keyboard Lock (`navigator.keyboard.lock()`): in full screen, keys the browser would
 /// take (Esc, Alt-Tab, Ctrl-W…) go to the guest. Unlocked by leaving full screen.
-pub fn lock_keyboard() {
+pub(crate) fn lock_keyboard() {
     let global: JsValue = js_sys::global().into();
     let Ok(nav) = Reflect::get(&global, &"navigator".into()) else {
         return;

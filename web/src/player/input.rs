@@ -28,8 +28,8 @@ use crate::ui::dom::{self, attr};
 
 /// Input state that outlives single events.
 #[derive(Default)]
-pub struct InputState {
-    pub client_mode: bool,
+pub(crate) struct InputState {
+    pub(crate) client_mode: bool,
     altgr: AltGrFilter,
     modifiers: ModifierSync,
     /// The modifier state of the last key event (for the AltGr flush timer's keys).

@@ -10,25 +10,25 @@
 //! inside our own code (focusing the canvas), so those handlers use `try_borrow_mut`.
 
 pub mod audio;
-pub mod channel;
-pub mod control;
+pub(crate) mod channel;
+pub(crate) mod control;
 pub mod cursor;
-pub mod dirty;
-pub mod features;
-pub mod geometry;
-pub mod input;
-pub mod keys;
-pub mod modifiers;
-pub mod opus;
-pub mod osk;
-pub mod pcm;
+pub(crate) mod dirty;
+pub(crate) mod features;
+pub(crate) mod geometry;
+pub(crate) mod input;
+pub(crate) mod keys;
+pub(crate) mod modifiers;
+pub(crate) mod opus;
+pub(crate) mod osk;
+pub(crate) mod pcm;
 pub mod presenter;
-pub mod session;
-pub mod touch;
-pub mod touchpad;
-pub mod transport;
-pub mod typing;
-pub mod view;
+pub(crate) mod session;
+pub(crate) mod touch;
+pub(crate) mod touchpad;
+pub(crate) mod transport;
+pub(crate) mod typing;
+pub(crate) mod view;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -54,10 +54,10 @@ pub struct Player {
 }
 
 /// Everything of one session. See the module docs.
-pub struct Inner {
+pub(crate) struct Inner {
     weak: Weak<RefCell<Inner>>,
     /// The DOM.
-    pub view: View,
+    pub(crate) view: View,
     item: String,
     state: PlayerState,
     /// `performance.now()` at the Run click.
@@ -219,7 +219,7 @@ impl Inner {
     }
 
     /// Moves to `state` with the status text `message`.
-    pub fn set_state(&mut self, state: PlayerState, message: &str) {
+    pub(crate) fn set_state(&mut self, state: PlayerState, message: &str) {
         self.state = state;
         attr(&self.view.root, "data-state", state.as_str());
         self.view.status.set_text_content(Some(message));
@@ -230,11 +230,6 @@ impl Inner {
         if state.is_final() {
             self.view.root.class_list().add_1("finished").ok();
         }
-    }
-
-    /// The current state.
-    pub fn state(&self) -> PlayerState {
-        self.state
     }
 
     fn on_instance(&mut self, result: Result<Instance, ApiError>) {
@@ -273,7 +268,7 @@ impl Inner {
     }
 
     /// Leaves: destroy the VM, close every connection, stop sound.
-    pub fn shutdown(&mut self) {
+    pub(crate) fn shutdown(&mut self) {
         self.shutdown_control();
         self.viewers.clear();
         self.session = None;

@@ -95,16 +95,16 @@ const ROWS: &[&[(&str, &str, &str)]] = &[
 
 /// The keyboard's elements.
 #[derive(Clone)]
-pub struct Osk {
-    pub toggle: HtmlButtonElement,
-    pub panel: HtmlElement,
-    pub text: HtmlInputElement,
+pub(crate) struct Osk {
+    pub(crate) toggle: HtmlButtonElement,
+    pub(crate) panel: HtmlElement,
+    pub(crate) text: HtmlInputElement,
     modifiers: Vec<(String, HtmlButtonElement)>,
 }
 
 impl Osk {
     /// Builds the (hidden) panel and its toggle button.
-    pub fn new() -> Osk {
+    pub(crate) fn new() -> Osk {
         let toggle = button("Keyboard", "", Some("On-screen keyboard"));
         attr(&toggle, "aria-expanded", "false");
         attr(&toggle, "aria-controls", "olive-osk");

@@ -13,28 +13,28 @@ use crate::ui::dom::{attr, button, el, text_el};
 
 /// Handles to the player's elements.
 #[derive(Clone)]
-pub struct View {
-    pub root: HtmlElement,
-    pub stage: HtmlElement,
-    pub canvas: HtmlCanvasElement,
-    pub overlay: HtmlCanvasElement,
-    pub status: HtmlElement,
-    pub notice: HtmlElement,
-    pub progress: HtmlElement,
-    pub progress_bar: HtmlElement,
-    pub eta: HtmlElement,
-    pub scale: HtmlSelectElement,
-    pub keys: HtmlSelectElement,
-    pub fullscreen: HtmlButtonElement,
-    pub volume: HtmlInputElement,
-    pub mute: HtmlButtonElement,
-    pub retry: HtmlButtonElement,
-    pub osk: super::osk::Osk,
+pub(crate) struct View {
+    pub(crate) root: HtmlElement,
+    pub(crate) stage: HtmlElement,
+    pub(crate) canvas: HtmlCanvasElement,
+    pub(crate) overlay: HtmlCanvasElement,
+    pub(crate) status: HtmlElement,
+    pub(crate) notice: HtmlElement,
+    pub(crate) progress: HtmlElement,
+    pub(crate) progress_bar: HtmlElement,
+    pub(crate) eta: HtmlElement,
+    pub(crate) scale: HtmlSelectElement,
+    pub(crate) keys: HtmlSelectElement,
+    pub(crate) fullscreen: HtmlButtonElement,
+    pub(crate) volume: HtmlInputElement,
+    pub(crate) mute: HtmlButtonElement,
+    pub(crate) retry: HtmlButtonElement,
+    pub(crate) osk: super::osk::Osk,
 }
 
 impl View {
     /// Builds the player for `title`.
-    pub fn new(title: &str) -> View {
+    pub(crate) fn new(title: &str) -> View {
         let root = el("section", "player");
         root.set_id("olive-player");
         attr(&root, "aria-label", &format!("Player: {title}"));
@@ -160,7 +160,7 @@ impl View {
     }
 
     /// Shows the start-up progress (`fraction` 0..=1) and the ETA text.
-    pub fn set_progress(&self, fraction: Option<f64>, eta: &str) {
+    pub(crate) fn set_progress(&self, fraction: Option<f64>, eta: &str) {
         match fraction {
             Some(f) => {
                 let pct = (f.clamp(0.0, 1.0) * 100.0).round();
@@ -178,7 +178,7 @@ impl View {
     }
 
     /// A non-fatal notice (a minor channel failed); empty hides it.
-    pub fn set_notice(&self, text: &str) {
+    pub(crate) fn set_notice(&self, text: &str) {
         self.notice.set_text_content(Some(text));
         self.notice.set_hidden(text.is_empty());
     }
