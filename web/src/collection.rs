@@ -9,7 +9,10 @@ use crate::ui::dom::{attr, button, el, text_el};
 
 /// A rendered card (or item page) and its Run button.
 pub(crate) struct ItemView {
+    /// What the caller inserts into the page (the `<li>` card or the item `<article>`).
     pub(crate) root: HtmlElement,
+    /// Returned so the app wires the click: the player must be created inside that
+    /// user gesture, or the browser keeps its AudioContext suspended.
     pub(crate) run: HtmlButtonElement,
     /// The title link (collection cards only), routed without reloading.
     pub(crate) link: Option<HtmlElement>,

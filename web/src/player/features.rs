@@ -27,23 +27,38 @@ use crate::ui::dom::{self, attr};
 /// The full-screen API this engine offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FullscreenApi {
+    /// Unprefixed `requestFullscreen` and friends.
     Standard,
     /// `webkitRequestFullscreen` / `webkitExitFullscreen` / `webkitFullscreenElement`.
     Webkit,
+    /// No full-screen API: the button then explains that in a notice instead of throwing.
     None,
 }
 
 /// The optional APIs found at launch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Features {
+    /// `AudioWorkletNode` exists; otherwise sound goes through scheduled buffer sources.
     pub(crate) audio_worklet: bool,
+    /// WebCodecs `AudioDecoder` and `EncodedAudioChunk` exist, so Opus may be asked for
+    /// (whether Opus itself is supported is checked separately, asynchronously).
     pub(crate) audio_decoder: bool,
+    /// Pointer Lock exists; without it server mouse mode cannot send relative motion from
+    /// a locked pointer and follows absolute moves instead.
     pub(crate) pointer_lock: bool,
+    /// Keyboard Lock exists: in full screen it keeps Esc, Alt+Tab and the like for the guest.
     pub(crate) keyboard_lock: bool,
+    /// Which full-screen API to call (WebKit still needs the prefixed one).
     pub(crate) fullscreen: FullscreenApi,
+    /// Only published (`data-image-apis`): the codecs decode in wasm, so nothing depends on
+    /// it, but tests can see what each engine offers.
     pub(crate) offscreen_canvas: bool,
+    /// Only published, like [`Features::offscreen_canvas`].
     pub(crate) image_decoder: bool,
+    /// Only published, like [`Features::offscreen_canvas`].
     pub(crate) create_image_bitmap: bool,
+    /// The device has a touch screen; only published (`data-touch`): the touch listeners
+    /// are installed regardless and simply never fire without one.
     pub(crate) touch: bool,
 }
 

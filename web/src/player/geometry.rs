@@ -82,9 +82,14 @@ pub(crate) fn display_size(
 /// The element's box on the page (`getBoundingClientRect`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct BoxRect {
+    /// CSS pixels from the viewport's left edge, like `MouseEvent.clientX`.
     pub(crate) left: f64,
+    /// CSS pixels from the viewport's top edge, like `MouseEvent.clientY`.
     pub(crate) top: f64,
+    /// Displayed width in CSS pixels; 0 while the element is not laid out, which the
+    /// mapping must survive.
     pub(crate) width: f64,
+    /// Displayed height in CSS pixels.
     pub(crate) height: f64,
 }
 

@@ -29,6 +29,8 @@ use crate::ui::dom::{self, attr};
 /// Input state that outlives single events.
 #[derive(Default)]
 pub(crate) struct InputState {
+    /// The guest's mouse mode: client mode sends absolute positions and leaves the
+    /// pointer free; server mode sends relative motion, which needs pointer lock.
     pub(crate) client_mode: bool,
     altgr: AltGrFilter,
     modifiers: ModifierSync,

@@ -68,7 +68,10 @@ impl KeyCombo {
 /// A key event after filtering.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KeyAction {
+    /// The physical key (`KeyboardEvent.code`), which maps to a scancode independent of
+    /// the visitor's layout: the guest's own layout then applies.
     pub(crate) code: String,
+    /// Down (true) or up: the guest needs both to know which keys are held.
     pub(crate) pressed: bool,
 }
 

@@ -36,9 +36,14 @@ use super::keys::KeyAction;
 /// `getModifierState("AltGraph")`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct EventModifiers {
+    /// `shiftKey`.
     pub(crate) shift: bool,
+    /// `ctrlKey`; also set for AltGr on Windows, which is why [`EventModifiers::altgraph`]
+    /// is read too.
     pub(crate) ctrl: bool,
+    /// `altKey`; also set for AltGr on Windows.
     pub(crate) alt: bool,
+    /// `getModifierState("AltGraph")`: when set, Ctrl and Alt are not synthesized for it.
     pub(crate) altgraph: bool,
 }
 

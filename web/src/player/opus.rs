@@ -63,6 +63,9 @@ pub(crate) struct OpusDecoder {
 }
 
 impl OpusDecoder {
+    /// Configures a WebCodecs `AudioDecoder` for Opus. Decoding is asynchronous, so both
+    /// outcomes come back through callbacks: `on_output` gets the decoded chunks, and
+    /// `on_error` a failure after construction, after which the decoder is unusable.
     pub(crate) fn new(
         mut on_output: impl FnMut(Vec<Vec<f32>>) + 'static,
         mut on_error: impl FnMut(String) + 'static,
