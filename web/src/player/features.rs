@@ -43,8 +43,8 @@ pub(crate) struct Features {
     /// WebCodecs `AudioDecoder` and `EncodedAudioChunk` exist, so Opus may be asked for
     /// (whether Opus itself is supported is checked separately, asynchronously).
     pub(crate) audio_decoder: bool,
-    /// Pointer Lock exists; without it server mouse mode cannot send relative motion from
-    /// a locked pointer and follows absolute moves instead.
+    /// Pointer Lock exists; without it server mouse mode takes the relative motion of the
+    /// unlocked pointer over the canvas.
     pub(crate) pointer_lock: bool,
     /// Keyboard Lock exists: in full screen it keeps Esc, Alt+Tab and the like for the guest.
     pub(crate) keyboard_lock: bool,

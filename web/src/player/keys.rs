@@ -4,9 +4,12 @@
 /// Combinations the browser or the host OS keeps for itself, offered from a menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyCombo {
+    /// The host system takes it (Windows opens its security screen), yet DOS and Windows
+    /// guests need it to reboot or log in.
     CtrlAltDel,
     /// Ctrl-Alt-F1…F12 (1..=12): switches virtual consoles on Linux guests.
     CtrlAltF(u8),
+    /// The host system usually takes it for its own screenshot, so the guest never sees it.
     PrintScreen,
 }
 

@@ -25,7 +25,9 @@ pub(crate) const MAX_TOUCHES: usize = 5;
 /// A mouse button a gesture presses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TouchButton {
+    /// Taps (in both modes) and one-finger drags in absolute mode.
     Left,
+    /// Long press and two-finger tap: a touch screen has no second button.
     Right,
 }
 
@@ -33,23 +35,14 @@ pub(crate) enum TouchButton {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum TouchOut {
     /// Absolute mode: the pointer to this client (viewport) position.
-    MoveTo {
-        x: f64,
-        y: f64,
-    },
+    MoveTo { x: f64, y: f64 },
     /// Relative mode: move by this much (CSS px).
-    MoveBy {
-        dx: f64,
-        dy: f64,
-    },
-    Button {
-        button: TouchButton,
-        down: bool,
-    },
+    MoveBy { dx: f64, dy: f64 },
+    /// Press or release a button at the pointer's current position (a click is a down
+    /// and an up in a row).
+    Button { button: TouchButton, down: bool },
     /// One wheel notch; `up` scrolls the content towards its top (fingers moving down).
-    Wheel {
-        up: bool,
-    },
+    Wheel { up: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
