@@ -13,6 +13,12 @@
 //! `#olive-osk` (keys carry `data-code`).
 
 #![forbid(unsafe_code)]
+#![allow(
+    rustdoc::private_intra_doc_links,
+    reason = "the docs are a map for the app's developers (`cargo doc --document-private-items`), \
+              and most of the app is crate-private: the public API is only what main.rs and \
+              the wasm tests reach"
+)]
 
 pub(crate) mod api;
 pub(crate) mod collection;
