@@ -101,8 +101,9 @@ pub struct AudioStats {
     /// before any audio output exists (and stays even if creating one fails), and reads as
     /// empty until then.
     pub(crate) probe: Option<ProbeRing>,
-    /// Frames received since the player started (all streams): published as
-    /// `data-audio-frames`, so tests can tell "sound arrived" from "sound is audible".
+    /// Frames received since the player started (all streams, counted before
+    /// resampling): published as `data-audio-frames`, which tests wait on to know that
+    /// sound reached the browser whatever the output path or the context's state.
     pub frames: u64,
 }
 
