@@ -5,9 +5,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
 /// One title of the collection (the JSON is `olive_api`'s, shared with the gateway).
-pub use olive_api::CollectionItem as Item;
+pub(crate) use olive_api::CollectionItem as Item;
 /// A created instance (`POST /api/instances`).
-pub use olive_api::Created as Instance;
+pub(crate) use olive_api::Created as Instance;
 /// A portal's signed launch link, forwarded to the create call.
 pub use olive_api::LaunchGrant;
 
@@ -83,7 +83,7 @@ pub fn grant_from_query(query: &str) -> Option<LaunchGrant> {
 
 /// Why an API call failed, already sorted into what the visitor is told.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// 503: every slot is taken; `Retry-After` seconds if given.
     Full(Option<u64>),
     /// The request never got an HTTP answer.
@@ -150,7 +150,7 @@ async fn error_of(resp: &Response) -> ApiError {
 
 /// `GET /api/collection`. Items are read one by one: a malformed one is left out (and
 /// logged to the console) rather than hiding the whole collection.
-pub async fn collection() -> Result<Vec<Item>, ApiError> {
+pub(crate) async fn collection() -> Result<Vec<Item>, ApiError> {
     let resp = fetch("GET", &Gateway::here().http("/api/collection"), None).await?;
     if !resp.ok() {
         return Err(error_of(&resp).await);
@@ -170,7 +170,11 @@ pub async fn collection() -> Result<Vec<Item>, ApiError> {
 
 /// `GET /api/items/{id}` (with the grant an item that is not public needs): the title and
 /// credits for a player outside the collection page.
-pub async fn item(gw: &Gateway, id: &str, grant: Option<&LaunchGrant>) -> Result<Item, ApiError> {
+pub(crate) async fn item(
+    gw: &Gateway,
+    id: &str,
+    grant: Option<&LaunchGrant>,
+) -> Result<Item, ApiError> {
     let mut url = gw.http(&format!("/api/items/{}", crate::router::encode(id)));
     if let Some(g) = grant {
         let q = web_sys::UrlSearchParams::new().map_err(|e| ApiError::Malformed(js_err(e)))?;
@@ -192,7 +196,7 @@ pub async fn item(gw: &Gateway, id: &str, grant: Option<&LaunchGrant>) -> Result
 }
 
 /// `POST /api/instances {"item": id[, "grant": …]}`: the VM starts booting at once.
-pub async fn create_instance(
+pub(crate) async fn create_instance(
     gw: &Gateway,
     item: &str,
     grant: Option<&LaunchGrant>,
@@ -212,7 +216,7 @@ pub async fn create_instance(
 
 /// The WebSocket URL for a control URL path: `ws://` or `wss://` matching the page, so
 /// the gateway's Origin check passes and TLS pages never open plain sockets.
-pub fn ws_url(protocol: &str, host: &str, control_url: &str) -> String {
+pub(crate) fn ws_url(protocol: &str, host: &str, control_url: &str) -> String {
     if control_url.starts_with("ws://") || control_url.starts_with("wss://") {
         return control_url.to_owned();
     }

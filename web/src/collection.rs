@@ -8,15 +8,18 @@ use crate::router::Route;
 use crate::ui::dom::{attr, button, el, text_el};
 
 /// A rendered card (or item page) and its Run button.
-pub struct ItemView {
-    pub root: HtmlElement,
-    pub run: HtmlButtonElement,
+pub(crate) struct ItemView {
+    /// What the caller inserts into the page (the `<li>` card or the item `<article>`).
+    pub(crate) root: HtmlElement,
+    /// Returned so the app wires the click: the player must be created inside that
+    /// user gesture, or the browser keeps its AudioContext suspended.
+    pub(crate) run: HtmlButtonElement,
     /// The title link (collection cards only), routed without reloading.
-    pub link: Option<HtmlElement>,
+    pub(crate) link: Option<HtmlElement>,
 }
 
 /// The "creator, year" line.
-pub fn byline(item: &Item) -> String {
+pub(crate) fn byline(item: &Item) -> String {
     let creator = item.creator.as_deref().filter(|c| !c.is_empty());
     match (creator, item.year) {
         (Some(c), Some(y)) => format!("{c}, {y}"),
@@ -67,7 +70,7 @@ fn details(item: &Item, into: &HtmlElement, heading: &str) -> Option<HtmlElement
 }
 
 /// One card of the collection list.
-pub fn card(item: &Item) -> ItemView {
+pub(crate) fn card(item: &Item) -> ItemView {
     let li: HtmlElement = el("li", "card");
     let article = el("article", "");
     attr(&article, "data-id", &item.id);
@@ -83,7 +86,7 @@ pub fn card(item: &Item) -> ItemView {
 }
 
 /// The item page's header (the player goes below it).
-pub fn item_page(item: &Item) -> ItemView {
+pub(crate) fn item_page(item: &Item) -> ItemView {
     let article = el("article", "item");
     attr(&article, "data-id", &item.id);
     let info = el("div", "item-info");
@@ -99,7 +102,7 @@ pub fn item_page(item: &Item) -> ItemView {
 }
 
 /// The list element for cards.
-pub fn list() -> HtmlElement {
+pub(crate) fn list() -> HtmlElement {
     let ul = el("ul", "collection");
     attr(&ul, "aria-label", "Collection");
     ul.unchecked_into()

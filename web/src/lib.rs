@@ -13,12 +13,18 @@
 //! `#olive-osk` (keys carry `data-code`).
 
 #![forbid(unsafe_code)]
+#![allow(
+    rustdoc::private_intra_doc_links,
+    reason = "the docs are a map for the app's developers (`cargo doc --document-private-items`), \
+              and most of the app is crate-private: the public API is only what main.rs and \
+              the wasm tests reach"
+)]
 
 pub mod api;
-pub mod collection;
+pub(crate) mod collection;
 pub mod embed;
 pub mod player;
-pub mod router;
+pub(crate) mod router;
 pub mod ui;
 
 use std::cell::RefCell;
@@ -34,7 +40,7 @@ use router::Route;
 use ui::dom::{self, attr, el, text_el};
 
 /// The application: owns the page's content, the catalog and the current player.
-pub struct App {
+pub(crate) struct App {
     weak: Weak<RefCell<App>>,
     root: HtmlElement,
     content: HtmlElement,
@@ -66,7 +72,7 @@ pub fn start() {
 
 impl App {
     /// Builds the chrome inside `root` and shows the current route.
-    pub fn mount(root: HtmlElement) -> Rc<RefCell<App>> {
+    pub(crate) fn mount(root: HtmlElement) -> Rc<RefCell<App>> {
         let embed = dom::is_embed();
         if embed {
             let _ = dom::document()
@@ -164,7 +170,7 @@ impl App {
     }
 
     /// Goes to `route` with pushState (works inside an iframe: no top-level navigation).
-    pub fn navigate(&mut self, route: Route) {
+    pub(crate) fn navigate(&mut self, route: Route) {
         if current_route() != route {
             if let Ok(h) = web_sys::window().expect("window").history() {
                 let _ =
@@ -263,7 +269,7 @@ impl App {
 
     /// Run: show the item page and launch the player. Runs inside the click (a user
     /// gesture), which the AudioContext needs.
-    pub fn run(&mut self, item: &Item) {
+    pub(crate) fn run(&mut self, item: &Item) {
         let route = Route::Item(item.id.clone());
         if current_route() != route
             || self

@@ -4,7 +4,7 @@
 
 /// What the address bar asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     /// The whole collection.
     Collection,
     /// One item's page (with its Run button).
@@ -16,7 +16,7 @@ pub enum Route {
 impl Route {
     /// Parses a `location.pathname`. Anything unknown falls back to the collection,
     /// because a visitor with a mistyped link is better served by the catalog than a blank page.
-    pub fn parse(path: &str) -> Route {
+    pub(crate) fn parse(path: &str) -> Route {
         let path = path.trim_end_matches('/');
         let one = |prefix: &str| {
             path.strip_prefix(prefix)
@@ -33,7 +33,7 @@ impl Route {
     }
 
     /// The path to push into history for this route.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         match self {
             Route::Collection => "/".to_owned(),
             Route::Item(id) => format!("/item/{}", encode(id)),

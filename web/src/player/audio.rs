@@ -97,7 +97,13 @@ registerProcessor('olive-sink', OliveSink);
 /// What tests read: the probe ring and the total frames received.
 #[derive(Default)]
 pub struct AudioStats {
-    pub probe: Option<ProbeRing>,
+    /// `None` until [`Audio::new`] runs: the probe is installed on the player element
+    /// before any audio output exists (and stays even if creating one fails), and reads as
+    /// empty until then.
+    pub(crate) probe: Option<ProbeRing>,
+    /// Frames received since the player started (all streams, counted before
+    /// resampling): published as `data-audio-frames`, which tests wait on to know that
+    /// sound reached the browser whatever the output path or the context's state.
     pub frames: u64,
 }
 

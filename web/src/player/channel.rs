@@ -11,7 +11,7 @@ use super::Inner;
 use crate::ui::dom;
 
 /// A channel's transport.
-pub struct Viewer {
+pub(crate) struct Viewer {
     socket: Option<Socket>,
     client: Client,
     decoder: Decoder,
@@ -20,7 +20,7 @@ pub struct Viewer {
 
 impl Viewer {
     /// Sends SPICE bytes (only meaningful once attached).
-    pub fn send(&self, bytes: &[u8]) -> bool {
+    pub(crate) fn send(&self, bytes: &[u8]) -> bool {
         self.attached && self.socket.as_ref().is_some_and(|s| s.send(bytes))
     }
 }

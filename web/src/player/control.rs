@@ -14,7 +14,7 @@ use crate::ui::dom;
 use crate::ui::status::{self, text, PlayerState};
 
 /// The control connection's state.
-pub struct Control {
+pub(crate) struct Control {
     client: Client,
     socket: Option<Socket>,
     decoder: Decoder,

@@ -10,20 +10,20 @@
 use spice_client::display::Rect;
 
 /// Most separate regions copied per frame.
-pub const MAX_RECTS: usize = 16;
+pub(crate) const MAX_RECTS: usize = 16;
 
 /// Merge when the union wastes at most this fraction over the two areas.
 const SLACK: f64 = 1.25;
 
 /// The regions to copy on the next frame.
 #[derive(Debug, Default, Clone)]
-pub struct DirtyRegion {
+pub(crate) struct DirtyRegion {
     rects: Vec<Rect>,
 }
 
 impl DirtyRegion {
     /// Adds a changed rectangle, clipped to `bounds` (the surface).
-    pub fn add(&mut self, rect: Rect, bounds: Rect) {
+    pub(crate) fn add(&mut self, rect: Rect, bounds: Rect) {
         let mut r = rect.intersect(&bounds);
         if r.is_empty() {
             return;
@@ -48,17 +48,17 @@ impl DirtyRegion {
     }
 
     /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.rects.is_empty()
     }
 
     /// Takes the pending rectangles (disjoint or not: overlap only costs a re-copy).
-    pub fn take(&mut self) -> Vec<Rect> {
+    pub(crate) fn take(&mut self) -> Vec<Rect> {
         std::mem::take(&mut self.rects)
     }
 
     /// Drops everything (the surface went away).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.rects.clear();
     }
 }

@@ -26,25 +26,40 @@ use crate::ui::dom::{self, attr};
 
 /// The full-screen API this engine offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FullscreenApi {
+pub(crate) enum FullscreenApi {
+    /// Unprefixed `requestFullscreen` and friends.
     Standard,
     /// `webkitRequestFullscreen` / `webkitExitFullscreen` / `webkitFullscreenElement`.
     Webkit,
+    /// No full-screen API: the button then explains that in a notice instead of throwing.
     None,
 }
 
 /// The optional APIs found at launch.
 #[derive(Debug, Clone, Copy)]
-pub struct Features {
-    pub audio_worklet: bool,
-    pub audio_decoder: bool,
-    pub pointer_lock: bool,
-    pub keyboard_lock: bool,
-    pub fullscreen: FullscreenApi,
-    pub offscreen_canvas: bool,
-    pub image_decoder: bool,
-    pub create_image_bitmap: bool,
-    pub touch: bool,
+pub(crate) struct Features {
+    /// `AudioWorkletNode` exists; otherwise sound goes through scheduled buffer sources.
+    pub(crate) audio_worklet: bool,
+    /// WebCodecs `AudioDecoder` and `EncodedAudioChunk` exist, so Opus may be asked for
+    /// (whether Opus itself is supported is checked separately, asynchronously).
+    pub(crate) audio_decoder: bool,
+    /// Pointer Lock exists; without it server mouse mode takes the relative motion of the
+    /// unlocked pointer over the canvas.
+    pub(crate) pointer_lock: bool,
+    /// Keyboard Lock exists: in full screen it keeps Esc, Alt+Tab and the like for the guest.
+    pub(crate) keyboard_lock: bool,
+    /// Which full-screen API to call (WebKit still needs the prefixed one).
+    pub(crate) fullscreen: FullscreenApi,
+    /// Only published (`data-image-apis`): the codecs decode in wasm, so nothing depends on
+    /// it, but tests can see what each engine offers.
+    pub(crate) offscreen_canvas: bool,
+    /// Only published, like [`Features::offscreen_canvas`].
+    pub(crate) image_decoder: bool,
+    /// Only published, like [`Features::offscreen_canvas`].
+    pub(crate) create_image_bitmap: bool,
+    /// The device has a touch screen; only published (`data-touch`): the touch listeners
+    /// are installed regardless and simply never fire without one.
+    pub(crate) touch: bool,
 }
 
 fn has(target: &JsValue, name: &str) -> bool {
@@ -61,7 +76,7 @@ fn is_function(target: &JsValue, name: &str) -> bool {
 
 impl Features {
     /// Probes the current page.
-    pub fn detect() -> Features {
+    pub(crate) fn detect() -> Features {
         let global: JsValue = js_sys::global().into();
         let doc: JsValue = dom::document().into();
         let proto = Reflect::get(&global, &"Element".into())
@@ -95,7 +110,7 @@ impl Features {
     }
 
     /// Publishes the choices on the player element (see the module docs).
-    pub fn publish(&self, el: &Element) {
+    pub(crate) fn publish(&self, el: &Element) {
         let yes = |b: bool| if b { "yes" } else { "no" };
         attr(el, "data-pointer-lock", yes(self.pointer_lock));
         attr(el, "data-keyboard-lock", yes(self.keyboard_lock));
@@ -130,7 +145,7 @@ fn call0(target: &JsValue, name: &str) -> Result<JsValue, JsValue> {
 }
 
 /// The element shown full screen, through whichever API the engine has.
-pub fn fullscreen_element() -> Option<Element> {
+pub(crate) fn fullscreen_element() -> Option<Element> {
     let doc: JsValue = dom::document().into();
     ["fullscreenElement", "webkitFullscreenElement"]
         .iter()
@@ -141,7 +156,7 @@ pub fn fullscreen_element() -> Option<Element> {
 
 /// Asks for full screen on `el`; a refusal (no user gesture, an iframe without
 /// `allowfullscreen`) is reported, never thrown.
-pub fn request_fullscreen(api: FullscreenApi, el: &Element) -> Result<(), String> {
+pub(crate) fn request_fullscreen(api: FullscreenApi, el: &Element) -> Result<(), String> {
     let name = match api {
         FullscreenApi::Standard => "requestFullscreen",
         FullscreenApi::Webkit => "webkitRequestFullscreen",
@@ -164,7 +179,7 @@ pub fn request_fullscreen(api: FullscreenApi, el: &Element) -> Result<(), String
 }
 
 /// Leaves full screen.
-pub fn exit_fullscreen(api: FullscreenApi) {
+pub(crate) fn exit_fullscreen(api: FullscreenApi) {
     let doc: JsValue = dom::document().into();
     let name = match api {
         FullscreenApi::Standard => "exitFullscreen",
@@ -182,7 +197,7 @@ pub fn exit_fullscreen(api: FullscreenApi) {
 
 /// Keyboard Lock (`navigator.keyboard.lock()`): in full screen, keys the browser would
 /// take (Esc, Alt-Tab, Ctrl-W…) go to the guest. Unlocked by leaving full screen.
-pub fn lock_keyboard() {
+pub(crate) fn lock_keyboard() {
     let global: JsValue = js_sys::global().into();
     let Ok(nav) = Reflect::get(&global, &"navigator".into()) else {
         return;

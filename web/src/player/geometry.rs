@@ -10,7 +10,7 @@
 
 /// How the guest screen is fitted into the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ScaleMode {
+pub(crate) enum ScaleMode {
     /// As large as fits, keeping the aspect ratio (default).
     #[default]
     Fit,
@@ -22,7 +22,7 @@ pub enum ScaleMode {
 
 impl ScaleMode {
     /// The value used in the `<select>` and in `data-scale`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ScaleMode::Fit => "fit",
             ScaleMode::Integer => "integer",
@@ -31,7 +31,7 @@ impl ScaleMode {
     }
 
     /// Parses [`ScaleMode::as_str`]; unknown values mean the default.
-    pub fn parse(s: &str) -> ScaleMode {
+    pub(crate) fn parse(s: &str) -> ScaleMode {
         match s {
             "integer" => ScaleMode::Integer,
             "original" => ScaleMode::Original,
@@ -48,7 +48,14 @@ impl ScaleMode {
 ///   at least one CSS pixel's worth (a screen larger than the window scrolls).
 /// - Original: one CSS pixel per guest pixel, rounded to whole device pixels (a ratio of
 ///   1.5 shows each guest pixel as 2 device pixels, not a blurry 1.5).
-pub fn display_size(mode: ScaleMode, sw: u32, sh: u32, cw: f64, ch: f64, dpr: f64) -> (f64, f64) {
+pub(crate) fn display_size(
+    mode: ScaleMode,
+    sw: u32,
+    sh: u32,
+    cw: f64,
+    ch: f64,
+    dpr: f64,
+) -> (f64, f64) {
     if sw == 0 || sh == 0 {
         return (0.0, 0.0);
     }
@@ -74,16 +81,21 @@ pub fn display_size(mode: ScaleMode, sw: u32, sh: u32, cw: f64, ch: f64, dpr: f6
 
 /// The element's box on the page (`getBoundingClientRect`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BoxRect {
-    pub left: f64,
-    pub top: f64,
-    pub width: f64,
-    pub height: f64,
+pub(crate) struct BoxRect {
+    /// CSS pixels from the viewport's left edge, like `MouseEvent.clientX`.
+    pub(crate) left: f64,
+    /// CSS pixels from the viewport's top edge, like `MouseEvent.clientY`.
+    pub(crate) top: f64,
+    /// Displayed width in CSS pixels; 0 while the element is not laid out, which the
+    /// mapping must survive.
+    pub(crate) width: f64,
+    /// Displayed height in CSS pixels.
+    pub(crate) height: f64,
 }
 
 /// Maps a client (viewport) position to a surface pixel, clamped to the surface, so a
 /// drag that leaves the canvas pins the guest pointer to the edge instead of wrapping.
-pub fn client_to_surface(x: f64, y: f64, rect: BoxRect, sw: u32, sh: u32) -> (u32, u32) {
+pub(crate) fn client_to_surface(x: f64, y: f64, rect: BoxRect, sw: u32, sh: u32) -> (u32, u32) {
     let map = |p: f64, origin: f64, extent: f64, size: u32| -> u32 {
         if size == 0 || extent <= 0.0 || !p.is_finite() {
             return 0;
@@ -94,18 +106,6 @@ pub fn client_to_surface(x: f64, y: f64, rect: BoxRect, sw: u32, sh: u32) -> (u3
     (
         map(x, rect.left, rect.width, sw),
         map(y, rect.top, rect.height, sh),
-    )
-}
-
-/// Maps a surface pixel to a position relative to the element's top-left corner, in CSS
-/// pixels (for the cursor overlay).
-pub fn surface_to_element(x: f64, y: f64, rect: BoxRect, sw: u32, sh: u32) -> (f64, f64) {
-    if sw == 0 || sh == 0 {
-        return (0.0, 0.0);
-    }
-    (
-        x * rect.width / f64::from(sw),
-        y * rect.height / f64::from(sh),
     )
 }
 
@@ -206,9 +206,5 @@ mod tests {
         assert_eq!(client_to_surface(f64::NAN, 60.0, r, 640, 480), (0, 5));
         let z = BoxRect { width: 0.0, ..r };
         assert_eq!(client_to_surface(200.0, 60.0, z, 640, 480), (0, 5));
-        assert_eq!(
-            surface_to_element(320.0, 240.0, r, 640, 480),
-            (640.0, 480.0)
-        );
     }
 }

@@ -28,8 +28,11 @@ use crate::ui::dom::{self, attr};
 
 /// Input state that outlives single events.
 #[derive(Default)]
-pub struct InputState {
-    pub client_mode: bool,
+pub(crate) struct InputState {
+    /// The guest's mouse mode: client mode sends absolute positions and leaves the
+    /// pointer free; server mode sends relative motion, captured with Pointer Lock where
+    /// the browser has it.
+    pub(crate) client_mode: bool,
     altgr: AltGrFilter,
     modifiers: ModifierSync,
     /// The modifier state of the last key event (for the AltGr flush timer's keys).
@@ -60,6 +63,8 @@ const ALTGR_FLUSH_MS: u32 = 15;
 const KEY_PACE_MS: u32 = 10;
 
 impl Inner {
+    /// Wires the canvas, the page and the toolbar to this player, once per Run. The
+    /// listeners are kept in `self.listeners`, so dropping the player unhooks them all.
     pub(super) fn install_listeners(&mut self) {
         let canvas = self.view.canvas.clone();
         let active = EventListenerOptions::enable_prevent_default();
@@ -296,6 +301,9 @@ impl Inner {
         self.cursor.set_scale(w / f64::from(sw));
     }
 
+    /// The guest switched mouse mode (SPICE main channel): published as
+    /// `data-mouse-mode`, and the cursor and pointer lock follow, since a locked pointer
+    /// in client mode would leave the visitor without one.
     pub(super) fn set_mouse_mode(&mut self, client: bool) {
         self.input.client_mode = client;
         attr(
@@ -309,6 +317,8 @@ impl Inner {
         }
     }
 
+    /// Gives the visitor their pointer back (client mode, session over). Guarded by
+    /// feature detection: calling `exitPointerLock` where it is missing throws.
     pub(super) fn release_pointer_lock(&self) {
         if !self.features.pointer_lock {
             return;

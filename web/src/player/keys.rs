@@ -3,16 +3,19 @@
 
 /// Combinations the browser or the host OS keeps for itself, offered from a menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyCombo {
+pub(crate) enum KeyCombo {
+    /// The host system takes it (Windows opens its security screen), yet DOS and Windows
+    /// guests need it to reboot or log in.
     CtrlAltDel,
     /// Ctrl-Alt-F1…F12 (1..=12): switches virtual consoles on Linux guests.
     CtrlAltF(u8),
+    /// The host system usually takes it for its own screenshot, so the guest never sees it.
     PrintScreen,
 }
 
 impl KeyCombo {
     /// Every combination, in menu order.
-    pub fn all() -> Vec<KeyCombo> {
+    pub(crate) fn all() -> Vec<KeyCombo> {
         let mut v = vec![KeyCombo::CtrlAltDel];
         v.extend((1..=12).map(KeyCombo::CtrlAltF));
         v.push(KeyCombo::PrintScreen);
@@ -20,7 +23,7 @@ impl KeyCombo {
     }
 
     /// The menu label.
-    pub fn label(self) -> String {
+    pub(crate) fn label(self) -> String {
         match self {
             KeyCombo::CtrlAltDel => "Ctrl-Alt-Del".to_owned(),
             KeyCombo::CtrlAltF(n) => format!("Ctrl-Alt-F{n}"),
@@ -29,7 +32,7 @@ impl KeyCombo {
     }
 
     /// A stable id for the `<option value>`.
-    pub fn id(self) -> String {
+    pub(crate) fn id(self) -> String {
         match self {
             KeyCombo::CtrlAltDel => "cad".to_owned(),
             KeyCombo::CtrlAltF(n) => format!("caf{n}"),
@@ -38,7 +41,7 @@ impl KeyCombo {
     }
 
     /// Parses [`KeyCombo::id`].
-    pub fn from_id(id: &str) -> Option<KeyCombo> {
+    pub(crate) fn from_id(id: &str) -> Option<KeyCombo> {
         match id {
             "cad" => Some(KeyCombo::CtrlAltDel),
             "prtsc" => Some(KeyCombo::PrintScreen),
@@ -51,7 +54,7 @@ impl KeyCombo {
 
     /// `(KeyboardEvent.code, pressed)` in order: modifiers down, key down, key up,
     /// modifiers up in reverse, as a person would type it.
-    pub fn sequence(self) -> Vec<(String, bool)> {
+    pub(crate) fn sequence(self) -> Vec<(String, bool)> {
         let (mods, key): (&[&str], String) = match self {
             KeyCombo::CtrlAltDel => (&["ControlLeft", "AltLeft"], "Delete".into()),
             KeyCombo::CtrlAltF(n) => (&["ControlLeft", "AltLeft"], format!("F{n}")),
@@ -67,13 +70,16 @@ impl KeyCombo {
 
 /// A key event after filtering.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyAction {
-    pub code: String,
-    pub pressed: bool,
+pub(crate) struct KeyAction {
+    /// The physical key (`KeyboardEvent.code`), which maps to a scancode independent of
+    /// the visitor's layout: the guest's own layout then applies.
+    pub(crate) code: String,
+    /// Down (true) or up: the guest needs both to know which keys are held.
+    pub(crate) pressed: bool,
 }
 
 /// How close (ms, `KeyboardEvent.timeStamp`) the fake ControlLeft and the AltRight are.
-pub const ALTGR_WINDOW_MS: f64 = 10.0;
+pub(crate) const ALTGR_WINDOW_MS: f64 = 10.0;
 
 /// Drops the fake `ControlLeft` that Windows sends in front of every AltGr press.
 ///
@@ -86,14 +92,14 @@ pub const ALTGR_WINDOW_MS: f64 = 10.0;
 /// Ctrl press is delayed by at most a few milliseconds. On other systems AltGr is a plain
 /// `AltRight` and nothing is ever dropped.
 #[derive(Debug, Default)]
-pub struct AltGrFilter {
+pub(crate) struct AltGrFilter {
     pending_ctrl: Option<f64>,
     fake_ctrl_down: bool,
 }
 
 impl AltGrFilter {
     /// A key went down or up. Returns the actions to forward, in order.
-    pub fn event(
+    pub(crate) fn event(
         &mut self,
         code: &str,
         pressed: bool,
@@ -126,19 +132,19 @@ impl AltGrFilter {
     }
 
     /// Lets a held-back Ctrl through (timer, mouse event, blur).
-    pub fn flush(&mut self) -> Vec<KeyAction> {
+    pub(crate) fn flush(&mut self) -> Vec<KeyAction> {
         let mut out = Vec::new();
         self.flush_into(&mut out);
         out
     }
 
     /// Whether a Ctrl is held back (the caller arms the flush timer).
-    pub fn has_pending(&self) -> bool {
+    pub(crate) fn has_pending(&self) -> bool {
         self.pending_ctrl.is_some()
     }
 
     /// Forgets everything (focus lost: the session releases all keys anyway).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.pending_ctrl = None;
         self.fake_ctrl_down = false;
     }
@@ -154,7 +160,7 @@ impl AltGrFilter {
 }
 
 /// Pixels of `deltaY` per wheel notch for smooth (touchpad) scrolling.
-pub const WHEEL_STEP_PX: f64 = 50.0;
+pub(crate) const WHEEL_STEP_PX: f64 = 50.0;
 
 /// Turns `WheelEvent`s into guest wheel notches.
 ///
@@ -163,13 +169,13 @@ pub const WHEEL_STEP_PX: f64 = 50.0;
 /// touchpad gives a stream of small pixel deltas, which are summed until a notch's worth.
 /// At most one notch per event; a change of direction restarts the sum.
 #[derive(Debug, Default)]
-pub struct WheelAccumulator {
+pub(crate) struct WheelAccumulator {
     acc: f64,
 }
 
 impl WheelAccumulator {
     /// `delta_mode`: 0 pixels, 1 lines, 2 pages. Returns Some(up) for a notch.
-    pub fn event(&mut self, delta_y: f64, delta_mode: u32) -> Option<bool> {
+    pub(crate) fn event(&mut self, delta_y: f64, delta_mode: u32) -> Option<bool> {
         if !delta_y.is_finite() || delta_y == 0.0 {
             return None;
         }

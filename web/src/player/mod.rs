@@ -10,26 +10,26 @@
 //! inside our own code (focusing the canvas), so those handlers use `try_borrow_mut`.
 
 pub mod audio;
-pub mod channel;
-pub mod control;
+pub(crate) mod channel;
+pub(crate) mod control;
 pub mod cursor;
-pub mod dirty;
-pub mod events;
-pub mod features;
-pub mod geometry;
-pub mod input;
-pub mod keys;
-pub mod modifiers;
-pub mod opus;
-pub mod osk;
-pub mod pcm;
+pub(crate) mod dirty;
+pub(crate) mod events;
+pub(crate) mod features;
+pub(crate) mod geometry;
+pub(crate) mod input;
+pub(crate) mod keys;
+pub(crate) mod modifiers;
+pub(crate) mod opus;
+pub(crate) mod osk;
+pub(crate) mod pcm;
 pub mod presenter;
-pub mod session;
-pub mod touch;
-pub mod touchpad;
-pub mod transport;
-pub mod typing;
-pub mod view;
+pub(crate) mod session;
+pub(crate) mod touch;
+pub(crate) mod touchpad;
+pub(crate) mod transport;
+pub(crate) mod typing;
+pub(crate) mod view;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -54,17 +54,17 @@ use view::View;
 #[derive(Debug, Clone)]
 pub struct Launch {
     /// The catalog id.
-    pub item: String,
+    pub(crate) item: String,
     /// The heading above the screen.
-    pub title: String,
+    pub(crate) title: String,
     /// Where the API and the sockets are.
-    pub gateway: Gateway,
+    pub(crate) gateway: Gateway,
     /// A portal's signed launch link, for items that are not public.
-    pub grant: Option<LaunchGrant>,
+    pub(crate) grant: Option<LaunchGrant>,
     /// Show the machine without sending it input (a portal's preview, a lobby screen).
-    pub view_only: bool,
+    pub(crate) view_only: bool,
     /// The initial scaling.
-    pub scale: ScaleMode,
+    pub(crate) scale: ScaleMode,
 }
 
 impl Launch {
@@ -87,10 +87,10 @@ pub struct Player {
 }
 
 /// Everything of one session. See the module docs.
-pub struct Inner {
+pub(crate) struct Inner {
     weak: Weak<RefCell<Inner>>,
     /// The DOM.
-    pub view: View,
+    pub(crate) view: View,
     item: String,
     gateway: Gateway,
     /// Input goes nowhere (see [`Launch::view_only`]).
@@ -305,7 +305,7 @@ impl Inner {
     }
 
     /// Moves to `state` with the status text `message`.
-    pub fn set_state(&mut self, state: PlayerState, message: &str) {
+    pub(crate) fn set_state(&mut self, state: PlayerState, message: &str) {
         let changed = self.state != state;
         self.state = state;
         events::state_changed(&self.view.root, state, message, changed);
@@ -318,11 +318,6 @@ impl Inner {
         if state.is_final() {
             self.view.root.class_list().add_1("finished").ok();
         }
-    }
-
-    /// The current state.
-    pub fn state(&self) -> PlayerState {
-        self.state
     }
 
     fn on_instance(&mut self, result: Result<Instance, ApiError>) {
@@ -360,7 +355,7 @@ impl Inner {
     }
 
     /// Leaves: destroy the VM, close every connection, stop sound.
-    pub fn shutdown(&mut self) {
+    pub(crate) fn shutdown(&mut self) {
         self.shutdown_control();
         self.viewers.clear();
         self.session = None;

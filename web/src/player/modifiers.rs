@@ -35,16 +35,21 @@ use super::keys::KeyAction;
 /// What a key event says about the modifiers (`shiftKey`, `ctrlKey`, `altKey`,
 /// `getModifierState("AltGraph")`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EventModifiers {
-    pub shift: bool,
-    pub ctrl: bool,
-    pub alt: bool,
-    pub altgraph: bool,
+pub(crate) struct EventModifiers {
+    /// `shiftKey`.
+    pub(crate) shift: bool,
+    /// `ctrlKey`; also set for AltGr on Windows, which is why [`EventModifiers::altgraph`]
+    /// is read too.
+    pub(crate) ctrl: bool,
+    /// `altKey`; also set for AltGr on Windows.
+    pub(crate) alt: bool,
+    /// `getModifierState("AltGraph")`: when set, Ctrl and Alt are not synthesized for it.
+    pub(crate) altgraph: bool,
 }
 
 /// Whether an event for the physical key `code` that produced the character `key` needs
 /// Shift although it does not say so (see the module docs).
-pub fn implied_shift(code: &str, key: &str, caps_lock: bool) -> bool {
+pub(crate) fn implied_shift(code: &str, key: &str, caps_lock: bool) -> bool {
     let mut chars = key.chars();
     let (Some(c), None) = (chars.next(), chars.next()) else {
         return false;
@@ -148,7 +153,7 @@ fn says(m: Modifier, e: EventModifiers) -> Says {
 
 /// Keeps the guest's modifiers in line with what key events say. See the module docs.
 #[derive(Debug, Default)]
-pub struct ModifierSync {
+pub(crate) struct ModifierSync {
     /// Modifier keys the guest holds (pressed by the visitor or by us).
     held: Vec<String>,
     /// Modifiers pressed by us for a key, released after that key's release.
@@ -157,7 +162,11 @@ pub struct ModifierSync {
 
 impl ModifierSync {
     /// Filters the actions of one key event whose modifier state is `mods`.
-    pub fn apply(&mut self, actions: Vec<KeyAction>, mods: EventModifiers) -> Vec<KeyAction> {
+    pub(crate) fn apply(
+        &mut self,
+        actions: Vec<KeyAction>,
+        mods: EventModifiers,
+    ) -> Vec<KeyAction> {
         let mut out = Vec::with_capacity(actions.len() + 2);
         for a in actions {
             if Modifier::of_code(&a.code) {
@@ -179,13 +188,13 @@ impl ModifierSync {
     }
 
     /// Forgets everything (focus lost: the session releases every key itself).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.held.clear();
         self.synthesized.clear();
     }
 
     /// Whether the guest holds `code` according to what was sent.
-    pub fn holds(&self, code: &str) -> bool {
+    pub(crate) fn holds(&self, code: &str) -> bool {
         self.held.iter().any(|h| h == code)
     }
 

@@ -28,7 +28,7 @@ fn audio_decoder_class() -> Option<Function> {
 }
 
 /// Whether this browser decodes the Opus stream SPICE sends.
-pub async fn supported() -> bool {
+pub(crate) async fn supported() -> bool {
     let Some(class) = audio_decoder_class() else {
         return false;
     };
@@ -54,7 +54,7 @@ pub async fn supported() -> bool {
 }
 
 /// A configured WebCodecs decoder; decoded audio goes to `on_output` as planar f32.
-pub struct OpusDecoder {
+pub(crate) struct OpusDecoder {
     decoder: JsValue,
     decode: Function,
     chunk_class: Function,
@@ -63,7 +63,10 @@ pub struct OpusDecoder {
 }
 
 impl OpusDecoder {
-    pub fn new(
+    /// Configures a WebCodecs `AudioDecoder` for Opus. Decoding is asynchronous, so both
+    /// outcomes come back through callbacks: `on_output` gets the decoded chunks, and
+    /// `on_error` a failure after construction, after which the decoder is unusable.
+    pub(crate) fn new(
         mut on_output: impl FnMut(Vec<Vec<f32>>) + 'static,
         mut on_error: impl FnMut(String) + 'static,
     ) -> Result<OpusDecoder, JsValue> {
@@ -101,7 +104,7 @@ impl OpusDecoder {
     }
 
     /// Queues one Opus packet; `time_ms` is the server's multimedia time.
-    pub fn decode(&self, packet: &[u8], time_ms: u32) -> Result<(), JsValue> {
+    pub(crate) fn decode(&self, packet: &[u8], time_ms: u32) -> Result<(), JsValue> {
         let init = Object::new();
         Reflect::set(&init, &"type".into(), &"key".into())?;
         Reflect::set(

@@ -95,16 +95,20 @@ const ROWS: &[&[(&str, &str, &str)]] = &[
 
 /// The keyboard's elements.
 #[derive(Clone)]
-pub struct Osk {
-    pub toggle: HtmlButtonElement,
-    pub panel: HtmlElement,
-    pub text: HtmlInputElement,
+pub(crate) struct Osk {
+    /// The toolbar button that shows or hides the panel (`aria-expanded` follows).
+    pub(crate) toggle: HtmlButtonElement,
+    /// `#olive-osk`, below the screen; its keys carry `data-code` (the automation contract).
+    pub(crate) panel: HtmlElement,
+    /// Takes what a phone's own keyboard types (which sends no usable key events) and
+    /// replays it to the guest key by key.
+    pub(crate) text: HtmlInputElement,
     modifiers: Vec<(String, HtmlButtonElement)>,
 }
 
 impl Osk {
     /// Builds the (hidden) panel and its toggle button.
-    pub fn new() -> Osk {
+    pub(crate) fn new() -> Osk {
         let toggle = button("Keyboard", "", Some("On-screen keyboard"));
         attr(&toggle, "aria-expanded", "false");
         attr(&toggle, "aria-controls", "olive-osk");

@@ -7,13 +7,13 @@
 //! tests pin down.
 
 /// Frames queued before playback starts (and restarts after an underrun): ~60 ms.
-pub const START_MS: f64 = 60.0;
+pub(crate) const START_MS: f64 = 60.0;
 /// Beyond this much queued audio the oldest is dropped: ~300 ms, so latency stays bounded
 /// when the network delivers a burst.
-pub const MAX_MS: f64 = 300.0;
+pub(crate) const MAX_MS: f64 = 300.0;
 
 /// Converts interleaved S16 into per-channel f32 in [-1, 1).
-pub fn deinterleave(samples: &[i16], channels: usize) -> Vec<Vec<f32>> {
+pub(crate) fn deinterleave(samples: &[i16], channels: usize) -> Vec<Vec<f32>> {
     let channels = channels.max(1);
     let frames = samples.len() / channels;
     let mut out = vec![Vec::with_capacity(frames); channels];
@@ -28,7 +28,7 @@ pub fn deinterleave(samples: &[i16], channels: usize) -> Vec<Vec<f32>> {
 /// Streaming linear resampler for one channel. It keeps the fractional position and the
 /// last input sample across chunks, so chunk boundaries do not click.
 #[derive(Debug, Clone)]
-pub struct Resampler {
+pub(crate) struct Resampler {
     /// Input frames per output frame.
     step: f64,
     /// Position of the next output frame, relative to `last` (index -1) and the chunk.
@@ -38,7 +38,7 @@ pub struct Resampler {
 
 impl Resampler {
     /// From `from` Hz to `to` Hz.
-    pub fn new(from: f64, to: f64) -> Self {
+    pub(crate) fn new(from: f64, to: f64) -> Self {
         Resampler {
             step: if to > 0.0 && from > 0.0 {
                 from / to
@@ -51,12 +51,12 @@ impl Resampler {
     }
 
     /// Whether it does anything.
-    pub fn is_identity(&self) -> bool {
+    pub(crate) fn is_identity(&self) -> bool {
         (self.step - 1.0).abs() < 1e-9
     }
 
     /// Resamples a chunk.
-    pub fn process(&mut self, input: &[f32]) -> Vec<f32> {
+    pub(crate) fn process(&mut self, input: &[f32]) -> Vec<f32> {
         if self.is_identity() {
             return input.to_vec();
         }
@@ -89,14 +89,14 @@ impl Resampler {
 
 /// The last `cap` samples of channel 0, for `oliveAudioProbe`.
 #[derive(Debug, Clone)]
-pub struct ProbeRing {
+pub(crate) struct ProbeRing {
     buf: Vec<f32>,
     cap: usize,
 }
 
 impl ProbeRing {
     /// Keeps at most `cap` samples.
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         ProbeRing {
             buf: Vec::with_capacity(cap * 2),
             cap,
@@ -104,7 +104,7 @@ impl ProbeRing {
     }
 
     /// Appends samples, forgetting the oldest.
-    pub fn push(&mut self, s: &[f32]) {
+    pub(crate) fn push(&mut self, s: &[f32]) {
         self.buf.extend_from_slice(s);
         if self.buf.len() > self.cap * 2 {
             let cut = self.buf.len() - self.cap;
@@ -113,7 +113,7 @@ impl ProbeRing {
     }
 
     /// The most recent samples, oldest first.
-    pub fn recent(&self) -> &[f32] {
+    pub(crate) fn recent(&self) -> &[f32] {
         let n = self.buf.len();
         &self.buf[n.saturating_sub(self.cap)..]
     }
@@ -121,20 +121,27 @@ impl ProbeRing {
 
 /// The worklet's queue policy, frame-counted (see module docs).
 #[derive(Debug, Clone)]
-pub struct JitterBuffer {
+pub(crate) struct JitterBuffer {
     queue: std::collections::VecDeque<f32>,
     start_frames: usize,
     max_frames: usize,
     playing: bool,
     /// Frames dropped because the queue overflowed.
-    pub dropped: u64,
+    pub(crate) dropped: u64,
     /// Times playback ran dry.
-    pub underruns: u64,
+    pub(crate) underruns: u64,
 }
 
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the executable spec of the worklet's JS queue (see the module docs): only the tests run it"
+    )
+)]
 impl JitterBuffer {
     /// For one channel at `rate` Hz.
-    pub fn new(rate: f64) -> Self {
+    pub(crate) fn new(rate: f64) -> Self {
         JitterBuffer {
             queue: Default::default(),
             start_frames: (rate * START_MS / 1000.0) as usize,
@@ -146,7 +153,7 @@ impl JitterBuffer {
     }
 
     /// Queues samples, dropping the oldest beyond the cap.
-    pub fn push(&mut self, s: &[f32]) {
+    pub(crate) fn push(&mut self, s: &[f32]) {
         self.queue.extend(s.iter().copied());
         if self.queue.len() > self.max_frames {
             let extra = self.queue.len() - self.max_frames;
@@ -156,7 +163,7 @@ impl JitterBuffer {
     }
 
     /// Fills one render quantum; silence while priming or after running dry.
-    pub fn pull(&mut self, out: &mut [f32]) {
+    pub(crate) fn pull(&mut self, out: &mut [f32]) {
         if !self.playing && self.queue.len() >= self.start_frames {
             self.playing = true;
         }
@@ -174,12 +181,12 @@ impl JitterBuffer {
     }
 
     /// Frames queued.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.queue.len()
     }
 
     /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
 }

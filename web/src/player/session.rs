@@ -15,7 +15,7 @@ use crate::ui::status::{self, text, PlayerState};
 const FAILURE_GRACE_MS: u32 = 2000;
 
 /// Channels we open beside main.
-pub fn channels() -> Vec<ChannelType> {
+pub(crate) fn channels() -> Vec<ChannelType> {
     vec![
         ChannelType::Display,
         ChannelType::Inputs,

@@ -14,42 +14,35 @@
 //! a tap into a drag.
 
 /// How far (CSS px) a finger may wander and still tap.
-pub const SLOP_PX: f64 = 10.0;
+pub(crate) const SLOP_PX: f64 = 10.0;
 /// A finger held this long without moving is a right click.
-pub const LONG_PRESS_MS: f64 = 500.0;
+pub(crate) const LONG_PRESS_MS: f64 = 500.0;
 /// Two-finger travel (CSS px) per wheel notch.
-pub const SCROLL_STEP_PX: f64 = 30.0;
+pub(crate) const SCROLL_STEP_PX: f64 = 30.0;
 /// At most this many touches are tracked (the rest are ignored).
-pub const MAX_TOUCHES: usize = 5;
+pub(crate) const MAX_TOUCHES: usize = 5;
 
 /// A mouse button a gesture presses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TouchButton {
+pub(crate) enum TouchButton {
+    /// Taps (in both modes) and one-finger drags in absolute mode.
     Left,
+    /// Long press and two-finger tap: a touch screen has no second button.
     Right,
 }
 
 /// What the guest's mouse should do.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TouchOut {
+pub(crate) enum TouchOut {
     /// Absolute mode: the pointer to this client (viewport) position.
-    MoveTo {
-        x: f64,
-        y: f64,
-    },
+    MoveTo { x: f64, y: f64 },
     /// Relative mode: move by this much (CSS px).
-    MoveBy {
-        dx: f64,
-        dy: f64,
-    },
-    Button {
-        button: TouchButton,
-        down: bool,
-    },
+    MoveBy { dx: f64, dy: f64 },
+    /// Press or release a button at the pointer's current position (a click is a down
+    /// and an up in a row).
+    Button { button: TouchButton, down: bool },
     /// One wheel notch; `up` scrolls the content towards its top (fingers moving down).
-    Wheel {
-        up: bool,
-    },
+    Wheel { up: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,7 +69,7 @@ enum State {
 
 /// The recognizer for one canvas.
 #[derive(Debug)]
-pub struct Gestures {
+pub(crate) struct Gestures {
     relative: bool,
     touches: Vec<(i32, f64, f64)>,
     state: State,
@@ -94,12 +87,12 @@ impl Default for Gestures {
 
 impl Gestures {
     /// Switches between absolute (client) and relative (server) mouse mode.
-    pub fn set_relative(&mut self, relative: bool) {
+    pub(crate) fn set_relative(&mut self, relative: bool) {
         self.relative = relative;
     }
 
     /// A finger touched at (x, y) at time `t`.
-    pub fn start(&mut self, id: i32, x: f64, y: f64, t: f64) -> Vec<TouchOut> {
+    pub(crate) fn start(&mut self, id: i32, x: f64, y: f64, t: f64) -> Vec<TouchOut> {
         if self.touches.len() >= MAX_TOUCHES || self.touches.iter().any(|(i, ..)| *i == id) {
             return Vec::new();
         }
@@ -145,7 +138,7 @@ impl Gestures {
     }
 
     /// A finger moved.
-    pub fn moved(&mut self, id: i32, x: f64, y: f64, _t: f64) -> Vec<TouchOut> {
+    pub(crate) fn moved(&mut self, id: i32, x: f64, y: f64, _t: f64) -> Vec<TouchOut> {
         let Some(i) = self.touches.iter().position(|(i, ..)| *i == id) else {
             return Vec::new();
         };
@@ -202,7 +195,7 @@ impl Gestures {
     }
 
     /// A finger lifted (or the touch was cancelled).
-    pub fn end(&mut self, id: i32, _t: f64) -> Vec<TouchOut> {
+    pub(crate) fn end(&mut self, id: i32, _t: f64) -> Vec<TouchOut> {
         let Some(i) = self.touches.iter().position(|(i, ..)| *i == id) else {
             return Vec::new();
         };
@@ -231,7 +224,7 @@ impl Gestures {
     }
 
     /// Time passed: a finger held still long enough is a right click.
-    pub fn tick(&mut self, t: f64) -> Vec<TouchOut> {
+    pub(crate) fn tick(&mut self, t: f64) -> Vec<TouchOut> {
         match self.state {
             State::Pending { t0, .. } if self.touches.len() == 1 && t - t0 >= LONG_PRESS_MS => {
                 self.state = State::Done;
@@ -242,7 +235,7 @@ impl Gestures {
     }
 
     /// When [`Gestures::tick`] should be called next, if ever.
-    pub fn next_deadline(&self) -> Option<f64> {
+    pub(crate) fn next_deadline(&self) -> Option<f64> {
         match self.state {
             State::Pending { t0, .. } if self.touches.len() == 1 => Some(t0 + LONG_PRESS_MS),
             _ => None,
@@ -250,7 +243,7 @@ impl Gestures {
     }
 
     /// Forgets every touch (focus lost; the session releases its buttons itself).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.touches.clear();
         self.state = State::Idle;
     }

@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 /// An open (or opening) WebSocket.
-pub struct Socket {
+pub(crate) struct Socket {
     ws: WebSocket,
     _on_open: Closure<dyn FnMut(Event)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -20,7 +20,7 @@ pub struct Socket {
 
 impl Socket {
     /// Opens `url`. `on_close` gets a reason in words; it runs once, for an error or a close.
-    pub fn open(
+    pub(crate) fn open(
         url: &str,
         mut on_open: impl FnMut() + 'static,
         mut on_data: impl FnMut(Vec<u8>) + 'static,
@@ -77,13 +77,8 @@ impl Socket {
     }
 
     /// Sends binary bytes; false if the socket is not open (the close event will follow).
-    pub fn send(&self, bytes: &[u8]) -> bool {
+    pub(crate) fn send(&self, bytes: &[u8]) -> bool {
         self.ws.send_with_u8_array(bytes).is_ok()
-    }
-
-    /// Bytes queued but not yet sent (backpressure diagnostics).
-    pub fn buffered(&self) -> u32 {
-        self.ws.buffered_amount()
     }
 }
 

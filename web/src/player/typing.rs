@@ -7,7 +7,7 @@
 //! other key. Characters a US layout cannot type are skipped (and counted).
 
 /// `(KeyboardEvent.code, shift)` that types `c` on a US layout.
-pub fn keys_for_char(c: char) -> Option<(&'static str, bool)> {
+pub(crate) fn keys_for_char(c: char) -> Option<(&'static str, bool)> {
     const LETTERS: [&str; 26] = [
         "KeyA", "KeyB", "KeyC", "KeyD", "KeyE", "KeyF", "KeyG", "KeyH", "KeyI", "KeyJ", "KeyK",
         "KeyL", "KeyM", "KeyN", "KeyO", "KeyP", "KeyQ", "KeyR", "KeyS", "KeyT", "KeyU", "KeyV",
@@ -68,11 +68,11 @@ pub fn keys_for_char(c: char) -> Option<(&'static str, bool)> {
 
 /// Most characters one `input` event may turn into keys: a paste of a whole document
 /// would otherwise queue minutes of typing.
-pub const MAX_TEXT_CHARS: usize = 4096;
+pub(crate) const MAX_TEXT_CHARS: usize = 4096;
 
 /// The key events (`code`, pressed) that type `text`, and how many characters were skipped
 /// (not typeable on a US layout, or beyond [`MAX_TEXT_CHARS`]).
-pub fn text_to_keys(text: &str) -> (Vec<(String, bool)>, usize) {
+pub(crate) fn text_to_keys(text: &str) -> (Vec<(String, bool)>, usize) {
     let mut out = Vec::new();
     let mut skipped = 0;
     for (i, c) in text.chars().enumerate() {
@@ -96,17 +96,17 @@ pub fn text_to_keys(text: &str) -> (Vec<(String, bool)>, usize) {
 /// pressed); the next other key is sent with every armed modifier held around it, then
 /// they disarm. Tapping an armed modifier again disarms it.
 #[derive(Debug, Default, Clone)]
-pub struct StickyModifiers {
+pub(crate) struct StickyModifiers {
     armed: Vec<&'static str>,
 }
 
 /// The modifier keys the on-screen keyboard offers.
-pub const STICKY: [&str; 3] = ["ControlLeft", "AltLeft", "ShiftLeft"];
+pub(crate) const STICKY: [&str; 3] = ["ControlLeft", "AltLeft", "ShiftLeft"];
 
 impl StickyModifiers {
     /// The on-screen key `code` was tapped: the key events to send (none for a modifier,
     /// which only arms or disarms).
-    pub fn tap(&mut self, code: &str) -> Vec<(String, bool)> {
+    pub(crate) fn tap(&mut self, code: &str) -> Vec<(String, bool)> {
         if let Some(m) = STICKY.iter().find(|m| **m == code) {
             match self.armed.iter().position(|a| a == m) {
                 Some(i) => {
@@ -126,7 +126,7 @@ impl StickyModifiers {
     }
 
     /// Whether `code` is armed (its button shows `aria-pressed=true`).
-    pub fn is_armed(&self, code: &str) -> bool {
+    pub(crate) fn is_armed(&self, code: &str) -> bool {
         self.armed.contains(&code)
     }
 }

@@ -13,28 +13,52 @@ use crate::ui::dom::{attr, button, el, text_el};
 
 /// Handles to the player's elements.
 #[derive(Clone)]
-pub struct View {
-    pub root: HtmlElement,
-    pub stage: HtmlElement,
-    pub canvas: HtmlCanvasElement,
-    pub overlay: HtmlCanvasElement,
-    pub status: HtmlElement,
-    pub notice: HtmlElement,
-    pub progress: HtmlElement,
-    pub progress_bar: HtmlElement,
-    pub eta: HtmlElement,
-    pub scale: HtmlSelectElement,
-    pub keys: HtmlSelectElement,
-    pub fullscreen: HtmlButtonElement,
-    pub volume: HtmlInputElement,
-    pub mute: HtmlButtonElement,
-    pub retry: HtmlButtonElement,
-    pub osk: super::osk::Osk,
+pub(crate) struct View {
+    /// `#olive-player`: carries the automation attributes and is what full screen shows
+    /// (the toolbar stays usable there).
+    pub(crate) root: HtmlElement,
+    /// The area the screen is fitted into: its size, not the window's, decides the scale.
+    pub(crate) stage: HtmlElement,
+    /// `#olive-screen`: the guest's surface at 1:1, scaled by CSS only; focusable, since
+    /// keyboard events go to it.
+    pub(crate) canvas: HtmlCanvasElement,
+    /// Above the screen: draws the cursors a CSS cursor cannot show (see
+    /// [`super::cursor`]).
+    pub(crate) overlay: HtmlCanvasElement,
+    /// The status line, a polite live region: screen readers announce state changes.
+    pub(crate) status: HtmlElement,
+    /// An alert for non-fatal failures (sound or the pointer shape lost, full screen
+    /// refused), kept apart from the status so it does not hide that the machine still runs.
+    pub(crate) notice: HtmlElement,
+    /// The start-up progress bar (`role=progressbar`), shown only while the server
+    /// reports progress (resuming from a memory image).
+    pub(crate) progress: HtmlElement,
+    /// The bar's filled part, whose width is the fraction.
+    pub(crate) progress_bar: HtmlElement,
+    /// The percentage and the estimated time left, in words.
+    pub(crate) eta: HtmlElement,
+    /// Fit, whole-pixel or original size (see [`super::geometry::ScaleMode`]).
+    pub(crate) scale: HtmlSelectElement,
+    /// Key combinations the browser or the host system would take for itself
+    /// (Ctrl+Alt+Del, Alt+Tab…), sent to the guest on choice.
+    pub(crate) keys: HtmlSelectElement,
+    /// Full screen toggle; `aria-pressed` follows the actual state, which Esc can change
+    /// behind our back.
+    pub(crate) fullscreen: HtmlButtonElement,
+    /// The visitor's volume slider, applied on top of the guest's own mixer volume.
+    pub(crate) volume: HtmlInputElement,
+    /// The visitor's mute, independent of the guest's.
+    pub(crate) mute: HtmlButtonElement,
+    /// "Run again", shown once the session is final; the app wires it, since a new Run
+    /// replaces this player.
+    pub(crate) retry: HtmlButtonElement,
+    /// The on-screen keyboard, for touch devices and keys a physical keyboard lacks.
+    pub(crate) osk: super::osk::Osk,
 }
 
 impl View {
     /// Builds the player for `title`.
-    pub fn new(title: &str) -> View {
+    pub(crate) fn new(title: &str) -> View {
         let root = el("section", "player");
         root.set_id("olive-player");
         attr(&root, "aria-label", &format!("Player: {title}"));
@@ -160,7 +184,7 @@ impl View {
     }
 
     /// Shows the start-up progress (`fraction` 0..=1) and the ETA text.
-    pub fn set_progress(&self, fraction: Option<f64>, eta: &str) {
+    pub(crate) fn set_progress(&self, fraction: Option<f64>, eta: &str) {
         match fraction {
             Some(f) => {
                 let pct = (f.clamp(0.0, 1.0) * 100.0).round();
@@ -179,7 +203,7 @@ impl View {
     }
 
     /// A non-fatal notice (a minor channel failed); empty hides it.
-    pub fn set_notice(&self, text: &str) {
+    pub(crate) fn set_notice(&self, text: &str) {
         self.notice.set_text_content(Some(text));
         self.notice.set_hidden(text.is_empty());
     }

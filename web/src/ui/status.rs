@@ -45,21 +45,45 @@ impl PlayerState {
 
 /// Plain-words texts for the states and failures, in one place so they stay consistent.
 pub mod text {
+    /// Shown from the Run click until the gateway answers the create request (the instance
+    /// does not exist yet, so there is no progress to show).
     pub const CREATING: &str = "Preparing the machine…";
+    /// The instance exists and the VM is coming up; also shown again after a reconnect that
+    /// happened before the screen was connected.
     pub const BOOTING: &str = "The machine is starting…";
+    /// The VM resumes from a saved memory image: the server reports progress, so the status
+    /// pairs this with the progress bar and an ETA instead of a bare "starting".
     pub const LOADING_MEMORY: &str = "Loading the saved state of the machine…";
+    /// The VM runs and the SPICE channels link; the first frame is not drawn yet.
     pub const CONNECTING: &str = "Connecting to the screen…";
+    /// The first frame is on the canvas. It tells the visitor the one thing they must do:
+    /// the canvas only receives keys once it has focus.
     pub const RUNNING: &str = "Running. Click the screen to use the keyboard and mouse.";
+    /// The control connection dropped or stopped answering pings and is being retried; the
+    /// machine is still there, so the visitor should wait rather than Run again.
     pub const RECONNECTING: &str = "The connection was interrupted. Reconnecting…";
+    /// The VM stopped by itself (the guest shut down, or it crashed): kept apart from
+    /// [`ENDED`] so a shutdown is not mistaken for a timeout.
     pub const STOPPED: &str = "The machine has stopped.";
+    /// The server destroyed the VM. The client is not told why, so every possible cause is
+    /// named rather than guessing one.
     pub const ENDED: &str = "This session has ended: it was idle too long, reached its time limit, or was ended by the museum staff.";
+    /// The portal's page ended the session (`stop()`, or `{olive: "stop"}`).
     pub const STOPPED_BY_PAGE: &str = "The session was ended.";
+    /// The control connection's token was refused: a new Run creates a new instance with a
+    /// new token, so that is the advice.
     pub const AUTH_FAILED: &str =
         "The server refused this session (authentication failed). Please press Run again.";
+    /// The gateway's API or control WebSocket could not be reached at all: a network problem on
+    /// the visitor's side is the likeliest cause.
     pub const UNREACHABLE: &str =
         "The server cannot be reached. Check your connection and try again.";
+    /// Reconnecting gave up (netx-proto's `LOST_CONNECTION`): the session cannot be resumed,
+    /// so the visitor is not left waiting for a reconnect that will not come.
     pub const LOST: &str =
         "The connection to the server was lost for too long; the session is gone.";
+    /// The saved memory image was refused at startup and the VM cold-boots instead: slower,
+    /// so the visitor is told why the progress bar went away.
     pub const MEMORY_REJECTED: &str =
         "The saved state could not be restored; starting the machine from scratch…";
 }
