@@ -277,7 +277,9 @@ async fn main() -> Result<()> {
     let dist = require_dist()?;
     sizes(&dist)?;
     let _lock = olive_tests::qemu_lock();
-    let scratch = olive_tests::guest::target_dir().join("launch-bench");
+    // Short: QEMU's UNIX sockets live below it, and a socket path has at most 107 bytes
+    // (under a worktree's target/ the instances' sockets were longer, and QEMU refused).
+    let scratch = std::env::temp_dir().join("olive-launch-bench");
     std::fs::create_dir_all(&scratch)?;
     let mut items = vec![GwItem::console("console"), GwItem::qxl("flat", "flat")];
     if item == "compare" {

@@ -155,7 +155,11 @@ fn parse_launch_line(line: &str) -> Option<Launch> {
 /// The error the bench ended with (anyhow's `Error: …` and its causes), on one line.
 fn failure_reason(stderr: &str, status: std::process::ExitStatus) -> String {
     let text: Vec<&str> = match stderr.lines().position(|l| l.starts_with("Error: ")) {
-        Some(i) => stderr.lines().skip(i).collect(),
+        Some(i) => stderr
+            .lines()
+            .skip(i)
+            .take_while(|l| !l.starts_with("Stack backtrace:"))
+            .collect(),
         None => stderr
             .lines()
             .rev()
@@ -353,7 +357,7 @@ mod tests {
         assert_eq!(parse_launch_line("run 1: first pixel 12 ms"), None);
         assert_eq!(parse_launch_line("LAUNCH engine=x first_pixel_ms=?"), None);
         let stderr =
-            "log line\nError: webkit session: no WebDriver\n\nCaused by:\n    0: Xvfb | missing\n";
+            "log line\nError: webkit session: no WebDriver\n\nCaused by:\n    0: Xvfb | missing\n\nStack backtrace:\n   0: anyhow\n";
         let why = failure_reason(stderr, std::process::ExitStatus::default());
         assert_eq!(why, "webkit session: no WebDriver; 0: Xvfb | missing");
         let t = launch_table(&[("firefox", ran), ("webkit", Launch::Failed(why))], 3);
