@@ -13,10 +13,12 @@
 //! canvas (what the visitor came for: for a cold boot that is after the whole boot).
 //!
 //! Starts the gateway in-process with the test collection (`console`, `flat`), opens the web
-//! app (`dist/`) in headless Chromium and, RUNS times, presses Run on ITEM and reads the
-//! player's `data-first-pixel-ms` (Run pressed → first guest pixel on the canvas), destroying
-//! the instance after each run. Prints each run, the median, and the shipped wasm + JS size
-//! of `dist/` (raw and gzip -9).
+//! app (`dist/`) in the engine and, RUNS times, presses Run on ITEM and reads the player's
+//! `data-first-pixel-ms` (Run pressed → first guest pixel on the canvas), destroying the
+//! instance after each run. Prints each run, the median, the shipped wasm + JS size of
+//! `dist/` (raw and gzip -9), what the engine itself fetched of it (Resource Timing), and
+//! one `LAUNCH engine=… first_pixel_ms=… wire_bytes=… raw_bytes=… gzip_bytes=…` line, which
+//! `cargo xtask bench` reads into its per-engine table.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -74,43 +76,82 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// What one engine fetched of the app: every .wasm and .js, from Resource Timing.
+#[derive(Debug, Default)]
+struct Fetched {
+    /// Bytes on the wire (encoded body: what the server sent, compressed or not).
+    wire: u64,
+    /// Bytes after content decoding (the files as shipped).
+    raw: u64,
+    /// The same files at `gzip -9`: what a compressing front end would send.
+    gzip: u64,
+}
+
 /// What this engine fetched for the app, from Resource Timing: (name, encoded body bytes,
-/// decoded bytes) of every .wasm and .js.
-async fn downloaded(browser: &Browser) -> Result<()> {
+/// decoded bytes) of every .wasm and .js, and the gzip -9 size of those files in `dist`.
+async fn downloaded(browser: &Browser, dist: &Path) -> Result<Fetched> {
     let v = browser
         .js(
             "return performance.getEntriesByType('resource') \
                .filter(e => /\\.(wasm|js)(\\?|$)/.test(e.name)) \
-               .map(e => [e.name.split('/').pop(), e.encodedBodySize, e.decodedBodySize, e.transferSize]);",
+               .map(e => [e.name.split('?')[0].split('/').pop(), e.encodedBodySize, e.decodedBodySize, e.transferSize]);",
             vec![],
         )
         .await?;
-    let mut total = (0u64, 0u64);
+    let mut total = Fetched::default();
+    let mut names = std::collections::BTreeSet::new();
     for e in v.as_array().into_iter().flatten() {
         let n = |i: usize| e[i].as_u64().unwrap_or(0);
-        total.0 += n(1);
-        total.1 += n(2);
+        let name = e[0].as_str().unwrap_or("?");
+        // A file fetched twice (preload, then the module) is downloaded once from cache.
+        if !names.insert(name.to_string()) {
+            continue;
+        }
+        let file = dist.join(name);
+        // Only files of dist/ (a bare name, no path): whatever else the page fetched
+        // is reported, not gzipped.
+        let gz = if !name.contains(['/', '\\']) && file.is_file() {
+            gzip9_len(&file)?
+        } else {
+            0
+        };
+        total.wire += n(1);
+        total.raw += n(2);
+        total.gzip += gz;
         println!(
-            "  {} fetched {}: {} B on the wire (body), {} B decoded, transferSize {}",
+            "  {} fetched {name}: {} B on the wire (body), {} B decoded, transferSize {}, {gz} B at gzip -9",
             browser.engine(),
-            e[0].as_str().unwrap_or("?"),
             n(1),
             n(2),
             n(3)
         );
     }
     println!(
-        "  {} fetched wasm + JS: {} B on the wire, {} B decoded",
+        "  {} fetched wasm + JS: {} B on the wire, {} B decoded, {} B at gzip -9",
         browser.engine(),
-        total.0,
-        total.1
+        total.wire,
+        total.raw,
+        total.gzip
     );
-    Ok(())
+    if names.is_empty() {
+        bail!(
+            "{} reported no .wasm or .js in Resource Timing",
+            browser.engine()
+        );
+    }
+    Ok(total)
 }
 
-async fn bench(gw: &TestGateway, browser: &Browser, item: &str, runs: usize) -> Result<()> {
+async fn bench(
+    gw: &TestGateway,
+    browser: &Browser,
+    dist: &Path,
+    item: &str,
+    runs: usize,
+) -> Result<()> {
     let mut first_pixel = Vec::new();
     let mut wall = Vec::new();
+    let mut fetched = None;
     for run in 1..=runs {
         browser.goto(&format!("{}/", gw.url())).await?;
         let t0 = Instant::now();
@@ -120,7 +161,7 @@ async fn bench(gw: &TestGateway, browser: &Browser, item: &str, runs: usize) -> 
             .await?;
         let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
         if run == 1 {
-            downloaded(browser).await?;
+            fetched = Some(downloaded(browser, dist).await?);
         }
         let fp = browser
             .wait_attr(
@@ -138,11 +179,19 @@ async fn bench(gw: &TestGateway, browser: &Browser, item: &str, runs: usize) -> 
             gw.server().registry().destroy(&id).await;
         }
     }
+    let (fp, wall) = (median(&mut first_pixel), median(&mut wall));
     println!(
-        "median Run → first guest pixel over {runs} launches of '{item}' in {}: {:.0} ms (WebDriver-observed {:.0} ms)",
+        "median Run → first guest pixel over {runs} launches of '{item}' in {}: {fp:.0} ms (WebDriver-observed {wall:.0} ms)",
         browser.engine(),
-        median(&mut first_pixel),
-        median(&mut wall)
+    );
+    let f = fetched.unwrap_or_default();
+    // One line for `cargo xtask bench` to read.
+    println!(
+        "LAUNCH engine={} item={item} runs={runs} first_pixel_ms={fp:.0} webdriver_ms={wall:.0} wire_bytes={} raw_bytes={} gzip_bytes={}",
+        browser.engine(),
+        f.wire,
+        f.raw,
+        f.gzip
     );
     Ok(())
 }
@@ -228,7 +277,9 @@ async fn main() -> Result<()> {
     let dist = require_dist()?;
     sizes(&dist)?;
     let _lock = olive_tests::qemu_lock();
-    let scratch = olive_tests::guest::target_dir().join("launch-bench");
+    // Short: QEMU's UNIX sockets live below it, and a socket path has at most 107 bytes
+    // (under a worktree's target/ the instances' sockets were longer, and QEMU refused).
+    let scratch = std::env::temp_dir().join("olive-launch-bench");
     std::fs::create_dir_all(&scratch)?;
     let mut items = vec![GwItem::console("console"), GwItem::qxl("flat", "flat")];
     if item == "compare" {
@@ -260,7 +311,7 @@ async fn main() -> Result<()> {
     let result = if item == "compare" {
         compare(&gw, &browser, runs).await
     } else {
-        bench(&gw, &browser, &item, runs).await
+        bench(&gw, &browser, &dist, &item, runs).await
     };
     if result.is_err() {
         let state = browser.attr(PLAYER, "data-state").await.ok().flatten();

@@ -50,6 +50,16 @@ impl GwItem {
         }
     }
 
+    /// The same item with a PS/2 mouse only (no USB tablet): the SPICE server then keeps
+    /// the session in server (relative) mouse mode, as for an operating system older
+    /// than USB.
+    pub fn ps2(mut self, id: &str) -> GwItem {
+        self.id = id.into();
+        self.title.push_str(", PS/2 mouse");
+        self.tablet = false;
+        self
+    }
+
     /// The same item launched from the package at `dir`.
     pub fn packaged(mut self, id: &str, dir: &Path) -> GwItem {
         self.id = id.into();

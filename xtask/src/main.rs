@@ -60,7 +60,7 @@ fn main() -> Result<()> {
         Some("web") => web(&root),
         Some("guest") => guests::guest(&root, args.get(1).map(String::as_str)),
         Some("fuzz") => fuzz(&root, &args[1..]),
-        Some("bench") => bench::bench(&root),
+        Some("bench") => bench::bench(&root, &args[1..]),
         Some("deny") => {
             install::cargo_bin_on_path();
             deny::check()
@@ -84,12 +84,14 @@ fn main() -> Result<()> {
             eprintln!(
                 "  fuzz [SECONDS]  run every cargo-fuzz target for SECONDS (default 30) each"
             );
+            eprintln!("  bench [codecs|launch] [RUNS]  codec decode and replay throughput (Mpx/s), native");
             eprintln!(
-                "  bench  codec decode and replay throughput (Mpx/s), native and wasm in headless"
+                "         and wasm in headless Chromium, with the ratio; and per engine (Chromium,"
             );
             eprintln!(
-                "         Chromium, as one table with the ratio (--quick: shorter criterion runs)"
+                "         Firefox, WebKit) Run → first guest pixel (median of RUNS, default 3) and"
             );
+            eprintln!("         the wasm + JS each downloads (as shipped and at gzip -9)");
             std::process::exit(2);
         }
     }

@@ -13,7 +13,7 @@
 //!   box and scale; otherwise pointer lock on click and relative motion.
 
 use gloo::events::{EventListener, EventListenerOptions};
-use gloo::timers::callback::Timeout;
+use gloo::timers::callback::{Interval, Timeout};
 use spice_client::inputs::keymap::lock_state;
 use spice_client::inputs::Button;
 use wasm_bindgen::JsCast;
@@ -51,7 +51,14 @@ pub(crate) struct InputState {
     pub(super) touch_rest: (f64, f64),
     /// The on-screen keyboard's armed modifiers.
     pub(super) sticky: super::typing::StickyModifiers,
+    /// The `devicePixelRatio` the canvas was last sized for, and the check that it still
+    /// is (see [`Inner::watch_dpr`]).
+    applied_dpr: f64,
+    dpr_watch: Option<Interval>,
 }
+
+/// How often `devicePixelRatio` is compared with the one the canvas was sized for (ms).
+const DPR_CHECK_MS: u32 = 1000;
 
 /// How long a held-back ControlLeft waits for its AltRight (ms).
 const ALTGR_FLUSH_MS: u32 = 15;
@@ -162,6 +169,7 @@ impl Inner {
             }));
         }
         self.listeners = ls;
+        self.watch_dpr();
         if let Some(a) = self.audio.as_mut() {
             a.set_user_volume(0.8);
         }
@@ -284,6 +292,7 @@ impl Inner {
         } else {
             1.0
         };
+        self.input.applied_dpr = window.device_pixel_ratio();
         let (w, h) = display_size(self.scale_mode, sw, sh, cw, ch, dpr);
         let st = self.view.canvas.style();
         let _ = st.set_property("width", &format!("{w}px"));
@@ -299,6 +308,24 @@ impl Inner {
             &(w * dpr / f64::from(sw)).to_string(),
         );
         self.cursor.set_scale(w / f64::from(sw));
+    }
+
+    /// Re-sizes the canvas when `devicePixelRatio` changes without a resize event (the
+    /// window moved to another screen, zoom on some engines, emulation): whole-pixel
+    /// scaling computed for the old ratio would show 1.5 device pixels per guest pixel.
+    /// A media query for the current ratio is the documented signal, but headless
+    /// Chromium did not fire its `change` when only the ratio changed, so the ratio is
+    /// compared once a second instead (a property read; layout only when it changed).
+    fn watch_dpr(&mut self) {
+        let weak = self.weak.clone();
+        self.input.dpr_watch = Some(Interval::new(DPR_CHECK_MS, move || {
+            Inner::with(&weak, |p| {
+                let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+                if dpr != p.input.applied_dpr {
+                    p.apply_scale();
+                }
+            });
+        }));
     }
 
     /// The guest switched mouse mode (SPICE main channel): published as
