@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::key::Key;
 use olive_tests::a11y::{assert_no_violations, assert_tab_reaches, axe_source};
-use olive_tests::browser::{estimate_frequency, Browser, BrowserOptions, Engine, PLAYER};
+use olive_tests::browser::{estimate_frequency, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
 use olive_tests::gateway::{require_dist, GwItem, TestGateway};
 use olive_tests::{compare, qemu_lock};
 use serde_json::{json, Value};
@@ -67,31 +67,15 @@ impl<'a> Suite<'a> {
     /// Polls until the canvas equals the instance's QMP screendump pixel for pixel; on
     /// failure both images are saved in the test's scratch folder.
     async fn canvas_matches_screendump(&self, within: Duration) -> Result<()> {
-        let deadline = Instant::now() + within;
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let dump = self.gw.screendump(&self.id)?;
-            let canvas = self.b.canvas_rgba().await?;
-            let diff = compare(&canvas, &dump);
-            if diff.is_identical() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let base = scratch().join(format!("browser-{}-{}", self.engine(), self.id));
-                let _ = canvas.save_ppm(base.with_extension("canvas.ppm"));
-                let _ = dump.save_ppm(base.with_extension("screendump.ppm"));
-                bail!(
-                    "canvas {}x{} != screendump {}x{} after {tries} tries in {within:?}: {diff} (saved {}.*.ppm)",
-                    canvas.width,
-                    canvas.height,
-                    dump.width,
-                    dump.height,
-                    base.display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        let save = scratch().join(format!("browser-{}-{}", self.engine(), self.id));
+        self.b
+            .wait_canvas_equals(
+                &format!("document.querySelector({SCREEN:?})"),
+                || self.gw.screendump(&self.id),
+                within,
+                &save,
+            )
+            .await
     }
 
     /// Types a shell command on the canvas and presses Enter.

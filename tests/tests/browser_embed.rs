@@ -137,6 +137,28 @@ async fn wait_gone(gw: &TestGateway, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Once the guest is ready and its console settled, the canvas `canvas` (a JS expression)
+/// equals QEMU's screendump (images saved as `save_as.*.ppm` when not).
+async fn shows_the_guest_screen(
+    gw: &TestGateway,
+    b: &Browser,
+    id: &str,
+    canvas: &str,
+    save_as: &str,
+) -> Result<()> {
+    gw.wait_serial(id, "OLIVE-GUEST-READY", BOOT_TIMEOUT)
+        .await?;
+    // The shell prompt follows the ready line closely; let the console settle.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    b.wait_canvas_equals(
+        canvas,
+        || gw.screendump(id),
+        Duration::from_secs(20),
+        &scratch().join(save_as),
+    )
+    .await
+}
+
 /// `<olive-player>` on an allowed origin: start → running, the screen, typeText, stop.
 async fn element(gw: &TestGateway, b: &Browser, site: &Site, engine: Engine) -> Result<()> {
     b.goto(&format!("{}/element.html", site.origin())).await?;
@@ -182,15 +204,12 @@ async fn element(gw: &TestGateway, b: &Browser, site: &Site, engine: Engine) -> 
         .as_str()
         .map(str::to_owned)
         .context("data-instance in the shadow root")?;
-    gw.wait_serial(&id, "OLIVE-GUEST-READY", BOOT_TIMEOUT)
-        .await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let save = scratch().join(format!("embed-element-{engine}"));
-    b.wait_canvas_equals(
+    shows_the_guest_screen(
+        gw,
+        b,
+        &id,
         ELEMENT_CANVAS,
-        || gw.screendump(&id),
-        Duration::from_secs(20),
-        &save,
+        &format!("embed-element-{engine}"),
     )
     .await
     .context("the element's canvas shows QEMU's screen")?;
@@ -260,15 +279,12 @@ async fn iframe(gw: &TestGateway, b: &Browser, site: &Site, engine: Engine) -> R
             .attr("#olive-player", "data-instance")
             .await?
             .context("data-instance in the frame")?;
-        gw.wait_serial(&id, "OLIVE-GUEST-READY", BOOT_TIMEOUT)
-            .await?;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let save = scratch().join(format!("embed-frame-{engine}"));
-        b.wait_canvas_equals(
+        shows_the_guest_screen(
+            gw,
+            b,
+            &id,
             "document.querySelector('#olive-screen')",
-            || gw.screendump(&id),
-            Duration::from_secs(20),
-            &save,
+            &format!("embed-frame-{engine}"),
         )
         .await
         .context("the frame's canvas shows QEMU's screen")?;

@@ -120,10 +120,18 @@ async fn fits(b: &Browser, what: &str) -> Result<()> {
     Ok(())
 }
 
-async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
+/// On an emulated phone: Run `item`, wait for the guest to be ready with its pointer device
+/// (`abs` tablet or `rel` PS/2 mouse) and for the page's `mouse` mode; the instance id.
+async fn run_on_a_phone(
+    gw: &TestGateway,
+    b: &Browser,
+    item: &str,
+    pointer: &str,
+    mouse: &str,
+) -> Result<String> {
     emulate(b, 390, 844, 3.0, true).await?;
     b.goto(&format!("{}/", gw.url())).await?;
-    b.click_run("console", Duration::from_secs(20)).await?;
+    b.click_run(item, Duration::from_secs(20)).await?;
     b.wait_state(&["running"], Duration::from_secs(90)).await?;
     let id = b
         .attr(PLAYER, "data-instance")
@@ -131,14 +139,20 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
         .context("data-instance")?;
     gw.wait_serial(&id, "OLIVE-GUEST-READY", Duration::from_secs(90))
         .await?;
+    let device = format!("type={pointer}");
     gw.wait_serial_where(&id, Duration::from_secs(60), |l| {
-        l.starts_with("INPUT add") && l.contains("type=abs")
+        l.starts_with("INPUT add") && l.contains(&device)
     })
     .await?;
     b.wait_attr(PLAYER, "data-mouse-mode", Duration::from_secs(30), |m| {
-        m == "client"
+        m == mouse
     })
     .await?;
+    Ok(id)
+}
+
+async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
+    let id = run_on_a_phone(gw, b, "console", "abs", "client").await?;
     if b.attr(PLAYER, "data-touch").await?.as_deref() != Some("yes") {
         bail!("the page did not detect the touch screen");
     }
@@ -507,24 +521,7 @@ async fn touchpad_drag(gw: &TestGateway, b: &Browser, id: &str, sx: f64, sy: f64
 /// move the guest's pointer relatively in their direction, a tap clicks where the
 /// pointer is (no motion), a long press right-clicks.
 async fn touchpad(gw: &TestGateway, b: &Browser) -> Result<()> {
-    emulate(b, 390, 844, 3.0, true).await?;
-    b.goto(&format!("{}/", gw.url())).await?;
-    b.click_run("console-ps2", Duration::from_secs(20)).await?;
-    b.wait_state(&["running"], Duration::from_secs(90)).await?;
-    let id = b
-        .attr(PLAYER, "data-instance")
-        .await?
-        .context("data-instance")?;
-    gw.wait_serial(&id, "OLIVE-GUEST-READY", Duration::from_secs(90))
-        .await?;
-    gw.wait_serial_where(&id, Duration::from_secs(60), |l| {
-        l.starts_with("INPUT add") && l.contains("type=rel")
-    })
-    .await?;
-    b.wait_attr(PLAYER, "data-mouse-mode", Duration::from_secs(30), |m| {
-        m == "server"
-    })
-    .await?;
+    let id = run_on_a_phone(gw, b, "console-ps2", "rel", "server").await?;
     if let Some(l) = gw
         .serial_log(&id)
         .lines()
