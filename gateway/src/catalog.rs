@@ -48,6 +48,7 @@ pub fn load(config: &Config) -> Result<Catalog, ConfigError> {
             meta,
             machine,
             access: spec.access,
+            keymap: spec.keymap,
         });
     }
     Ok(Catalog::new(items))

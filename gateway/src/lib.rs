@@ -129,6 +129,14 @@ impl Server {
             gc_interval: config.gc_interval,
             max_instances: config.max_instances,
             packages_dir: config.data_dir.join("packages"),
+            seats: config
+                .items
+                .iter()
+                .filter_map(|i| Some((i.id.clone(), i.seats?)))
+                .collect(),
+            disconnect_grace: config.seating.disconnect_grace,
+            handover: config.seating.handover,
+            creates_per_minute: config.seating.creates_per_minute,
         };
         let metrics = Arc::new(metrics::Metrics::default());
         let registry = Registry::new(settings, catalog, Arc::new(engine), metrics);

@@ -34,6 +34,10 @@ pub struct GwItem {
     /// An Olive package directory to launch instead of the machine above (which is then
     /// only what the package was made from).
     pub package: Option<PathBuf>,
+    /// `keymap =` for the item (`None`: left out, i.e. `us`).
+    pub keymap: Option<&'static str>,
+    /// `seats = N`: at most this many instances at once, more visitors queue.
+    pub seats: Option<u32>,
 }
 
 impl GwItem {
@@ -47,7 +51,15 @@ impl GwItem {
             sound: true,
             tablet: true,
             package: None,
+            keymap: None,
+            seats: None,
         }
+    }
+
+    /// The same item with `seats = n`.
+    pub fn with_seats(mut self, n: u32) -> GwItem {
+        self.seats = Some(n);
+        self
     }
 
     /// The same item with a PS/2 mouse only (no USB tablet): the SPICE server then keeps
@@ -57,6 +69,15 @@ impl GwItem {
         self.id = id.into();
         self.title.push_str(", PS/2 mouse");
         self.tablet = false;
+        self
+    }
+
+    /// The same item, said to have a guest set up for the layout `keymap` (`de`, `fr`):
+    /// the test guest's console stays US, but its key report shows the keys pressed.
+    pub fn with_keymap(mut self, id: &str, keymap: &'static str) -> GwItem {
+        self.id = id.into();
+        self.title.push_str(&format!(", keymap {keymap}"));
+        self.keymap = Some(keymap);
         self
     }
 
@@ -84,6 +105,8 @@ impl GwItem {
             sound: true,
             tablet: true,
             package: None,
+            keymap: None,
+            seats: None,
         }
     }
 }
@@ -134,6 +157,17 @@ impl std::fmt::Debug for TestGateway {
 
 /// The generated configuration (exposed for the bench and for failure reports).
 pub fn config_text(port: u16, static_dir: &Path, items: &[GwItem]) -> Result<String> {
+    config_text_limits(port, static_dir, items, "")
+}
+
+/// [`config_text`] with `limits` (lines such as `disconnect_grace_secs = 2`) added to its
+/// `[limits]` table.
+pub fn config_text_limits(
+    port: u16,
+    static_dir: &Path,
+    items: &[GwItem],
+    limits: &str,
+) -> Result<String> {
     let g = ensure_guest()?;
     let mut out = format!(
         r#"listen = "127.0.0.1:{port}"
@@ -148,6 +182,7 @@ trusted_package_hosts = ["127.0.0.1"]
 [limits]
 idle_timeout_secs = 300
 max_instances = 2
+{limits}
 
 [qemu]
 accelerator = "tcg"
@@ -155,9 +190,17 @@ accelerator = "tcg"
         dist = static_dir.display()
     );
     for it in items {
+        let keymap = it
+            .keymap
+            .map(|k| format!("keymap = \"{k}\"\n"))
+            .unwrap_or_default();
+        let seats = it
+            .seats
+            .map(|n| format!("seats = {n}\n"))
+            .unwrap_or_default();
         if let Some(pkg) = &it.package {
             out.push_str(&format!(
-                "\n[[item]]\nid = \"{id}\"\ntitle = \"{title}\"\npackage = \"{pkg}\"\n",
+                "\n[[item]]\nid = \"{id}\"\ntitle = \"{title}\"\n{keymap}{seats}package = \"{pkg}\"\n",
                 id = it.id,
                 title = it.title,
                 pkg = pkg.display()
@@ -177,7 +220,7 @@ creator = "Olive project"
 year = 2026
 description = "Olive test guest."
 rights = "GPL-2.0"
-[item.machine]
+{keymap}{seats}[item.machine]
 disk = "blank.qcow2"
 memory_mb = 256
 vcpus = 1
@@ -214,6 +257,18 @@ impl TestGateway {
         items: &[GwItem],
         extra: &str,
     ) -> Result<Self> {
+        Self::start_limits(scratch, static_dir, items, "", extra).await
+    }
+
+    /// Like [`TestGateway::start_with`], with `limits` lines in the `[limits]` table (see
+    /// [`config_text_limits`]).
+    pub async fn start_limits(
+        scratch: &Path,
+        static_dir: &Path,
+        items: &[GwItem],
+        limits: &str,
+        extra: &str,
+    ) -> Result<Self> {
         let dir = Scratch::new_in(scratch, "gw-browser");
         blank_disk(dir.path())?;
         let path = dir.join("gateway.toml");
@@ -226,7 +281,7 @@ impl TestGateway {
         // The free port is found by binding and releasing it; retry on the rare clash.
         for _ in 0..3 {
             let port = free_port()?;
-            let text = config_text(port, static_dir, items)? + "\n" + extra;
+            let text = config_text_limits(port, static_dir, items, limits)? + "\n" + extra;
             std::fs::write(&path, text)?;
             let config = olive_gateway::Config::load(&path)
                 .map_err(|e| anyhow::anyhow!("{e}"))

@@ -33,6 +33,7 @@ const PLAYER_TAB_ORDER: &[&str] = &[
     "Olive",
     "Screen size",
     "Send a key combination",
+    "Type text",
     "Full screen",
     "Volume",
     "Mute sound",

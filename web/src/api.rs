@@ -195,12 +195,22 @@ pub(crate) async fn item(
     serde_json::from_str(&body).map_err(|e| ApiError::Malformed(e.to_string()))
 }
 
-/// `POST /api/instances {"item": id[, "grant": …]}`: the VM starts booting at once.
+/// What `POST /api/instances` gave.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CreateAnswer {
+    /// An instance (new, or the visitor's own again): connect.
+    Instance(Instance),
+    /// 202: every seat is taken; wait on the queue stream ([`crate::player::queue`]).
+    Queued(olive_api::Queued),
+}
+
+/// `POST /api/instances {"item": id[, "grant": …]}`: the VM starts booting at once, or
+/// the visitor gets a place in line.
 pub(crate) async fn create_instance(
     gw: &Gateway,
     item: &str,
     grant: Option<&LaunchGrant>,
-) -> Result<Instance, ApiError> {
+) -> Result<CreateAnswer, ApiError> {
     let req = olive_api::CreateRequest {
         item: item.to_owned(),
         grant: grant.cloned(),
@@ -210,8 +220,16 @@ pub(crate) async fn create_instance(
     if !resp.ok() {
         return Err(error_of(&resp).await);
     }
+    let queued = resp.status() == 202;
     let body = text(&resp).await?;
-    serde_json::from_str(&body).map_err(|e| ApiError::Malformed(e.to_string()))
+    let bad = |e: serde_json::Error| ApiError::Malformed(e.to_string());
+    if queued {
+        let a: olive_api::QueuedAnswer = serde_json::from_str(&body).map_err(bad)?;
+        return Ok(CreateAnswer::Queued(a.queued));
+    }
+    serde_json::from_str(&body)
+        .map(CreateAnswer::Instance)
+        .map_err(bad)
 }
 
 /// The WebSocket URL for a control URL path: `ws://` or `wss://` matching the page, so

@@ -10,6 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod queue;
+pub use queue::{QueueItemRow, QueueList, QueuePosition, Queued, QueuedAnswer, WaitingRow};
+
 /// The path of the WebSocket endpoint when the gateway does not say otherwise.
 pub const CONTROL_URL: &str = "/ws";
 
@@ -41,6 +44,49 @@ pub struct CollectionItem {
     /// Made by `GET /launch` from a package link (listed after the configured items).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub launched: bool,
+    /// The keyboard layout the guest expects; left out for the default, `us`.
+    #[serde(default, skip_serializing_if = "Keymap::is_default")]
+    pub keymap: Keymap,
+}
+
+/// The keyboard layout an item's guest is set up for. Keys from a physical keyboard go by
+/// position and need no layout; text the player types for the visitor (the Type-text box,
+/// a phone keyboard, a portal's `typeText`) must be turned into the keys a person with
+/// this layout would press, or `z` arrives as `y` in a German guest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Keymap {
+    /// US English (ANSI, QWERTY): what a guest without a layout setting assumes.
+    #[default]
+    Us,
+    /// German (T1, QWERTZ), with dead `^`, `´` and `` ` ``.
+    De,
+    /// French (AZERTY), with dead `^` and `¨` (and, as on Windows, `~` and `` ` ``).
+    Fr,
+}
+
+impl Keymap {
+    /// Every layout, in the order the documentation lists them.
+    pub const ALL: [Keymap; 3] = [Keymap::Us, Keymap::De, Keymap::Fr];
+
+    /// The configuration's and the JSON's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Keymap::Us => "us",
+            Keymap::De => "de",
+            Keymap::Fr => "fr",
+        }
+    }
+
+    /// Parses [`Keymap::as_str`]'s names (exactly, lower case).
+    pub fn parse(name: &str) -> Option<Keymap> {
+        Keymap::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether this is the default (`us`), which the JSON leaves out.
+    pub fn is_default(&self) -> bool {
+        *self == Keymap::Us
+    }
 }
 
 /// `GET /api/collection`.
@@ -136,6 +182,10 @@ pub struct Created {
     /// Path (or `ws(s)://` URL) of the WebSocket endpoint.
     #[serde(default = "control_url")]
     pub control_url: String,
+    /// The item's keyboard layout, so a player that knows only the item id (a portal's
+    /// `<olive-player>`) types text right; left out for `us`.
+    #[serde(default, skip_serializing_if = "Keymap::is_default")]
+    pub keymap: Keymap,
 }
 
 /// `GET /launch?package=URL` with `Accept: application/json`: the item made from the link
@@ -272,6 +322,7 @@ mod tests {
         let c: Created =
             serde_json::from_str(r#"{"id":"x","token":"x/y","spice_password":"p"}"#).unwrap();
         assert_eq!(c.control_url, "/ws");
+        assert_eq!(c.keymap, Keymap::Us);
         let l = Launched {
             item: "launch-1".into(),
             instance: c.clone(),
@@ -281,6 +332,29 @@ mod tests {
         assert_eq!(v["token"], "x/y");
         let back: Launched = serde_json::from_value(v).unwrap();
         assert_eq!(back, l);
+    }
+
+    #[test]
+    fn keymaps_by_name() {
+        for k in Keymap::ALL {
+            assert_eq!(Keymap::parse(k.as_str()), Some(k));
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+        assert_eq!(Keymap::parse("DE"), None);
+        let de = CollectionItem {
+            id: "a".into(),
+            title: "A".into(),
+            keymap: Keymap::De,
+            ..CollectionItem::default()
+        };
+        let json = serde_json::to_string(&de).unwrap();
+        assert_eq!(json, r#"{"id":"a","title":"A","keymap":"de"}"#);
+        assert_eq!(serde_json::from_str::<CollectionItem>(&json).unwrap(), de);
+        assert!(serde_json::from_str::<CollectionItem>(
+            r#"{"id":"a","title":"A","keymap":"dvorak"}"#
+        )
+        .is_err());
     }
 
     #[test]

@@ -10,7 +10,8 @@ use super::Checker;
 use crate::config::ConfigError;
 use crate::model::policy::{check_append, is_item_id};
 use crate::model::{
-    Access, BootDevice, Disk, Hardware, ItemMeta, KernelBoot, Machine, Media, Policy, RemoteRef,
+    Access, BootDevice, Disk, Hardware, ItemMeta, KernelBoot, Keymap, Machine, Media, Policy,
+    RemoteRef,
 };
 
 /// A line of the file and the field path there, kept for errors found later (when the
@@ -98,6 +99,10 @@ pub struct ItemSpec {
     pub source: ItemSource,
     /// `public = false` makes it [`Access::SignedOnly`].
     pub access: Access,
+    /// `keymap = "us" | "de" | "fr"`, default `us`.
+    pub keymap: Keymap,
+    /// `seats = N`: instances of it alive at once (`None`: only `max_instances` limits it).
+    pub seats: Option<usize>,
 }
 
 pub(super) fn check_items(
@@ -166,14 +171,30 @@ pub(super) fn check_items(
                 ItemSource::Machine { meta, machine }
             }
         };
+        let keymap = match &it.keymap {
+            None => Keymap::default(),
+            Some(k) => Keymap::parse(k.get_ref()).ok_or_else(|| {
+                ck.error(
+                    k.span(),
+                    at("keymap"),
+                    format!(
+                        "unknown keyboard layout {:?}: one of \"us\", \"de\", \"fr\"",
+                        k.get_ref()
+                    ),
+                )
+            })?,
+        };
         let access = match it.public {
             Some(false) => Access::SignedOnly,
             Some(true) | None => Access::Public,
         };
+        let seats = ck.at_least_one(it.seats.as_ref(), &at("seats"), 0)?;
         items.push(ItemSpec {
             id: it.id.into_inner(),
             source,
             access,
+            keymap,
+            seats: (seats > 0).then_some(seats),
         });
     }
     Ok(items)

@@ -14,6 +14,7 @@ mod items;
 mod locate;
 mod portal;
 mod raw;
+mod seating;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -26,6 +27,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use items::{ItemSource, ItemSpec, Location, MetaOverrides};
+pub use seating::{
+    Seating, DEFAULT_CREATES_PER_MINUTE, DEFAULT_DISCONNECT_GRACE_SECS, DEFAULT_HANDOVER_SECS,
+};
 
 use crate::model::{Catalog, Policy, PortalSettings};
 
@@ -152,6 +156,8 @@ pub struct Config {
     pub obsolete_keys: Vec<&'static str>,
     /// The `[portal]` section: public address, OAI-PMH identity, signing keys, embedders.
     pub portal: PortalSettings,
+    /// Seats, hand-over and abuse limits (`[limits]`).
+    pub seating: Seating,
 }
 
 /// Makes errors that point into one file.
@@ -276,6 +282,7 @@ impl Config {
             max_memory_mb: l.max_memory_mb.unwrap_or(defaults.max_memory_mb),
             max_vcpus: l.max_vcpus.unwrap_or(defaults.max_vcpus),
         };
+        let seating = seating::check_seating(&ck, l)?;
         let items = items::check_items(&ck, raw.item, policy, &abs)?;
         let portal = portal::check_portal(&ck, raw.portal)?;
         let obsolete_keys = match raw.ws_allow_missing_origin {
@@ -312,6 +319,7 @@ impl Config {
             chunk_cache_bytes: l.chunk_cache_mb.unwrap_or(4096).saturating_mul(1 << 20),
             obsolete_keys,
             portal,
+            seating,
         })
     }
 }

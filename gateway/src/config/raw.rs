@@ -63,6 +63,11 @@ pub(super) struct RawLimits {
     pub max_memory_mb: Option<u32>,
     pub max_vcpus: Option<u32>,
     pub chunk_cache_mb: Option<u64>,
+    pub disconnect_grace_secs: Option<Spanned<u64>>,
+    pub handover_secs: Option<Spanned<u64>>,
+    pub creates_per_minute: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -90,6 +95,10 @@ pub(super) struct RawItem {
     pub group: Option<String>,
     /// `false`: launched only through a signed portal link.
     pub public: Option<bool>,
+    /// The guest's keyboard layout: `us` (default), `de` or `fr`.
+    pub keymap: Option<Spanned<String>>,
+    /// Instances of this item alive at once; more visitors queue.
+    pub seats: Option<Spanned<usize>>,
     pub machine: Option<Spanned<RawMachine>>,
 }
 

@@ -184,6 +184,32 @@ fn missing_and_duplicate() {
 }
 
 #[test]
+fn keymaps() {
+    use crate::model::Keymap;
+    let keymap = |c: &Config, id: &str| c.items.iter().find(|i| i.id == id).unwrap().keymap;
+    let c = parse(GOOD).unwrap();
+    assert_eq!(keymap(&c, "a"), Keymap::Us);
+    for k in Keymap::ALL {
+        let text = GOOD.replace(
+            "title = \"B\"\n",
+            &format!("title = \"B\"\nkeymap = \"{}\"\n", k.as_str()),
+        );
+        assert_eq!(keymap(&parse(&text).unwrap(), "b"), k);
+    }
+    let e = parse(&GOOD.replace("title = \"B\"\n", "title = \"B\"\nkeymap = \"dvorak\"\n"))
+        .unwrap_err();
+    assert_eq!(
+        (e.line(), e.field()),
+        (Some(22), Some("item[1].keymap")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("\"dvorak\""), "{e}");
+    assert!(e.to_string().contains("gateway.toml"), "{e}");
+    let e = parse(&GOOD.replace("title = \"B\"\n", "title = \"B\"\nkeymap = 7\n")).unwrap_err();
+    assert_eq!(e.line(), Some(22), "{e}");
+}
+
+#[test]
 fn the_obsolete_origin_key_is_accepted() {
     let c = parse(&format!("ws_allow_missing_origin = false\n{GOOD}")).unwrap();
     assert_eq!(c.obsolete_keys, ["ws_allow_missing_origin"]);
@@ -296,4 +322,28 @@ fn bad_period_hardware_names_line_and_field() {
         "{e}"
     );
     assert!(e.to_string().contains("duplicate field `mouse`"), "{e}");
+}
+
+#[test]
+fn seats_and_queue_limits() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(c.seating, Seating::default());
+    assert_eq!(c.items[0].seats, None);
+    let text = GOOD
+        .replace(
+            "idle_timeout_secs = 3",
+            "idle_timeout_secs = 3\ndisconnect_grace_secs = 4\nhandover_secs = 6\ncreates_per_minute = 2\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]",
+        )
+        .replace("title = \"A\"", "title = \"A\"\nseats = 1");
+    let c = parse(&text).unwrap();
+    assert_eq!(c.seating.disconnect_grace, Duration::from_secs(4));
+    assert_eq!(c.seating.handover, Duration::from_secs(6));
+    assert_eq!(c.seating.creates_per_minute, 2);
+    assert_eq!(c.seating.trusted_proxies.len(), 2);
+    assert_eq!(c.items[0].seats, Some(1));
+    let e = parse(&text.replace("seats = 1", "seats = 0")).unwrap_err();
+    assert_eq!(e.field(), Some("item[0].seats"), "{e}");
+    let e = parse(&text.replace("\"::1\"", "\"localhost\"")).unwrap_err();
+    assert_eq!(e.field(), Some("limits.trusted_proxies[1]"), "{e}");
+    assert_eq!(e.line(), Some(11), "{e}");
 }

@@ -32,6 +32,7 @@ impl Adhoc {
             meta,
             machine: MachineSource::Remote(remote),
             access: Access::Public,
+            keymap: crate::model::Keymap::default(),
         });
         let mut map = self.lock();
         if map.len() >= MAX_ADHOC_ITEMS && !map.contains_key(&id) {

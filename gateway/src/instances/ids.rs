@@ -23,6 +23,20 @@ pub fn new_secret() -> String {
     BASE64URL_NOPAD.encode(&random_bytes::<18>())
 }
 
+/// A new 128-bit random value (22 URL-safe characters), for queue tickets and visitor
+/// cookies: unguessable, so nobody takes another's place in line or their machine.
+pub fn new_random128() -> String {
+    BASE64URL_NOPAD.encode(&random_bytes::<16>())
+}
+
+/// Whether `s` has the shape of [`new_random128`]'s output (checked before an untrusted
+/// cookie or ticket is used as a key).
+pub fn is_random128(s: &str) -> bool {
+    s.len() == 22
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The token of instance `id` with `secret`.
 pub fn token(id: &str, secret: &str) -> String {
     format!("{id}/{secret}")

@@ -8,7 +8,7 @@
 //! item), so its log lines carry both.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::sync::broadcast;
@@ -44,6 +44,15 @@ pub struct Instance {
     rt: tokio::runtime::Handle,
     shared: Weak<Shared>,
     span: tracing::Span,
+    /// The visitor cookie of who asked for it (`None`: a client without one, or an admin).
+    owner: Option<String>,
+    /// Made for the first in line: must get its first connection within the hand-over.
+    handover: bool,
+    /// Open token-port connections (control and viewer, WebSocket-bridged or not).
+    connections: AtomicU32,
+    had_connection: AtomicBool,
+    /// Milliseconds since the registry's epoch when the last connection closed.
+    last_disconnect: AtomicU64,
 }
 
 /// One row of `GET /api/instances`.
@@ -69,6 +78,8 @@ impl Instance {
         id: String,
         item: Arc<Item>,
         dir: PathBuf,
+        owner: Option<String>,
+        handover: bool,
     ) -> Arc<Instance> {
         let (events, _) = broadcast::channel(64);
         let span = tracing::info_span!("instance", id = %id, item = %item.id);
@@ -91,7 +102,55 @@ impl Instance {
             shared: Arc::downgrade(shared),
             span,
             id,
+            owner,
+            handover,
+            connections: AtomicU32::new(0),
+            had_connection: AtomicBool::new(false),
+            last_disconnect: AtomicU64::new(0),
         })
+    }
+
+    /// The visitor cookie of its owner.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
+    }
+
+    /// A connection authenticated to it.
+    pub fn connected(&self) {
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        let first = !self.had_connection.swap(true, Ordering::SeqCst);
+        if first && self.handover {
+            if let Some(sh) = self.shared.upgrade() {
+                sh.metrics.observe_handover(self.created.elapsed());
+            }
+            tracing::info!(after = ?self.created.elapsed(), "hand-over taken");
+        }
+    }
+
+    /// A connection that [`Instance::connected`] counted closed.
+    pub fn disconnected(&self) {
+        if let Some(sh) = self.shared.upgrade() {
+            self.last_disconnect.store(sh.now_ms(), Ordering::SeqCst);
+        }
+        let _ = self
+            .connections
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+
+    /// Whether any connection ever authenticated.
+    pub fn had_connection(&self) -> bool {
+        self.had_connection.load(Ordering::SeqCst)
+    }
+
+    /// Milliseconds since the visitor left (had connections, has none), at `now_ms`.
+    pub(super) fn left_ms(&self, now_ms: u64) -> Option<u64> {
+        (self.had_connection() && self.connections.load(Ordering::SeqCst) == 0)
+            .then(|| now_ms.saturating_sub(self.last_disconnect.load(Ordering::SeqCst)))
+    }
+
+    /// Whether it was made for a hand-over that nobody took within `limit`.
+    pub(super) fn handover_missed(&self, limit: std::time::Duration) -> bool {
+        self.handover && !self.had_connection() && self.created.elapsed() > limit
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

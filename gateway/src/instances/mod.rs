@@ -9,15 +9,21 @@
 
 pub mod adhoc;
 pub mod engine;
+pub mod eta;
 mod gc;
 pub mod ids;
 pub mod instance;
+pub mod queue;
+pub mod rate;
+pub mod seats;
+#[cfg(test)]
+mod seats_tests;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -26,6 +32,7 @@ use tokio::time::Instant;
 pub use adhoc::MAX_ADHOC_ITEMS;
 pub use engine::{Engine, EngineError, SavedPackage};
 pub use instance::{Instance, Summary};
+pub use seats::{QueueRow, Seat, Ticket, TicketStatus, TicketWatch, Visitor};
 
 use crate::metrics::Metrics;
 use crate::model::policy::{check_file_name, BadFileName};
@@ -44,6 +51,32 @@ pub struct Settings {
     pub max_instances: usize,
     /// Where saved packages go (`<data_dir>/packages`).
     pub packages_dir: PathBuf,
+    /// `seats = N` per item id (items without are limited by `max_instances` only).
+    pub seats: HashMap<String, usize>,
+    /// An instance that had a connection and has had none this long is destroyed.
+    pub disconnect_grace: Duration,
+    /// An instance made for the first in line must get a connection within this.
+    pub handover: Duration,
+    /// New instances and places in line per client address per minute.
+    pub creates_per_minute: u32,
+}
+
+impl Settings {
+    /// VMNetX's timeouts, the defaults of the seat limits, `max_instances` instances.
+    pub fn new(packages_dir: PathBuf, max_instances: usize) -> Settings {
+        let seating = crate::config::Seating::default();
+        Settings {
+            idle_timeout: Duration::from_secs(crate::config::DEFAULT_IDLE_TIMEOUT_SECS),
+            session_limit: Duration::from_secs(4 * 3600),
+            gc_interval: Duration::from_secs(crate::config::DEFAULT_GC_INTERVAL_SECS),
+            max_instances,
+            packages_dir,
+            seats: HashMap::new(),
+            disconnect_grace: seating.disconnect_grace,
+            handover: seating.handover,
+            creates_per_minute: seating.creates_per_minute,
+        }
+    }
 }
 
 /// Why an instance could not be created.
@@ -55,6 +88,15 @@ pub enum CreateError {
     /// `max_instances` instances are alive (the limit).
     #[error("all {0} instance slots are in use")]
     AtCapacity(usize),
+    /// The item's `seats` are taken (and the client cannot queue without a cookie).
+    #[error("all {0} machines of this title are in use")]
+    SeatsFull(usize),
+    /// The line for the item is full ([`queue::MAX_WAITING_PER_ITEM`]).
+    #[error("the waiting line for this title is full")]
+    QueueFull,
+    /// The address asked for too many machines in the last minute.
+    #[error("too many machines requested from this address; try again in {} s", .0.as_secs().max(1))]
+    RateLimited(Duration),
     /// The engine could not make the instance's VM.
     #[error("cannot create instance: {0}")]
     Engine(EngineError),
@@ -95,6 +137,8 @@ pub struct Created {
     pub token: String,
     /// The SPICE ticket; separate from the token, unlike VMNetX.
     pub spice_password: String,
+    /// The layout the item's guest expects, which the player types text by.
+    pub keymap: crate::model::Keymap,
 }
 
 /// A package saved from a running instance.
@@ -115,6 +159,10 @@ pub(crate) struct Shared {
     epoch: Instant,
     rt: tokio::runtime::Handle,
     adhoc: adhoc::Adhoc,
+    queue: Mutex<seats::QueueState>,
+    queue_changed: tokio::sync::watch::Sender<u64>,
+    /// Set by [`Registry::destroy_all`]: nothing new starts while the gateway shuts down.
+    closing: AtomicBool,
 }
 
 impl Shared {
@@ -127,12 +175,14 @@ impl Shared {
         self.instances.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes a destroyed instance out of the registry.
-    fn forget(&self, id: &str) {
-        if self.map().remove(id).is_some() {
+    /// Takes a destroyed instance out of the registry; its seat goes to the next in line.
+    fn forget(self: &Arc<Self>, id: &str) {
+        let removed = self.map().remove(id);
+        if let Some(inst) = removed {
             self.metrics
                 .instances_destroyed
                 .fetch_add(1, Ordering::Relaxed);
+            self.on_destroyed(&inst);
         }
     }
 }
@@ -155,7 +205,6 @@ impl Registry {
     ) -> Registry {
         Registry {
             shared: Arc::new(Shared {
-                settings,
                 catalog,
                 engine,
                 instances: Mutex::new(HashMap::new()),
@@ -163,6 +212,10 @@ impl Registry {
                 epoch: Instant::now(),
                 rt: tokio::runtime::Handle::current(),
                 adhoc: adhoc::Adhoc::default(),
+                queue: Mutex::new(seats::QueueState::new(settings.creates_per_minute)),
+                queue_changed: tokio::sync::watch::channel(0).0,
+                closing: AtomicBool::new(false),
+                settings,
             }),
         }
     }
@@ -195,30 +248,8 @@ impl Registry {
     }
 
     fn create_for(&self, item: Arc<Item>) -> Result<Created, CreateError> {
-        let sh = &self.shared;
-        let instance = {
-            let mut map = sh.map();
-            let max = sh.settings.max_instances;
-            if map.len() >= max {
-                sh.metrics
-                    .rejected_at_capacity
-                    .fetch_add(1, Ordering::Relaxed);
-                return Err(CreateError::AtCapacity(max));
-            }
-            let id = ids::new_id();
-            let dir = sh.engine.create(&id).map_err(CreateError::Engine)?;
-            let inst = Instance::new(sh, id.clone(), item, dir);
-            map.insert(id, inst.clone());
-            inst
-        };
-        sh.metrics.instances_created.fetch_add(1, Ordering::Relaxed);
-        let _ = instance.start_vm();
-        tracing::info!(id = instance.id(), item = %instance.item().id, "instance created");
-        Ok(Created {
-            id: instance.id().to_owned(),
-            token: instance.token(),
-            spice_password: instance.spice_password().to_owned(),
-        })
+        let instance = self.shared.spawn(item, None, false)?;
+        Ok(seats::created_of(&instance))
     }
 
     /// Registers an item made from a package URL (`GET /launch`); see [`adhoc`]. `None`
@@ -329,6 +360,7 @@ impl Registry {
 
     /// Destroys every instance (clean shutdown).
     pub async fn destroy_all(&self) {
+        self.shared.closing.store(true, Ordering::Relaxed);
         let all: Vec<Arc<Instance>> = self.shared.map().values().cloned().collect();
         for i in all {
             i.destroy_now().await;

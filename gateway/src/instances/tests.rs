@@ -76,7 +76,7 @@ impl Vm for FakeVm {
 
 /// How the fake engine starts VMs.
 #[derive(Default)]
-struct FakeEngine {
+pub(super) struct FakeEngine {
     /// Time a start takes.
     boot: Duration,
     /// Launches fail with this text.
@@ -121,7 +121,7 @@ impl Engine for FakeEngine {
     }
 }
 
-fn item(id: &str) -> Item {
+pub(super) fn item(id: &str) -> Item {
     Item {
         id: id.into(),
         meta: ItemMeta::titled("Guest"),
@@ -130,16 +130,16 @@ fn item(id: &str) -> Item {
             Disk::File("/nonexistent/disk.qcow2".into()),
         )),
         access: Access::Public,
+        keymap: crate::model::Keymap::default(),
     }
 }
 
-fn settings(idle: u64, session: u64, gc: u64, max: usize) -> Settings {
+pub(super) fn settings(idle: u64, session: u64, gc: u64, max: usize) -> Settings {
     Settings {
         idle_timeout: Duration::from_secs(idle),
         session_limit: Duration::from_secs(session),
         gc_interval: Duration::from_secs(gc),
-        max_instances: max,
-        packages_dir: std::env::temp_dir().join("olive-never-written"),
+        ..Settings::new(std::env::temp_dir().join("olive-never-written"), max)
     }
 }
 
@@ -149,7 +149,7 @@ fn registry(engine: &Arc<FakeEngine>, s: Settings) -> Registry {
 }
 
 /// Lets spawned tasks run (time is paused: this only yields).
-async fn settle() {
+pub(super) async fn settle() {
     for _ in 0..20 {
         tokio::task::yield_now().await;
     }

@@ -1,6 +1,7 @@
 //! Catalog items: the public description and the machine behind it.
 
 use super::machine::MachineSource;
+pub use olive_api::Keymap;
 
 /// What visitors see of an item. Everything but the title is optional: a curator may
 /// know no more than a title.
@@ -44,6 +45,9 @@ pub struct Item {
     pub machine: MachineSource,
     /// Who may launch it.
     pub access: Access,
+    /// The keyboard layout its guest is set up for (`keymap = "de"`), which the player
+    /// needs to type text as keys.
+    pub keymap: Keymap,
 }
 
 /// Who may launch an item.

@@ -17,7 +17,7 @@ pub mod portal;
 pub mod remote;
 
 pub use catalog::Catalog;
-pub use item::{Access, Item, ItemMeta};
+pub use item::{Access, Item, ItemMeta, Keymap};
 pub use lifecycle::{ControlError, ControlEvent, SpiceAddress, SpiceEndpoint, VmState};
 pub use machine::{
     BootDevice, BootOrder, Disk, DiskFormat, Display, Hardware, KernelBoot, Machine, MachineSource,

@@ -40,6 +40,10 @@ pub trait InstanceHandle: Send + Sync {
     fn stop_vm(&self) -> Result<(), ControlError>;
     /// `destroy`: kills the VM and deletes the instance.
     fn destroy(&self);
+    /// A connection authenticated to it (counted for the disconnect grace).
+    fn connected(&self) {}
+    /// A connection counted by [`InstanceHandle::connected`] closed.
+    fn disconnected(&self) {}
 }
 
 /// Finds instances by token.
@@ -86,6 +90,12 @@ impl InstanceHandle for Arc<Instance> {
     }
     fn destroy(&self) {
         Instance::destroy(self)
+    }
+    fn connected(&self) {
+        Instance::connected(self)
+    }
+    fn disconnected(&self) {
+        Instance::disconnected(self)
     }
 }
 

@@ -51,6 +51,8 @@ pub(crate) struct InputState {
     pub(super) touch_rest: (f64, f64),
     /// The on-screen keyboard's armed modifiers.
     pub(super) sticky: super::typing::StickyModifiers,
+    /// Text being typed (the Type-text box, `typeText`), behind `key_queue`.
+    pub(super) typist: super::typing::Typist,
     /// The `devicePixelRatio` the canvas was last sized for, and the check that it still
     /// is (see [`Inner::watch_dpr`]).
     applied_dpr: f64,
@@ -99,6 +101,7 @@ impl Inner {
             on!(canvas, "wheel", WheelEvent, on_wheel);
             self.install_touch(&mut ls);
             self.install_osk(&mut ls);
+            self.install_typebox(&mut ls);
         }
         ls.push(EventListener::new_with_options(
             &canvas,
@@ -244,20 +247,25 @@ impl Inner {
     }
 
     /// Sends the next queued key event unless one went out less than [`KEY_PACE_MS`] ago;
-    /// a timer sends the rest, one per interval.
-    fn drain_keys(&mut self) {
+    /// a timer sends the rest, one per interval. Typed text comes after the keys queued
+    /// here, at its own pace ([`super::typebox::TEXT_PACE_MS`]).
+    pub(super) fn drain_keys(&mut self) {
         if self.input.key_timer.is_some() {
             return;
         }
-        let Some((code, down)) = self.input.key_queue.pop_front() else {
-            return;
+        let (code, down, pace) = match self.input.key_queue.pop_front() {
+            Some((code, down)) => (code, down, KEY_PACE_MS),
+            None => match self.next_typed() {
+                Some((code, down)) => (code.to_owned(), down, super::typebox::TEXT_PACE_MS),
+                None => return,
+            },
         };
         if let Some(s) = self.session.as_mut() {
             s.key(&code, down);
         }
         self.pump();
         let weak = self.weak.clone();
-        self.input.key_timer = Some(Timeout::new(KEY_PACE_MS, move || {
+        self.input.key_timer = Some(Timeout::new(pace, move || {
             Inner::with(&weak, |p| {
                 p.input.key_timer = None;
                 p.drain_keys();
@@ -472,6 +480,8 @@ impl Inner {
             s.release_all();
         }
         self.pump();
+        // Typed text keeps its pace: it does not come from the screen's focus.
+        self.drain_keys();
     }
 
     fn box_rect(&self) -> BoxRect {

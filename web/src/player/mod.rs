@@ -19,15 +19,18 @@ pub(crate) mod features;
 pub(crate) mod geometry;
 pub(crate) mod input;
 pub(crate) mod keys;
+pub(crate) mod layout;
 pub(crate) mod modifiers;
 pub(crate) mod opus;
 pub(crate) mod osk;
 pub(crate) mod pcm;
 pub mod presenter;
+pub(crate) mod queue;
 pub(crate) mod session;
 pub(crate) mod touch;
 pub(crate) mod touchpad;
 pub(crate) mod transport;
+pub(crate) mod typebox;
 pub(crate) mod typing;
 pub(crate) mod view;
 
@@ -40,7 +43,7 @@ use spice_client::{ChannelKey, Session};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use crate::api::{self, ApiError, Gateway, Instance, LaunchGrant};
+use crate::api::{self, ApiError, CreateAnswer, Gateway, Instance, LaunchGrant};
 use crate::ui::dom::{self, attr};
 use crate::ui::status::{self, text, PlayerState};
 use audio::{Audio, AudioStats};
@@ -99,6 +102,10 @@ pub(crate) struct Inner {
     /// `performance.now()` at the Run click.
     t_run: f64,
     instance: Option<Instance>,
+    /// The title, for the queue's words.
+    title: String,
+    /// The queue stream while waiting for a seat.
+    queue: Option<queue::QueueWatch>,
     ws_url: String,
     control: Option<control::Control>,
     session: Option<Session>,
@@ -127,6 +134,10 @@ pub(crate) struct Inner {
     failure_timer: Option<gloo::timers::callback::Timeout>,
     /// Wakes the session when its next video frame is due (and that time).
     stream_timer: Option<(std::time::Duration, gloo::timers::callback::Timeout)>,
+    /// The guest's keyboard layout, from the created instance: typed text uses it.
+    keymap: layout::Keymap,
+    /// What the Type-text box adds to its progress (characters it could not type).
+    typing_note: String,
 }
 
 impl Player {
@@ -166,6 +177,8 @@ impl Player {
                 state: PlayerState::Loading,
                 t_run,
                 instance: None,
+                title: title.clone(),
+                queue: None,
                 ws_url,
                 control: None,
                 session: None,
@@ -190,6 +203,8 @@ impl Player {
                 failure_timer: None,
                 stream_timer: None,
                 audio_attr_timer: None,
+                keymap: layout::Keymap::default(),
+                typing_note: String::new(),
             })
         });
         {
@@ -197,6 +212,7 @@ impl Player {
             p.set_state(PlayerState::Loading, text::CREATING);
             if p.view_only {
                 p.view.osk.toggle.set_hidden(true);
+                p.view.typebox.toggle.set_hidden(true);
                 attr(&p.view.root, "data-view-only", "true");
             }
             attr(&p.view.root, "data-mouse-mode", "server");
@@ -218,7 +234,7 @@ impl Player {
         wasm_bindgen_futures::spawn_local(async move {
             let result = api::create_instance(&gateway, &item, grant.as_ref()).await;
             if let Some(rc) = weak.upgrade() {
-                rc.borrow_mut().on_instance(result);
+                rc.borrow_mut().on_created(result);
             }
         });
         Player { inner }
@@ -261,14 +277,16 @@ impl Player {
         }
     }
 
-    /// Types `text` as key presses of a US layout (see [`typing::text_to_keys`]); returns
-    /// how many characters had no key and were skipped.
+    /// Types `text` as the key presses of the item's layout, paced and behind any text
+    /// still being typed (the Type-text box's queue, whose Cancel stops it too); returns
+    /// how many characters were not typed (no key on the layout, too long, or no machine
+    /// running to type into).
     pub fn type_text(&self, text: &str) -> usize {
-        let (seq, skipped) = typing::text_to_keys(text);
-        if let Ok(mut p) = self.inner.try_borrow_mut() {
-            p.queue_keys(seq);
-        }
-        skipped
+        let plan = match self.inner.try_borrow_mut() {
+            Ok(mut p) if !p.view_only => p.type_text(text),
+            _ => None,
+        };
+        plan.map_or_else(|| text.chars().count(), |p| p.skipped)
     }
 
     /// Enters or leaves full screen, as the toolbar button does (browsers allow it only
@@ -320,10 +338,20 @@ impl Inner {
         }
     }
 
-    fn on_instance(&mut self, result: Result<Instance, ApiError>) {
+    fn on_created(&mut self, result: Result<CreateAnswer, ApiError>) {
+        match result {
+            Ok(CreateAnswer::Queued(q)) => self.on_queued(q),
+            Ok(CreateAnswer::Instance(i)) => self.on_instance(Ok(i)),
+            Err(e) => self.on_instance(Err(e)),
+        }
+    }
+
+    pub(crate) fn on_instance(&mut self, result: Result<Instance, ApiError>) {
         match result {
             Ok(inst) => {
                 attr(&self.view.root, "data-instance", &inst.id);
+                self.keymap = inst.keymap;
+                attr(&self.view.root, "data-keymap", inst.keymap.as_str());
                 self.ws_url = self.gateway.ws(&inst.control_url);
                 self.set_state(PlayerState::Loading, text::BOOTING);
                 let token = inst.token.clone();
@@ -356,6 +384,7 @@ impl Inner {
 
     /// Leaves: destroy the VM, close every connection, stop sound.
     pub(crate) fn shutdown(&mut self) {
+        self.queue = None;
         self.shutdown_control();
         self.viewers.clear();
         self.session = None;

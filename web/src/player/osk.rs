@@ -212,13 +212,15 @@ impl Inner {
             if typed.is_empty() {
                 return;
             }
-            let (keys, skipped) = text_to_keys(&typed);
-            if skipped > 0 {
-                dom::log(&format!(
-                    "{skipped} characters cannot be typed into the guest"
-                ));
-            }
-            Inner::with(&weak, |p| p.queue_keys(keys));
+            Inner::with(&weak, |p| {
+                let (keys, skipped) = text_to_keys(p.keymap, &typed);
+                if skipped > 0 {
+                    dom::log(&format!(
+                        "{skipped} characters cannot be typed into the guest"
+                    ));
+                }
+                p.queue_keys(keys)
+            });
         }));
         let weak = self.weak.clone();
         ls.push(EventListener::new_with_options(

@@ -54,6 +54,8 @@ pub(crate) struct View {
     pub(crate) retry: HtmlButtonElement,
     /// The on-screen keyboard, for touch devices and keys a physical keyboard lacks.
     pub(crate) osk: super::osk::Osk,
+    /// The Type-text box, for text a guest without an agent cannot take as a paste.
+    pub(crate) typebox: super::typebox::TypeBox,
 }
 
 impl View {
@@ -108,6 +110,8 @@ impl View {
             let _ = l.append_child(control);
             let _ = toolbar.append_child(&l);
         }
+        let typebox = super::typebox::TypeBox::new();
+        let _ = toolbar.append_child(&typebox.toggle);
         let _ = toolbar.append_child(&fullscreen);
         let vl = el("label", "volume");
         let _ = vl.append_child(&text_el("span", "", "Volume"));
@@ -157,7 +161,9 @@ impl View {
         let _ = stage.append_child(&wrap);
 
         let _ = root.append_child(&toolbar);
+        // After the player's own status, which stays the first live region.
         let _ = root.append_child(&status);
+        let _ = root.append_child(&typebox.panel);
         let _ = root.append_child(&progress);
         let _ = root.append_child(&notice);
         let _ = root.append_child(&retry);
@@ -180,6 +186,7 @@ impl View {
             mute,
             retry,
             osk,
+            typebox,
         }
     }
 

@@ -96,6 +96,25 @@ pub fn server_full(retry_after_secs: Option<u64>) -> String {
     }
 }
 
+/// Waiting in line for one of the `seats` machines of `title`: "All 3 machines for X are
+/// in use. You are number 2 in line — about 5 min." Without an estimate, none is given.
+pub fn queued(seats: u32, title: &str, position: u32, eta_secs: Option<u64>) -> String {
+    let busy = if seats == 1 {
+        format!("The machine for {title} is in use.")
+    } else {
+        format!("All {seats} machines for {title} are in use.")
+    };
+    let wait = match eta_secs {
+        Some(s) if s < 60 => " — less than a minute".to_owned(),
+        Some(s) => format!(" — about {} min", s.div_ceil(60)),
+        None => String::new(),
+    };
+    format!("{busy} You are number {position} in line{wait}.")
+}
+
+/// The queue lost the visitor's place (the gateway no longer knows the ticket).
+pub const QUEUE_LOST: &str = "Your place in line was lost. Please press Run again.";
+
 /// Maps a control-connection fatal message (netx-proto texts) to plain words.
 pub fn control_fatal(message: &str) -> String {
     if message.contains("Authentication failed") || message.starts_with("Reauthentication failed") {
@@ -132,6 +151,19 @@ pub fn channel_failure(kind: spice_client::ChannelType, error: &str) -> (String,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_texts() {
+        assert_eq!(
+            queued(3, "Tetris", 2, Some(250)),
+            "All 3 machines for Tetris are in use. You are number 2 in line — about 5 min."
+        );
+        assert_eq!(
+            queued(1, "Doom", 1, None),
+            "The machine for Doom is in use. You are number 1 in line."
+        );
+        assert!(queued(1, "Doom", 1, Some(20)).ends_with("— less than a minute."));
+    }
 
     #[test]
     fn state_names_are_the_contract() {

@@ -3,7 +3,8 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use olive_api::{
     Collection, CollectionItem, CreateRequest, InstanceList, InstanceRow, SaveRequest,
     SavedPackage, Status,
@@ -11,13 +12,19 @@ use olive_api::{
 
 use super::auth::AdminKey;
 use super::error::{json_body, ApiError};
+use super::visitor::{ClientAddr, VisitorCookie};
 use super::AppState;
-use crate::instances::{Created, Summary};
-use crate::model::{Access, Codec, ItemMeta, VmState};
+use crate::instances::{Created, Seat, Summary, Visitor};
+use crate::model::{Access, Codec, ItemMeta, Keymap, VmState};
 use crate::portal::grant::GrantError;
 
 /// What visitors see of an item (never a path).
-pub(super) fn collection_item(id: &str, meta: &ItemMeta, launched: bool) -> CollectionItem {
+pub(super) fn collection_item(
+    id: &str,
+    meta: &ItemMeta,
+    keymap: Keymap,
+    launched: bool,
+) -> CollectionItem {
     CollectionItem {
         id: id.to_owned(),
         title: meta.title.clone(),
@@ -28,6 +35,7 @@ pub(super) fn collection_item(id: &str, meta: &ItemMeta, launched: bool) -> Coll
         thumbnail: meta.thumbnail.clone(),
         group: meta.group.clone(),
         launched,
+        keymap,
     }
 }
 
@@ -39,11 +47,11 @@ pub(super) async fn collection(State(st): State<AppState>) -> Json<Collection> {
         .catalog()
         .items()
         .filter(|i| i.access == Access::Public)
-        .map(|i| collection_item(&i.id, &i.meta, false));
+        .map(|i| collection_item(&i.id, &i.meta, i.keymap, false));
     let adhoc = st.registry.adhoc_items();
     let launched = adhoc
         .iter()
-        .map(|(id, meta)| collection_item(id, meta, true));
+        .map(|(id, meta)| collection_item(id, meta, Keymap::default(), true));
     Json(Collection {
         items: catalog.chain(launched).collect(),
     })
@@ -56,17 +64,41 @@ pub(super) fn created(c: Created) -> olive_api::Created {
         token: c.token,
         spice_password: c.spice_password,
         control_url: olive_api::CONTROL_URL.to_owned(),
+        keymap: c.keymap,
     }
 }
 
-/// `POST /api/instances {"item": ID}`: create and start.
+/// `POST /api/instances {"item": ID}`: create and start (200), or the visitor's own live
+/// instance of it (200, same id), or a place in line when its seats are taken (202
+/// `{"queued": …}`; see [`super::queue`]).
 pub(super) async fn create(
     State(st): State<AppState>,
+    cookie: Option<Extension<VisitorCookie>>,
+    addr: Option<Extension<ClientAddr>>,
     body: Bytes,
-) -> Result<Json<olive_api::Created>, ApiError> {
+) -> Result<Response, ApiError> {
     let req: CreateRequest = json_body(&body, "Invalid request: expected {\"item\": ID}")?;
     check_access(&st, &req)?;
-    Ok(Json(created(st.registry.create(&req.item)?)))
+    let visitor = Visitor {
+        id: cookie.and_then(|Extension(c)| (!c.new).then_some(c.id)),
+        address: addr.map_or(std::net::IpAddr::from([127, 0, 0, 1]), |Extension(a)| a.0),
+    };
+    Ok(match st.registry.seat(&req.item, &visitor).await? {
+        Seat::New(c) | Seat::Reused(c) => Json(created(c)).into_response(),
+        Seat::Queued(t) => {
+            let queued = olive_api::Queued {
+                ticket: t.ticket,
+                position: u32::try_from(t.position).unwrap_or(u32::MAX),
+                eta_secs: t.eta.map(|d| d.as_secs()),
+                seats: u32::try_from(t.seats).unwrap_or(u32::MAX),
+            };
+            (
+                StatusCode::ACCEPTED,
+                Json(olive_api::QueuedAnswer { queued }),
+            )
+                .into_response()
+        }
+    })
 }
 
 /// Items that are not public launch only with a valid portal grant; a grant that comes

@@ -38,6 +38,14 @@ pub enum ApiError {
         /// Seconds for a `Retry-After` header, when a retry makes sense.
         retry_after: Option<u64>,
     },
+    /// 429: this address asked too often; retry after `retry_after` seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What the caller is told.
+        message: String,
+        /// Seconds for the `Retry-After` header.
+        retry_after: u64,
+    },
     /// Our fault: `public` is answered, `detail` logged.
     #[error("{public}")]
     Internal {
@@ -67,6 +75,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +89,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let retry_after = match &self {
             ApiError::Unavailable { retry_after, .. } => *retry_after,
+            ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
             _ => None,
         };
         let body = Json(ErrorBody {
@@ -96,9 +106,15 @@ impl From<CreateError> for ApiError {
     fn from(e: CreateError) -> ApiError {
         match e {
             CreateError::UnknownItem(_) => ApiError::NotFound("No such item"),
-            CreateError::AtCapacity(_) => ApiError::Unavailable {
+            CreateError::AtCapacity(_) | CreateError::SeatsFull(_) | CreateError::QueueFull => {
+                ApiError::Unavailable {
+                    message: e.to_string(),
+                    retry_after: Some(RETRY_AFTER_SECS),
+                }
+            }
+            CreateError::RateLimited(wait) => ApiError::TooManyRequests {
                 message: e.to_string(),
-                retry_after: Some(RETRY_AFTER_SECS),
+                retry_after: wait.as_secs().max(1),
             },
             CreateError::Engine(_) => ApiError::Internal {
                 public: "Cannot create instance".into(),
@@ -155,6 +171,16 @@ mod tests {
                 503,
                 Some("30".into()),
                 r#"{"error":"all 4 instance slots are in use"}"#.into()
+            )
+        );
+        let limited = ApiError::from(CreateError::RateLimited(std::time::Duration::from_secs(6)));
+        assert_eq!(
+            parts(limited).await,
+            (
+                429,
+                Some("6".into()),
+                r#"{"error":"too many machines requested from this address; try again in 6 s"}"#
+                    .into()
             )
         );
         let unknown = ApiError::from(CreateError::UnknownItem("x".into()));

@@ -3,7 +3,9 @@
 //! | route | who | what |
 //! |---|---|---|
 //! | `GET /api/collection` | anyone | catalog metadata (no paths) |
-//! | `POST /api/instances` `{"item": ID}` | anyone | create + start; `{id, token, spice_password, control_url}`; 503 + `Retry-After` when full |
+//! | `POST /api/instances` `{"item": ID}` | anyone | create + start; `{id, token, spice_password, control_url}`; the same instance again for a visitor (cookie) who has one of that item; 202 `{"queued": {ticket, position, eta_secs, seats}}` when its `seats` (or `max_instances`) are taken; 503 + `Retry-After` when full for a client without the visitor cookie; 429 + `Retry-After` past `creates_per_minute` |
+//! | `GET /api/queue/{ticket}` | the ticket's holder | Server-Sent Events: `position {position, eta_secs}`, then `seat {id, token, spice_password, control_url}` ([`queue`]); 404 unknown ticket |
+//! | `GET /api/queue` | `X-Secret-Key` | per item: seats, in use, who waits (position, age, address) |
 //! | `GET /api/instances` | `X-Secret-Key` | list |
 //! | `DELETE /api/instances/{id}` | `X-Secret-Key` | destroy; 204 or 404 |
 //! | `POST /api/instances/{id}/package` `{"name", "codec"?}` | `X-Secret-Key` | save the running VM as `<data_dir>/packages/<name>`; 200, 400, 404, 409, 500 |
@@ -22,6 +24,9 @@
 //! With `[portal] embed_origins` set, every response carries `frame-ancestors 'self'` plus
 //! those origins, and their pages get CORS answers (GET and POST, `Content-Type`).
 //!
+//! Every `/api/` answer to a request without the `olive_visitor` cookie sets it
+//! ([`visitor`]).
+//!
 //! Handlers return `Result<_, ApiError>` ([`error`]); the admin key is the [`auth::AdminKey`]
 //! extractor; the JSON shapes are `olive_api`'s, shared with the web app.
 
@@ -32,7 +37,9 @@ pub mod error;
 mod grants;
 mod launch;
 mod portal;
+mod queue;
 mod static_files;
+pub mod visitor;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -68,7 +75,10 @@ pub struct AppState {
 }
 
 async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    let text = st.registry.metrics().render(&st.registry.by_state());
+    let mut text = st.registry.metrics().render(&st.registry.by_state());
+    text.push_str(&crate::metrics::Metrics::render_waiting(
+        &st.registry.waiting_counts(),
+    ));
     let kind = "text/plain; version=0.0.4; charset=utf-8";
     ([(header::CONTENT_TYPE, kind)], text)
 }
@@ -83,11 +93,17 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
         .route("/api/instances", get(api::list).post(api::create))
         .route("/api/instances/{id}", delete(api::destroy))
         .route("/api/instances/{id}/package", post(api::save_package))
+        .route("/api/queue", get(queue::list))
+        .route("/api/queue/{ticket}", get(queue::events))
         .route("/api/items/{id}", get(portal::item))
         .route("/oai", get(portal::oai).post(portal::oai))
         .route("/item/{id}", get(portal::item_page))
         .route("/embed/{id}", get(embed::embed_page))
         .route("/olive-player.js", get(embed::player_module))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            visitor::layer,
+        ))
         .with_state(state.clone());
     let mut app = with_static(api, static_dir);
     let origins = &state.config.portal.embed_origins;

@@ -111,7 +111,12 @@ pub(super) async fn item(
             .ok_or_else(|| ApiError::forbidden(GrantError::Required.to_string()))?;
         super::grants::verify(&st, &id, &grant).map_err(|e| ApiError::forbidden(e.to_string()))?;
     }
-    Ok(Json(collection_item(&item.id, &item.meta, false)))
+    Ok(Json(collection_item(
+        &item.id,
+        &item.meta,
+        item.keymap,
+        false,
+    )))
 }
 
 /// `GET /item/{id}`: the app's page with the item's title, description, Open Graph tags

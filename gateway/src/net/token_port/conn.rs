@@ -197,6 +197,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<'a, S> {
         let progress = (state == VmState::Starting)
             .then(|| instance.startup_progress())
             .flatten();
+        instance.connected();
         self.instance = Some(instance);
         self.events = Some(events);
         self.send(&ok).await?;
@@ -306,6 +307,16 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<'a, S> {
             _ = stopped(&mut stop) => {}
         }
         Ok(End::Viewer)
+    }
+}
+
+/// Every connection that authenticated is counted off when it ends, however it ends
+/// (closed, spliced viewer finished, task dropped at shutdown).
+impl<S> Drop for Conn<'_, S> {
+    fn drop(&mut self) {
+        if let Some(i) = &self.instance {
+            i.disconnected();
+        }
     }
 }
 

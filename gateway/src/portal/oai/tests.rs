@@ -18,6 +18,7 @@ fn item(id: &str, title: &str, group: Option<&str>, access: Access) -> Item {
             Disk::File("/nonexistent".into()),
         )),
         access,
+        keymap: crate::model::Keymap::default(),
     }
 }
 
