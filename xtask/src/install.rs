@@ -8,8 +8,24 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-/// Installs the Debian packages whose probe command is missing from PATH.
+/// Installs the Debian packages whose probe command is missing from PATH, then looks again:
+/// an install can remove a package we rely on (on these machines Debian's QEMU 7.2 replaces a
+/// backported `qemu-utils`, taking `qemu-img` with it), so a second pass installs what went.
 pub(crate) fn apt_packages(wanted: &[(&str, &str)]) -> Result<()> {
+    apt_pass(wanted)?;
+    apt_pass(wanted)?;
+    let gone: Vec<&str> = wanted
+        .iter()
+        .filter(|(probe, _)| !on_path(probe))
+        .map(|(probe, _)| *probe)
+        .collect();
+    if !gone.is_empty() {
+        bail!("still missing after apt-get install: {}", gone.join(", "));
+    }
+    Ok(())
+}
+
+fn apt_pass(wanted: &[(&str, &str)]) -> Result<()> {
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|(probe, _)| !on_path(probe))
