@@ -105,7 +105,7 @@ fn check_kiosks(config: &Config, catalog: &Catalog) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::tests::{parse, GOOD};
+    use crate::config::tests::{line_of, parse, GOOD, KIOSK};
 
     #[test]
     fn an_unreadable_package_names_its_line() {
@@ -130,5 +130,16 @@ mod tests {
         let ids: Vec<&str> = c.items().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(c.get("b").unwrap().meta.title, "B");
+    }
+
+    #[test]
+    fn kiosk_titles_must_resume_from_a_memory_image() {
+        let text = format!("{GOOD}{KIOSK}");
+        let c = parse(&text).unwrap();
+        // `a` is a plain machine: it would boot at every reset.
+        let e = load(&c).unwrap_err();
+        assert_eq!(e.field(), Some("kiosk[0].items[0]"), "{e}");
+        assert_eq!(e.line(), Some(line_of(&text, "items = [")), "{e}");
+        assert!(e.to_string().contains("no memory image"), "{e}");
     }
 }

@@ -348,7 +348,7 @@ fn seats_and_queue_limits() {
     assert_eq!(e.line(), Some(11), "{e}");
 }
 
-const KIOSK: &str = r#"
+pub(crate) const KIOSK: &str = r#"
 [[kiosk]]
 name = "lobby"
 items = ["a", "b"]
@@ -358,7 +358,7 @@ pin = "4711"
 "#;
 
 /// The 1-based line of the first `needle` in `text`.
-fn line_of(text: &str, needle: &str) -> usize {
+pub(crate) fn line_of(text: &str, needle: &str) -> usize {
     text[..text.find(needle).unwrap()].lines().count() + 1
 }
 
@@ -441,15 +441,4 @@ fn bad_kiosks_name_line_and_field() {
     let no_pin = format!("{GOOD}{}", KIOSK.replace("pin = \"4711\"", ""));
     let e = parse(&no_pin).unwrap_err();
     assert!(e.to_string().contains("pin"), "{e}");
-}
-
-#[test]
-fn kiosk_titles_must_resume_from_a_memory_image() {
-    let text = format!("{GOOD}{KIOSK}");
-    let c = parse(&text).unwrap();
-    // `a` is a plain machine: it would boot at every reset.
-    let e = crate::catalog::load(&c).unwrap_err();
-    assert_eq!(e.field(), Some("kiosk[0].items[0]"), "{e}");
-    assert_eq!(e.line(), Some(line_of(&text, "items = [")), "{e}");
-    assert!(e.to_string().contains("no memory image"), "{e}");
 }
