@@ -242,6 +242,12 @@ impl State {
                 move |_| State::with(&weak, |s| s.activity()),
             ));
         }
+        // Leaving the page ends the session: the machine is destroyed, not left to the
+        // disconnect grace.
+        let weak = Rc::downgrade(rc);
+        ls.push(EventListener::new(&window, "pagehide", move |_| {
+            State::with(&weak, |s| s.player = None);
+        }));
         rc.borrow_mut().listeners = ls;
     }
 
