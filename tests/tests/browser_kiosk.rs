@@ -16,7 +16,10 @@
 //! - staff: the staff chord opens the PIN dialog; a wrong PIN is refused (403, "Wrong
 //!   PIN."), the next attempt is slowed down (429 + `Retry-After`), the right PIN after the
 //!   wait opens the staff menu, and "Leave kiosk mode" destroys the machine;
-//! - outside kiosk mode (the item's own page) the same Ctrl-Alt-Del reaches the guest.
+//! - outside kiosk mode (the item's own page) the same Ctrl-Alt-Del reaches the guest;
+//! - a portal's page (another origin, in `embed_origins`) with `<olive-player kiosk="lobby">`
+//!   runs the same kiosk in the element's shadow root: the loop, then a key starts a title
+//!   whose canvas equals its screendump.
 //!
 //! `OLIVE_BROWSERS=chromium cargo test -p olive-tests --test browser_kiosk -- --nocapture`
 //! (needs `dist/`). Gateway, browser and QEMU are always torn down.
@@ -31,8 +34,8 @@ use fantoccini::Locator;
 use olive_gateway::model::Codec;
 use olive_tests::browser::{Browser, BrowserOptions, Engine, PLAYER, SCREEN};
 use olive_tests::evdev::{KEY_DELETE, KEY_LEFTALT, KEY_LEFTCTRL, KEY_X};
-use olive_tests::gateway::{package_item, require_dist, GwItem, TestGateway};
-use olive_tests::{compare, qemu_lock, Rgba};
+use olive_tests::gateway::{package_item, require_dist, serve_dir, GwItem, TestGateway};
+use olive_tests::{compare, qemu_lock, Rgba, Scratch};
 use serde_json::{json, Value};
 
 const KIOSK: &str = "#olive-kiosk";
@@ -473,7 +476,68 @@ async fn ctrl_alt_del_reaches_the_guest_outside(gw: &TestGateway, b: &Browser) -
     Ok(())
 }
 
-async fn scenario(gw: &TestGateway, b: &Browser, flat: &Rgba, text: &Rgba) -> Result<()> {
+/// The kiosk inside `<olive-player>`'s shadow root.
+const SHADOW: &str = "document.getElementById('k').shadowRoot";
+
+async fn the_element_runs_the_kiosk(gw: &TestGateway, b: &Browser, site: &str) -> Result<()> {
+    b.goto(&format!("{site}/kiosk.html")).await?;
+    let state = |what: &'static str| {
+        format!(
+            "const k = {SHADOW} && {SHADOW}.querySelector('#olive-kiosk'); \
+             return k ? k.getAttribute('{what}') : null;"
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = b.js(&state("data-kiosk-state"), vec![]).await?;
+        if v == json!("attract") {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the element's kiosk is {v}, not in its attract loop");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    chord(b, &[], ' ').await?;
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let player = format!("{SHADOW}.querySelector('#olive-player')");
+    let id = loop {
+        let v = b
+            .js(
+                &format!(
+                    "const p = {player}; return p ? [p.dataset.state, p.dataset.instance || ''] : null;"
+                ),
+                vec![],
+            )
+            .await?;
+        if v[0] == json!("running") {
+            break v[1].as_str().unwrap_or_default().to_owned();
+        }
+        if Instant::now() > deadline {
+            bail!("the element's player: {v}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    b.wait_canvas_equals(
+        &format!("{SHADOW}.querySelector({SCREEN:?})"),
+        || gw.screendump(&id),
+        Duration::from_secs(30),
+        &scratch().join(format!("kiosk-element-{id}")),
+    )
+    .await?;
+    let item = b.js(&state("data-kiosk-item"), vec![]).await?;
+    eprintln!("chromium: kiosk: <olive-player kiosk=\"lobby\"> started {item} ({id})");
+    b.goto("about:blank").await?;
+    Ok(())
+}
+
+async fn scenario(
+    gw: &TestGateway,
+    b: &Browser,
+    flat: &Rgba,
+    text: &Rgba,
+    site: &str,
+) -> Result<()> {
     let saved = [("flat-pkg", flat), ("text-pkg", text)];
     step("the attract loop cycles", attract_cycles(b, gw, &saved)).await?;
     let (item, id) = step("a key starts the title", a_key_starts_the_title(b, gw)).await?;
@@ -501,6 +565,11 @@ async fn scenario(gw: &TestGateway, b: &Browser, flat: &Rgba, text: &Rgba) -> Re
     step(
         "outside kiosk mode Ctrl-Alt-Del reaches the guest",
         ctrl_alt_del_reaches_the_guest_outside(gw, b),
+    )
+    .await?;
+    step(
+        "<olive-player kiosk> runs the kiosk on a portal's page",
+        the_element_runs_the_kiosk(gw, b, site),
     )
     .await?;
     Ok(())
@@ -535,15 +604,29 @@ async fn chromium() {
         GwItem::qxl("flat", "flat").packaged("flat-pkg", &pkgs[0]),
         GwItem::qxl("text", "text").packaged("text-pkg", &pkgs[1]),
     ];
+    // A portal's site on its own origin, for the element.
+    let site_dir = Scratch::new_in(&scratch(), "kiosk-portal");
+    let (site_addr, _site) = serve_dir(site_dir.path()).await.expect("portal site");
+    let site = format!("http://{site_addr}");
     let gw = TestGateway::start_limits(
         &scratch(),
         &dist,
         &items,
         "creates_per_minute = 30",
-        &kiosk_toml(),
+        &format!("{}\n[portal]\nembed_origins = [\"{site}\"]\n", kiosk_toml()),
     )
     .await
     .expect("gateway");
+    std::fs::write(
+        site_dir.join("kiosk.html"),
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>A museum</title></head>\
+             <body><olive-player id=\"k\" kiosk=\"lobby\" gateway=\"{gw}\"></olive-player>\
+             <script type=\"module\" src=\"{gw}/olive-player.js\"></script></body></html>",
+            gw = gw.url()
+        ),
+    )
+    .expect("portal page");
     let browser = Browser::launch(&BrowserOptions {
         engine: Engine::Chromium,
         scratch: scratch(),
@@ -551,7 +634,7 @@ async fn chromium() {
     })
     .await;
     let mut result = match &browser {
-        Ok(b) => scenario(&gw, b, &flat, &text).await,
+        Ok(b) => scenario(&gw, b, &flat, &text, &site).await,
         Err(e) => Err(anyhow!("chromium session: {e:#}")),
     };
     if let Ok(b) = browser {

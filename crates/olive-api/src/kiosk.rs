@@ -291,4 +291,16 @@ mod tests {
         assert!(Chord::is_modifier("AltLeft"));
         assert!(!Chord::is_modifier("Delete"));
     }
+
+    #[test]
+    fn fresh_is_left_out_unless_asked_for() {
+        let old: crate::CreateRequest = serde_json::from_str(r#"{"item":"doom"}"#).unwrap();
+        assert!(!old.fresh);
+        assert_eq!(serde_json::to_string(&old).unwrap(), r#"{"item":"doom"}"#);
+        let fresh = crate::CreateRequest { fresh: true, ..old };
+        assert_eq!(
+            serde_json::to_string(&fresh).unwrap(),
+            r#"{"item":"doom","fresh":true}"#
+        );
+    }
 }
