@@ -21,8 +21,10 @@
 //!   runs the same kiosk in the element's shadow root: the loop, then a key starts a title
 //!   whose canvas equals its screendump.
 //!
+//! The loop, the PIN dialog and the staff menu have no WCAG 2.1 A/AA violation (axe-core).
+//!
 //! `OLIVE_BROWSERS=chromium cargo test -p olive-tests --test browser_kiosk -- --nocapture`
-//! (needs `dist/`). Gateway, browser and QEMU are always torn down.
+//! (needs `dist/` and axe-core, as `cargo xtask test` installs them). Gateway, browser and QEMU are always torn down.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -32,6 +34,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::Locator;
 use olive_gateway::model::Codec;
+use olive_tests::a11y::{assert_no_violations, axe_source};
 use olive_tests::browser::{Browser, BrowserOptions, Engine, PLAYER, SCREEN};
 use olive_tests::evdev::{KEY_DELETE, KEY_LEFTALT, KEY_LEFTCTRL, KEY_X};
 use olive_tests::gateway::{package_item, require_dist, serve_dir, GwItem, TestGateway};
@@ -200,7 +203,7 @@ async fn attract_cycles(b: &Browser, gw: &TestGateway, saved: &[(&str, &Rgba)]) 
     if compare(saved[0].1, saved[1].1).is_identical() {
         bail!("the two titles' saved screens are the same picture");
     }
-    Ok(())
+    assert_no_violations(b, &axe_source()?, "kiosk attract loop").await
 }
 
 /// A key in the loop starts the title shown; returns (item, instance).
@@ -394,6 +397,7 @@ async fn staff_unlock(gw: &TestGateway, b: &Browser, id: &str) -> Result<()> {
     if v != json!([false, "dialog", true, "Staff PIN"]) {
         bail!("the PIN dialog: [hidden, role, focused, label] = {v}");
     }
+    assert_no_violations(b, &axe_source()?, "kiosk PIN dialog").await?;
     let answer = type_pin(b, "0000").await?;
     if answer != "Wrong PIN." {
         bail!("a wrong PIN got {answer:?}");
@@ -430,6 +434,7 @@ async fn staff_unlock(gw: &TestGateway, b: &Browser, id: &str) -> Result<()> {
     if v[0] != json!("dialog") || v[1] != json!("olive-kiosk-reset") {
         bail!("the staff menu: {v}");
     }
+    assert_no_violations(b, &axe_source()?, "kiosk staff menu").await?;
     b.client()
         .find(Locator::Css("#olive-kiosk-leave"))
         .await?
