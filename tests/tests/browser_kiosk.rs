@@ -15,7 +15,8 @@
 //!   the warning's end to the title running again (`data-kiosk-reset-ms`) is printed;
 //! - staff: the staff chord opens the PIN dialog; a wrong PIN is refused (403, "Wrong
 //!   PIN."), the next attempt is slowed down (429 + `Retry-After`), the right PIN after the
-//!   wait opens the staff menu, and "Leave kiosk mode" destroys the machine;
+//!   wait opens the staff menu; "Reset now" and "Play this title" start new machines,
+//!   and "Leave kiosk mode" destroys the machine;
 //! - outside kiosk mode (the item's own page) the same Ctrl-Alt-Del reaches the guest;
 //! - a portal's page (another origin, in `embed_origins`) with `<olive-player kiosk="lobby">`
 //!   runs the same kiosk in the element's shadow root: the loop, then a key starts a title
@@ -32,14 +33,18 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
-use fantoccini::Locator;
 use olive_gateway::model::Codec;
 use olive_tests::a11y::{assert_no_violations, axe_source};
 use olive_tests::browser::{Browser, BrowserOptions, Engine, PLAYER, SCREEN};
 use olive_tests::evdev::{KEY_DELETE, KEY_LEFTALT, KEY_LEFTCTRL, KEY_X};
 use olive_tests::gateway::{package_item, require_dist, serve_dir, GwItem, TestGateway};
 use olive_tests::{compare, qemu_lock, Rgba, Scratch};
-use serde_json::{json, Value};
+use serde_json::json;
+
+#[path = "browser_kiosk/element.rs"]
+mod element;
+#[path = "browser_kiosk/staff.rs"]
+mod staff;
 
 const KIOSK: &str = "#olive-kiosk";
 const PIN: &str = "2468";
@@ -335,122 +340,6 @@ async fn idle_resets_to_the_saved_screen(
     Ok((id, reset_ms))
 }
 
-/// `POST /api/kiosk/lobby/unlock` from the page: [status, Retry-After].
-async fn unlock_fetch(b: &Browser, pin: &str) -> Result<Value> {
-    b.js(
-        "return fetch('/api/kiosk/lobby/unlock', {method: 'POST', \
-           headers: {'Content-Type': 'application/json'}, body: JSON.stringify({pin: arguments[0]})}) \
-         .then(r => [r.status, r.headers.get('Retry-After')]);",
-        vec![json!(pin)],
-    )
-    .await
-}
-
-async fn type_pin(b: &Browser, pin: &str) -> Result<String> {
-    b.js(
-        "document.getElementById('olive-kiosk-pin-status').textContent = '';",
-        vec![],
-    )
-    .await?;
-    let field = b.client().find(Locator::Css("#olive-kiosk-pin")).await?;
-    field.send_keys(&format!("{pin}\u{e007}")).await?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let v = b
-            .js(
-                "return document.getElementById('olive-kiosk-pin-status').textContent;",
-                vec![],
-            )
-            .await?;
-        let text = v.as_str().unwrap_or_default().to_owned();
-        let menu = b
-            .js(
-                "return !document.getElementById('olive-kiosk-staff').hidden;",
-                vec![],
-            )
-            .await?;
-        if menu == json!(true) {
-            return Ok("menu".into());
-        }
-        if !text.is_empty() && text != "Checking…" {
-            return Ok(text);
-        }
-        if Instant::now() > deadline {
-            bail!("no answer to the PIN");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn staff_unlock(gw: &TestGateway, b: &Browser, id: &str) -> Result<()> {
-    chord(b, &[Key::Control, Key::Alt, Key::Shift], 'K').await?;
-    wait_kiosk(b, "staff", Duration::from_secs(3)).await?;
-    let v = b
-        .js(
-            "const d = document.getElementById('olive-kiosk-pin-dialog'); \
-             const f = document.getElementById('olive-kiosk-pin'); \
-             return [d.hidden, d.getAttribute('role'), document.activeElement === f, \
-               f.labels.length ? f.labels[0].textContent : ''];",
-            vec![],
-        )
-        .await?;
-    if v != json!([false, "dialog", true, "Staff PIN"]) {
-        bail!("the PIN dialog: [hidden, role, focused, label] = {v}");
-    }
-    assert_no_violations(b, &axe_source()?, "kiosk PIN dialog").await?;
-    let answer = type_pin(b, "0000").await?;
-    if answer != "Wrong PIN." {
-        bail!("a wrong PIN got {answer:?}");
-    }
-    // The next attempt is slowed down: refused unseen with 429 while the wait runs (a slow
-    // round trip may land after the first second: then that wrong PIN doubles the wait).
-    let mut slowed = None;
-    for _ in 0..3 {
-        let v = unlock_fetch(b, "1111").await?;
-        match v[0].as_u64() {
-            Some(429) => {
-                slowed = v[1].as_str().and_then(|s| s.parse::<u64>().ok());
-                break;
-            }
-            Some(403) => continue,
-            other => bail!("a wrong PIN got {other:?}: {v}"),
-        }
-    }
-    let wait = slowed.ok_or_else(|| anyhow!("no 429 with Retry-After after wrong PINs"))?;
-    eprintln!("chromium: kiosk: wrong PIN → 403, the next attempt → 429, Retry-After: {wait}");
-    tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
-    if type_pin(b, PIN).await? != "menu" {
-        bail!("the right PIN did not open the staff menu");
-    }
-    let v = b
-        .js(
-            "return [document.getElementById('olive-kiosk-staff').getAttribute('role'), \
-               document.activeElement && document.activeElement.id, \
-               [...document.querySelectorAll('#olive-kiosk-staff button')].map(b => b.textContent)];",
-            vec![],
-        )
-        .await?;
-    eprintln!("chromium: kiosk: staff menu {v}");
-    if v[0] != json!("dialog") || v[1] != json!("olive-kiosk-reset") {
-        bail!("the staff menu: {v}");
-    }
-    assert_no_violations(b, &axe_source()?, "kiosk staff menu").await?;
-    b.client()
-        .find(Locator::Css("#olive-kiosk-leave"))
-        .await?
-        .click()
-        .await?;
-    wait_kiosk(b, "left", Duration::from_secs(5)).await?;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while gw.server().registry().get(id).is_some() {
-        if Instant::now() > deadline {
-            bail!("instance {id} outlived Leave kiosk mode");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Ok(())
-}
-
 async fn ctrl_alt_del_reaches_the_guest_outside(gw: &TestGateway, b: &Browser) -> Result<()> {
     b.goto(&format!("{}/item/flat-pkg", gw.url())).await?;
     b.click_run("flat-pkg", Duration::from_secs(20)).await?;
@@ -481,61 +370,6 @@ async fn ctrl_alt_del_reaches_the_guest_outside(gw: &TestGateway, b: &Browser) -
     Ok(())
 }
 
-/// The kiosk inside `<olive-player>`'s shadow root.
-const SHADOW: &str = "document.getElementById('k').shadowRoot";
-
-async fn the_element_runs_the_kiosk(gw: &TestGateway, b: &Browser, site: &str) -> Result<()> {
-    b.goto(&format!("{site}/kiosk.html")).await?;
-    let state = |what: &'static str| {
-        format!(
-            "const k = {SHADOW} && {SHADOW}.querySelector('#olive-kiosk'); \
-             return k ? k.getAttribute('{what}') : null;"
-        )
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let v = b.js(&state("data-kiosk-state"), vec![]).await?;
-        if v == json!("attract") {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("the element's kiosk is {v}, not in its attract loop");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    chord(b, &[], ' ').await?;
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let player = format!("{SHADOW}.querySelector('#olive-player')");
-    let id = loop {
-        let v = b
-            .js(
-                &format!(
-                    "const p = {player}; return p ? [p.dataset.state, p.dataset.instance || ''] : null;"
-                ),
-                vec![],
-            )
-            .await?;
-        if v[0] == json!("running") {
-            break v[1].as_str().unwrap_or_default().to_owned();
-        }
-        if Instant::now() > deadline {
-            bail!("the element's player: {v}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    b.wait_canvas_equals(
-        &format!("{SHADOW}.querySelector({SCREEN:?})"),
-        || gw.screendump(&id),
-        Duration::from_secs(30),
-        &scratch().join(format!("kiosk-element-{id}")),
-    )
-    .await?;
-    let item = b.js(&state("data-kiosk-item"), vec![]).await?;
-    eprintln!("chromium: kiosk: <olive-player kiosk=\"lobby\"> started {item} ({id})");
-    b.goto("about:blank").await?;
-    Ok(())
-}
-
 async fn scenario(
     gw: &TestGateway,
     b: &Browser,
@@ -563,8 +397,8 @@ async fn scenario(
     )
     .await?;
     step(
-        "wrong PIN refused and slowed, right PIN opens the staff menu",
-        staff_unlock(gw, b, &id),
+        "wrong PIN refused and slowed, right PIN opens the staff menu: reset, switch, leave",
+        staff::staff_unlock(gw, b, &id),
     )
     .await?;
     step(
@@ -574,7 +408,7 @@ async fn scenario(
     .await?;
     step(
         "<olive-player kiosk> runs the kiosk on a portal's page",
-        the_element_runs_the_kiosk(gw, b, site),
+        element::the_element_runs_the_kiosk(gw, b, site),
     )
     .await?;
     Ok(())

@@ -429,61 +429,6 @@ impl State {
         }
     }
 
-    /// Input while playing: the idle clock starts again, a warning is cancelled.
-    fn activity(&mut self) {
-        match self.mode {
-            Mode::Warning => {
-                self.countdown = None;
-                self.warning.hide();
-                self.set_mode(Mode::Playing);
-                self.arm_idle();
-            }
-            Mode::Playing => self.arm_idle(),
-            _ => {}
-        }
-    }
-
-    fn arm_idle(&mut self) {
-        let Some(p) = self.profile.as_ref() else {
-            return;
-        };
-        let weak = self.weak.clone();
-        let ms = p.idle_secs.clamp(1, 86_400) * 1000;
-        self.idle_timer = Some(Timeout::new(ms, move || {
-            State::with(&weak, |s| s.warn());
-        }));
-    }
-
-    fn warn(&mut self) {
-        let Some(p) = self.profile.as_ref() else {
-            return;
-        };
-        if self.mode != Mode::Playing {
-            return;
-        }
-        self.seconds_left = p.warning_secs.max(1);
-        self.warning.show(self.seconds_left);
-        self.set_mode(Mode::Warning);
-        let weak = self.weak.clone();
-        self.countdown = Some(Interval::new(1000, move || {
-            State::with(&weak, |s| s.tick());
-        }));
-    }
-
-    fn tick(&mut self) {
-        if self.mode != Mode::Warning {
-            self.countdown = None;
-            return;
-        }
-        self.seconds_left = self.seconds_left.saturating_sub(1);
-        if self.seconds_left == 0 {
-            self.countdown = None;
-            self.reset();
-        } else {
-            self.warning.show(self.seconds_left);
-        }
-    }
-
     /// The pristine reset: the visitor's machine is destroyed and the same title starts
     /// again from its memory image (asked for `fresh`).
     fn reset(&mut self) {
