@@ -67,15 +67,15 @@ pub(super) async fn profile(
 /// `GET /kiosk/{name}`: the app's page (the app reads the profile and runs the kiosk);
 /// 404 with the same page for an unknown name, so the app can say so.
 pub(super) async fn page(State(st): State<AppState>, Path(name): Path<String>) -> Response {
-    let Some(dir) = st.config.static_dir.clone().filter(|d| d.is_dir()) else {
-        return not_built_page(StatusCode::OK);
-    };
-    let Some(page) = super::embed::read_dist(&dir, "index.html").await else {
-        return not_built_page(StatusCode::OK);
-    };
     let status = match kiosk(&st, &name) {
         Ok(_) => StatusCode::OK,
         Err(_) => StatusCode::NOT_FOUND,
+    };
+    let Some(dir) = st.config.static_dir.clone().filter(|d| d.is_dir()) else {
+        return not_built_page(status);
+    };
+    let Some(page) = super::embed::read_dist(&dir, "index.html").await else {
+        return not_built_page(status);
     };
     (status, Html(page)).into_response()
 }
