@@ -238,6 +238,13 @@ async fn a_key_starts_the_title(b: &Browser, gw: &TestGateway) -> Result<(String
     if b.attr(PLAYER, "data-kiosk").await?.as_deref() != Some("true") {
         bail!("the player is not in kiosk mode");
     }
+    // Asked for in the key's gesture; headless Chromium may grant or refuse it.
+    let wake = b
+        .wait_attr(KIOSK, "data-kiosk-wake-lock", Duration::from_secs(5), |v| {
+            !v.is_empty()
+        })
+        .await?;
+    eprintln!("chromium: kiosk: wake lock {wake}");
     Ok((item, id))
 }
 

@@ -38,17 +38,20 @@ impl Locks {
             lock_keyboard();
         }
         if self.wake.borrow().is_none() {
-            self.request_wake_lock();
+            self.request_wake_lock(el);
         }
     }
 
-    fn request_wake_lock(&self) {
+    /// Asks for the screen wake lock; `data-kiosk-wake-lock` on `el` says what came of it
+    /// (`granted`, `refused`, `unsupported`).
+    fn request_wake_lock(&self, el: &Element) {
         let global: JsValue = js_sys::global().into();
         let Some(wake) = Reflect::get(&global, &"navigator".into())
             .ok()
             .and_then(|n| Reflect::get(&n, &"wakeLock".into()).ok())
             .filter(|w| w.is_object())
         else {
+            dom::attr(el, "data-kiosk-wake-lock", "unsupported");
             return;
         };
         let Ok(request) =
@@ -63,10 +66,15 @@ impl Locks {
             return;
         };
         let slot = self.wake.clone();
+        let (granted_on, refused_on) = (el.clone(), el.clone());
         let got = Closure::once(move |sentinel: JsValue| {
             *slot.borrow_mut() = Some(sentinel);
+            dom::attr(&granted_on, "data-kiosk-wake-lock", "granted");
         });
-        let refused = Closure::once(|e: JsValue| dom::log(&format!("kiosk: wake lock: {e:?}")));
+        let refused = Closure::once(move |e: JsValue| {
+            dom::log(&format!("kiosk: wake lock: {e:?}"));
+            dom::attr(&refused_on, "data-kiosk-wake-lock", "refused");
+        });
         let _ = p.then2(&got, &refused);
         got.forget();
         refused.forget();

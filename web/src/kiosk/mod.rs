@@ -16,7 +16,7 @@
 //!
 //! Automation contract: `#olive-kiosk` carries `data-kiosk-state` (loading, attract,
 //! playing, warning, resetting, staff, left, error), `data-kiosk-item` (the title
-//! playing), `data-kiosk-reset-ms`; the loop is `#olive-kiosk-attract` (`data-item`, the
+//! playing), `data-kiosk-reset-ms`, `data-kiosk-wake-lock` (granted, refused, unsupported); the loop is `#olive-kiosk-attract` (`data-item`, the
 //! title shown) with `#olive-kiosk-screen`; the warning `#olive-kiosk-warning`.
 
 pub(crate) mod attract;
