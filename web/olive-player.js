@@ -12,7 +12,9 @@
 //
 // Attributes: item (required), gateway (default: where this module came from), autoplay,
 // scale (fit | whole | native), view-only, token (a signed launch link's query,
-// "expires=…&key=…&sig=…").
+// "expires=…&key=…&sig=…"), kiosk (the name of a gateway [[kiosk]] profile: the element
+// then runs that kiosk — attract loop, idle reset, blocked keys, staff unlock — and needs
+// no item).
 // Events (bubbling, with `detail`): statechange {state, message}, progress {percent, text},
 // error {message}, ended {state}.
 // Methods: start(), stop(), reset(), fullscreen(), sendKeys([codes]), typeText(text);
@@ -39,7 +41,7 @@ const HOST_CSS = `
 
 class OlivePlayer extends HTMLElement {
   static get observedAttributes() {
-    return ["item", "gateway", "scale", "view-only", "token"];
+    return ["item", "gateway", "scale", "view-only", "token", "kiosk"];
   }
 
   constructor() {
@@ -98,6 +100,7 @@ class OlivePlayer extends HTMLElement {
         token: this.getAttribute("token") || "",
         scale: this.getAttribute("scale") || "",
         viewOnly: this.hasAttribute("view-only"),
+        kiosk: this.getAttribute("kiosk") || "",
       });
     } catch (e) {
       this._container.remove();

@@ -160,7 +160,11 @@ pub async fn run(server: SocketAddr, key: &str, cmd: Command) -> Result<String> 
             Ok(out)
         }
         Command::Create { item } => {
-            let body = serde_json::to_string(&olive_api::CreateRequest { item, grant: None })?;
+            let body = serde_json::to_string(&olive_api::CreateRequest {
+                item,
+                grant: None,
+                fresh: false,
+            })?;
             let r = request(server, "POST", "/api/instances", Some(key), Some(&body)).await?;
             answered(&r, 200)?;
             let c: Created = r.parse()?;

@@ -24,12 +24,12 @@ impl Config {
 pub fn load(config: &Config) -> Result<Catalog, ConfigError> {
     let mut items = Vec::with_capacity(config.items.len());
     for spec in &config.items {
-        let (meta, machine) = match &spec.source {
+        let (meta, machine, screen) = match &spec.source {
             ItemSource::Machine { meta, machine } => {
-                (meta.clone(), MachineSource::Local(machine.clone()))
+                (meta.clone(), MachineSource::Local(machine.clone()), None)
             }
             ItemSource::Remote { meta, remote } => {
-                (meta.clone(), MachineSource::Remote(remote.clone()))
+                (meta.clone(), MachineSource::Remote(remote.clone()), None)
             }
             ItemSource::Package { dir, overrides, at } => {
                 let fail =
@@ -37,9 +37,15 @@ pub fn load(config: &Config) -> Result<Catalog, ConfigError> {
                 let p = Package::open(Source::Local(dir.clone()), config.policy)
                     .map_err(|e| fail(&e))?;
                 let machine = p.machine().map_err(|e| fail(&e))?;
+                let screen = p
+                    .manifest
+                    .screenshot
+                    .as_ref()
+                    .and_then(|s| p.file(s).local_path().ok().map(Path::to_path_buf));
                 (
                     overrides.clone().over(p.meta()),
                     MachineSource::Local(machine),
+                    screen,
                 )
             }
         };
@@ -49,15 +55,57 @@ pub fn load(config: &Config) -> Result<Catalog, ConfigError> {
             machine,
             access: spec.access,
             keymap: spec.keymap,
+            screen,
         });
     }
-    Ok(Catalog::new(items))
+    let catalog = Catalog::new(items);
+    check_kiosks(config, &catalog)?;
+    Ok(catalog)
+}
+
+/// Every kiosk title must resume from a memory image (a reset is "a second or two, not a
+/// boot"), and in an attract loop (more than one title) have a saved screen to show.
+fn check_kiosks(config: &Config, catalog: &Catalog) -> Result<(), ConfigError> {
+    for spec in &config.kiosks {
+        let looped = spec.kiosk.items.len() > 1;
+        for (id, at) in spec.kiosk.items.iter().zip(&spec.at) {
+            let Some(item) = catalog.get(id) else {
+                continue;
+            };
+            let instant = match &item.machine {
+                MachineSource::Local(m) => m.memory_image.is_some(),
+                MachineSource::Remote(_) => false,
+            };
+            if !instant {
+                return Err(ConfigError::at(
+                    &config.file,
+                    at,
+                    format!(
+                        "item {id:?} has no memory image: a kiosk title must be a local package \
+                         saved with `package create` (or a machine with memory_image), so it \
+                         resets in seconds instead of booting"
+                    ),
+                ));
+            }
+            if looped && item.screen.is_none() {
+                return Err(ConfigError::at(
+                    &config.file,
+                    at,
+                    format!(
+                        "item {id:?} has no saved screen (screen.ppm) for the attract loop: \
+                         use a package made by `package create`"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::tests::{parse, GOOD};
+    use crate::config::tests::{line_of, parse, GOOD, KIOSK};
 
     #[test]
     fn an_unreadable_package_names_its_line() {
@@ -82,5 +130,16 @@ mod tests {
         let ids: Vec<&str> = c.items().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(c.get("b").unwrap().meta.title, "B");
+    }
+
+    #[test]
+    fn kiosk_titles_must_resume_from_a_memory_image() {
+        let text = format!("{GOOD}{KIOSK}");
+        let c = parse(&text).unwrap();
+        // `a` is a plain machine: it would boot at every reset.
+        let e = load(&c).unwrap_err();
+        assert_eq!(e.field(), Some("kiosk[0].items[0]"), "{e}");
+        assert_eq!(e.line(), Some(line_of(&text, "items = [")), "{e}");
+        assert!(e.to_string().contains("no memory image"), "{e}");
     }
 }

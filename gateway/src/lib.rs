@@ -155,6 +155,7 @@ impl Server {
             config: config.clone(),
             chunks,
             oai: net::http::repository(&config),
+            pins: Default::default(),
         };
         let app = net::http::router(state, config.static_dir.clone())
             .merge(bridge_router)

@@ -204,16 +204,18 @@ pub(crate) enum CreateAnswer {
     Queued(olive_api::Queued),
 }
 
-/// `POST /api/instances {"item": id[, "grant": …]}`: the VM starts booting at once, or
+/// `POST /api/instances {"item": id[, "grant": …][, "fresh": true]}`: the VM starts booting at once, or
 /// the visitor gets a place in line.
 pub(crate) async fn create_instance(
     gw: &Gateway,
     item: &str,
     grant: Option<&LaunchGrant>,
+    fresh: bool,
 ) -> Result<CreateAnswer, ApiError> {
     let req = olive_api::CreateRequest {
         item: item.to_owned(),
         grant: grant.cloned(),
+        fresh,
     };
     let body = serde_json::to_string(&req).map_err(|e| ApiError::Malformed(e.to_string()))?;
     let resp = fetch("POST", &gw.http("/api/instances"), Some(&body)).await?;
@@ -230,6 +232,57 @@ pub(crate) async fn create_instance(
     serde_json::from_str(&body)
         .map(CreateAnswer::Instance)
         .map_err(bad)
+}
+
+/// `GET /api/kiosk/{name}`: the kiosk's titles, timings and chords.
+pub(crate) async fn kiosk_profile(
+    gw: &Gateway,
+    name: &str,
+) -> Result<olive_api::KioskProfile, ApiError> {
+    let url = gw.http(&format!("/api/kiosk/{}", crate::router::encode(name)));
+    let resp = fetch("GET", &url, None).await?;
+    if !resp.ok() {
+        return Err(error_of(&resp).await);
+    }
+    let body = text(&resp).await?;
+    serde_json::from_str(&body).map_err(|e| ApiError::Malformed(e.to_string()))
+}
+
+/// What the gateway said to a staff PIN.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Unlock {
+    /// The right PIN.
+    Open,
+    /// A wrong one (403).
+    Wrong,
+    /// Too soon after a wrong one (429): try again after this many seconds.
+    Wait(u64),
+}
+
+/// `POST /api/kiosk/{name}/unlock {"pin"}`.
+pub(crate) async fn kiosk_unlock(gw: &Gateway, name: &str, pin: &str) -> Result<Unlock, ApiError> {
+    let req = olive_api::UnlockRequest {
+        pin: pin.chars().take(32).collect(),
+    };
+    let body = serde_json::to_string(&req).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let url = gw.http(&format!(
+        "/api/kiosk/{}/unlock",
+        crate::router::encode(name)
+    ));
+    let resp = fetch("POST", &url, Some(&body)).await?;
+    match resp.status() {
+        200..=299 => Ok(Unlock::Open),
+        403 => Ok(Unlock::Wrong),
+        429 => Ok(Unlock::Wait(
+            resp.headers()
+                .get("Retry-After")
+                .ok()
+                .flatten()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(1),
+        )),
+        _ => Err(error_of(&resp).await),
+    }
 }
 
 /// The WebSocket URL for a control URL path: `ws://` or `wss://` matching the page, so

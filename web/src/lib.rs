@@ -23,6 +23,7 @@
 pub mod api;
 pub(crate) mod collection;
 pub mod embed;
+pub mod kiosk;
 pub mod player;
 pub(crate) mod router;
 pub mod ui;
@@ -61,9 +62,21 @@ pub fn start() {
     let Some(root) = doc.get_element_by_id("olive-app") else {
         return;
     };
-    if let Route::Embed(id) = current_route() {
-        embed::frame::start(root.unchecked_into(), id);
-        return;
+    match current_route() {
+        Route::Embed(id) => {
+            embed::frame::start(root.unchecked_into(), id);
+            return;
+        }
+        Route::Kiosk(name) => {
+            // No site chrome: the kiosk is the whole page, for as long as the page lives.
+            let _ = doc
+                .document_element()
+                .map(|e| e.class_list().add_1("kiosk-page"));
+            let kiosk = kiosk::Kiosk::start(root.unchecked_ref(), &name, api::Gateway::here());
+            std::mem::forget(kiosk);
+            return;
+        }
+        _ => {}
     }
     let app = App::mount(root.unchecked_into());
     // The app lives as long as the page.
@@ -223,6 +236,10 @@ impl App {
                     ));
                 }
                 let _ = self.content.append_child(&list);
+            }
+            // Kiosk mode is its own page (no app around it): load it as one.
+            Route::Kiosk(_) => {
+                let _ = web_sys::window().map(|w| w.location().reload());
             }
             Route::Item(id) | Route::Embed(id) => match items.iter().find(|i| i.id == id) {
                 Some(item) => {

@@ -11,6 +11,8 @@ pub(crate) enum Route {
     Item(String),
     /// The player alone, in a portal's iframe (`/embed/<id>`), driven by `postMessage`.
     Embed(String),
+    /// A kiosk (`/kiosk/<name>`): the gateway's `[[kiosk]]` profile, full screen.
+    Kiosk(String),
 }
 
 impl Route {
@@ -26,6 +28,9 @@ impl Route {
         if let Some(id) = one("/item/") {
             return Route::Item(id);
         }
+        if let Some(name) = one("/kiosk/") {
+            return Route::Kiosk(name);
+        }
         match one("/embed/") {
             Some(id) => Route::Embed(id),
             None => Route::Collection,
@@ -38,6 +43,7 @@ impl Route {
             Route::Collection => "/".to_owned(),
             Route::Item(id) => format!("/item/{}", encode(id)),
             Route::Embed(id) => format!("/embed/{}", encode(id)),
+            Route::Kiosk(name) => format!("/kiosk/{}", encode(name)),
         }
     }
 }
@@ -100,6 +106,9 @@ mod tests {
         assert_eq!(Route::parse("/embed/doom"), Route::Embed("doom".into()));
         assert_eq!(Route::parse("/embed/"), Route::Collection);
         assert_eq!(Route::Embed("a b".into()).path(), "/embed/a%20b");
+        assert_eq!(Route::parse("/kiosk/lobby"), Route::Kiosk("lobby".into()));
+        assert_eq!(Route::parse("/kiosk/"), Route::Collection);
+        assert_eq!(Route::Kiosk("lobby".into()).path(), "/kiosk/lobby");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod kiosk;
 mod queue;
+pub use kiosk::{Chord, ChordError, KioskItem, KioskProfile, UnlockRequest};
 pub use queue::{QueueItemRow, QueueList, QueuePosition, Queued, QueuedAnswer, WaitingRow};
 
 /// The path of the WebSocket endpoint when the gateway does not say otherwise.
@@ -149,6 +151,11 @@ pub struct CreateRequest {
     /// (`?expires=…&key=…&sig=…[&seat=…]`): required for items that are not public.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant: Option<LaunchGrant>,
+    /// A pristine machine: the visitor's own live instance of the item (which they would
+    /// otherwise get back) is destroyed and a new one started. A kiosk's reset asks for
+    /// this, so the next visitor finds the title as saved.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
 }
 
 /// The signed part of a portal's launch link (see the gateway README, "Signed launch

@@ -11,6 +11,7 @@
 //! directory so that a deployment can be moved as one folder.
 
 mod items;
+mod kiosk;
 mod locate;
 mod portal;
 mod raw;
@@ -27,6 +28,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use items::{ItemSource, ItemSpec, Location, MetaOverrides};
+pub use kiosk::KioskSpec;
 pub use seating::{
     Seating, DEFAULT_CREATES_PER_MINUTE, DEFAULT_DISCONNECT_GRACE_SECS, DEFAULT_HANDOVER_SECS,
 };
@@ -158,6 +160,8 @@ pub struct Config {
     pub portal: PortalSettings,
     /// Seats, hand-over and abuse limits (`[limits]`).
     pub seating: Seating,
+    /// The `[[kiosk]]` profiles, in file order.
+    pub kiosks: Vec<KioskSpec>,
 }
 
 /// Makes errors that point into one file.
@@ -285,6 +289,7 @@ impl Config {
         let seating = seating::check_seating(&ck, l)?;
         let items = items::check_items(&ck, raw.item, policy, &abs)?;
         let portal = portal::check_portal(&ck, raw.portal)?;
+        let kiosks = kiosk::check_kiosks(&ck, raw.kiosk, &items)?;
         let obsolete_keys = match raw.ws_allow_missing_origin {
             Some(_) => vec!["ws_allow_missing_origin"],
             None => Vec::new(),
@@ -320,6 +325,7 @@ impl Config {
             obsolete_keys,
             portal,
             seating,
+            kiosks,
         })
     }
 }

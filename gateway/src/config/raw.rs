@@ -31,6 +31,21 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub item: Vec<Spanned<RawItem>>,
     pub portal: Option<Spanned<RawPortal>>,
+    #[serde(default)]
+    pub kiosk: Vec<Spanned<RawKiosk>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKiosk {
+    pub name: Spanned<String>,
+    pub items: Spanned<Vec<Spanned<String>>>,
+    pub attract_secs: Option<Spanned<u64>>,
+    pub idle_secs: Option<Spanned<u64>>,
+    pub warning_secs: Option<Spanned<u64>>,
+    pub blocked_keys: Option<Vec<Spanned<String>>>,
+    pub staff_chord: Option<Spanned<String>>,
+    pub pin: Spanned<String>,
 }
 
 #[derive(Deserialize)]

@@ -347,3 +347,98 @@ fn seats_and_queue_limits() {
     assert_eq!(e.field(), Some("limits.trusted_proxies[1]"), "{e}");
     assert_eq!(e.line(), Some(11), "{e}");
 }
+
+pub(crate) const KIOSK: &str = r#"
+[[kiosk]]
+name = "lobby"
+items = ["a", "b"]
+idle_secs = 60
+blocked_keys = ["Ctrl+Alt+Delete", "alt+f4"]
+pin = "4711"
+"#;
+
+/// The 1-based line of the first `needle` in `text`.
+pub(crate) fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).unwrap()].lines().count() + 1
+}
+
+#[test]
+fn kiosks_are_read_with_their_defaults() {
+    let c = parse(&format!("{GOOD}{KIOSK}")).unwrap();
+    let k = &c.kiosks[0].kiosk;
+    assert_eq!(k.name, "lobby");
+    assert_eq!(k.items, ["a", "b"]);
+    assert_eq!(k.attract, Duration::from_secs(8));
+    assert_eq!(k.idle, Duration::from_secs(60));
+    assert_eq!(k.warning, Duration::from_secs(10));
+    let blocked: Vec<String> = k.blocked_keys.iter().map(|c| c.to_string()).collect();
+    assert_eq!(blocked, ["Ctrl+Alt+Delete", "Alt+F4"]);
+    assert_eq!(k.staff_chord.to_string(), "Ctrl+Alt+Shift+K");
+    assert_eq!(k.pin, "4711");
+    let defaults = parse(&format!("{GOOD}{}", KIOSK.replace("blocked_keys", "#")))
+        .unwrap()
+        .kiosks
+        .remove(0)
+        .kiosk;
+    assert!(defaults.blocked_keys.len() > 10);
+    assert!(defaults
+        .blocked_keys
+        .iter()
+        .any(|c| c.to_string() == "Ctrl+W"));
+    assert!(parse(GOOD).unwrap().kiosks.is_empty());
+}
+
+#[test]
+fn bad_kiosks_name_line_and_field() {
+    let cases: [(&str, &str, &str, &str); 8] = [
+        (
+            "\"a\", \"b\"",
+            "\"a\", \"zz\"",
+            "kiosk[0].items[1]",
+            "no [[item]]",
+        ),
+        ("\"a\", \"b\"", "", "kiosk[0].items", "1 to 32"),
+        ("\"lobby\"", "\"the lobby\"", "kiosk[0].name", "A-Z"),
+        ("\"4711\"", "\"12a4\"", "kiosk[0].pin", "digits"),
+        ("\"4711\"", "\"12\"", "kiosk[0].pin", "4 to 12"),
+        (
+            "\"alt+f4\"",
+            "\"Hyper+X\"",
+            "kiosk[0].blocked_keys[1]",
+            "modifier",
+        ),
+        (
+            "idle_secs = 60",
+            "idle_secs = 0",
+            "kiosk[0].idle_secs",
+            "1 to",
+        ),
+        (
+            "pin = ",
+            "staff_chord = \"Ctrl+Alt+Delete\"\npin = ",
+            "kiosk[0].staff_chord",
+            "blocked_keys",
+        ),
+    ];
+    for (from, to, field, words) in cases {
+        let text = format!("{GOOD}{}", KIOSK.replace(from, to));
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.field(), Some(field), "{to}: {e}");
+        assert!(e.to_string().contains(words), "{to}: {e}");
+        let want = match field {
+            "kiosk[0].name" => line_of(&text, "name = \"the"),
+            "kiosk[0].pin" => line_of(&text, "pin ="),
+            "kiosk[0].idle_secs" => line_of(&text, "idle_secs"),
+            "kiosk[0].staff_chord" => line_of(&text, "staff_chord"),
+            "kiosk[0].blocked_keys[1]" => line_of(&text, "blocked_keys"),
+            _ => line_of(&text, "items = ["),
+        };
+        assert_eq!(e.line(), Some(want), "{to}: {e}");
+    }
+    let twice = format!("{GOOD}{KIOSK}{KIOSK}");
+    let e = parse(&twice).unwrap_err();
+    assert_eq!(e.field(), Some("kiosk[1].name"), "{e}");
+    let no_pin = format!("{GOOD}{}", KIOSK.replace("pin = \"4711\"", ""));
+    let e = parse(&no_pin).unwrap_err();
+    assert!(e.to_string().contains("pin"), "{e}");
+}

@@ -33,6 +33,7 @@ impl Adhoc {
             machine: MachineSource::Remote(remote),
             access: Access::Public,
             keymap: crate::model::Keymap::default(),
+            screen: None,
         });
         let mut map = self.lock();
         if map.len() >= MAX_ADHOC_ITEMS && !map.contains_key(&id) {

@@ -33,6 +33,9 @@ pub struct Visitor {
     pub id: Option<String>,
     /// The client address (the peer, or the right-most untrusted `X-Forwarded-For` hop).
     pub address: IpAddr,
+    /// A pristine machine is asked for (a kiosk's reset): the visitor's own live instance
+    /// of the item is destroyed instead of handed back.
+    pub fresh: bool,
 }
 
 /// A place in line as the creator is told it.
@@ -269,8 +272,14 @@ impl Registry {
                 .cloned()
                 .collect();
             if let Some(same) = owned.iter().find(|i| i.item().id == item.id) {
-                sh.metrics.instances_reused.fetch_add(1, Ordering::Relaxed);
-                return Ok(Seat::Reused(created_of(same)));
+                if !visitor.fresh {
+                    sh.metrics.instances_reused.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Seat::Reused(created_of(same)));
+                }
+                tracing::info!(
+                    id = same.id(),
+                    "fresh machine asked for; destroying the old one"
+                );
             }
             for other in owned {
                 tracing::info!(

@@ -17,6 +17,7 @@ fn visitor(name: &str) -> Visitor {
     Visitor {
         id: Some(format!("{name:_<22}")),
         address: IpAddr::from([192, 0, 2, 1]),
+        fresh: false,
     }
 }
 
@@ -133,6 +134,7 @@ async fn one_instance_per_visitor_and_a_rate_limit_per_address() {
     let anon = Visitor {
         id: None,
         address: IpAddr::from([198, 51, 100, 9]),
+        fresh: false,
     };
     let mut refused = None;
     for n in 0..12 {
@@ -168,4 +170,23 @@ async fn an_unwatched_ticket_leaves_the_line() {
     ));
     assert_eq!(reg.queue_list()[0].waiting.len(), 1);
     drop(wc);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_machine_replaces_the_visitors_own() {
+    let engine = Arc::new(FakeEngine::default());
+    let reg = registry(&engine, 1, 3, 20);
+    let a = visitor("a");
+    let first = created(reg.seat("game", &a).await.unwrap());
+    let fresh = Visitor {
+        fresh: true,
+        ..visitor("a")
+    };
+    // With the one seat taken by the visitor's own machine, a fresh one still fits: the
+    // old one goes first.
+    let second = created(reg.seat("game", &fresh).await.unwrap());
+    assert_ne!(first.id, second.id);
+    assert!(reg.get(&first.id).is_none(), "the old machine is destroyed");
+    assert_eq!(reg.get(&second.id).unwrap().owner(), a.id.as_deref());
+    assert_eq!(reg.metrics().instances_reused.load(Ordering::Relaxed), 0);
 }

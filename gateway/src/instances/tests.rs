@@ -131,6 +131,7 @@ pub(super) fn item(id: &str) -> Item {
         )),
         access: Access::Public,
         keymap: crate::model::Keymap::default(),
+        screen: None,
     }
 }
 

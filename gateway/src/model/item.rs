@@ -48,6 +48,9 @@ pub struct Item {
     /// The keyboard layout its guest is set up for (`keymap = "de"`), which the player
     /// needs to type text as keys.
     pub keymap: Keymap,
+    /// The screen at the moment its package was saved (`screen.ppm`), for a kiosk's
+    /// attract loop (`GET /api/items/{id}/screen`); `None` for items without one.
+    pub screen: Option<std::path::PathBuf>,
 }
 
 /// Who may launch an item.

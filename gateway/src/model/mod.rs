@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod devices;
 pub mod item;
+pub mod kiosk;
 pub mod lifecycle;
 pub mod machine;
 pub mod memory;
@@ -18,6 +19,7 @@ pub mod remote;
 
 pub use catalog::Catalog;
 pub use item::{Access, Item, ItemMeta, Keymap};
+pub use kiosk::Kiosk;
 pub use lifecycle::{ControlError, ControlEvent, SpiceAddress, SpiceEndpoint, VmState};
 pub use machine::{
     BootDevice, BootOrder, Disk, DiskFormat, Display, Hardware, KernelBoot, Machine, MachineSource,

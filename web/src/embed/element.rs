@@ -8,6 +8,7 @@ use web_sys::HtmlElement;
 
 use super::controller::Embedded;
 use crate::api::{grant_from_query, Gateway};
+use crate::kiosk::Kiosk;
 use crate::player::geometry::ScaleMode;
 use crate::player::Launch;
 
@@ -24,14 +25,7 @@ fn option(options: &JsValue, name: &str) -> Option<String> {
 fn launch_from(options: &JsValue) -> Result<Launch, JsValue> {
     let item = option(options, "item")
         .ok_or_else(|| JsValue::from_str("<olive-player>: the item attribute is required"))?;
-    let gateway = match option(options, "gateway") {
-        Some(url) => Gateway::at(&url).ok_or_else(|| {
-            JsValue::from_str(&format!(
-                "<olive-player>: gateway {url:?} is not an http(s) address"
-            ))
-        })?,
-        None => Gateway::here(),
-    };
+    let gateway = gateway_from(options)?;
     let mut launch = Launch::new(&item, &item);
     launch.gateway = gateway;
     launch.grant = option(options, "token").and_then(|t| grant_from_query(&t));
@@ -44,60 +38,108 @@ fn launch_from(options: &JsValue) -> Result<Launch, JsValue> {
     Ok(launch)
 }
 
+/// What an element runs: one title, or (`kiosk="NAME"`) a gateway's kiosk profile.
+enum Mounted {
+    Player(Embedded),
+    Kiosk(Kiosk),
+}
+
+/// The `gateway` attribute (the module's origin when absent).
+fn gateway_from(options: &JsValue) -> Result<Gateway, JsValue> {
+    match option(options, "gateway") {
+        Some(url) => Gateway::at(&url).ok_or_else(|| {
+            JsValue::from_str(&format!(
+                "<olive-player>: gateway {url:?} is not an http(s) address"
+            ))
+        }),
+        None => Ok(Gateway::here()),
+    }
+}
+
 /// A mounted `<olive-player>`: the methods the element exposes to the portal's scripts.
 #[wasm_bindgen]
 pub struct OlivePlayer {
-    player: Embedded,
+    mounted: Mounted,
 }
 
 /// Mounts a player into `container` (inside the element's shadow root). `options`:
-/// `{item, gateway?, token?, scale?, viewOnly?}`.
+/// `{item, gateway?, token?, scale?, viewOnly?, kiosk?}`; with `kiosk` the element runs
+/// that kiosk profile (its titles, idle reset, blocked keys, staff unlock) and `item` is
+/// not needed.
 #[wasm_bindgen(js_name = mountPlayer)]
 pub fn mount_player(container: HtmlElement, options: JsValue) -> Result<OlivePlayer, JsValue> {
+    if let Some(name) = option(&options, "kiosk") {
+        let gateway = gateway_from(&options)?;
+        return Ok(OlivePlayer {
+            mounted: Mounted::Kiosk(Kiosk::start(&container, &name, gateway)),
+        });
+    }
     let launch = launch_from(&options)?;
     Ok(OlivePlayer {
-        player: Embedded::new(container, launch),
+        mounted: Mounted::Player(Embedded::new(container, launch)),
     })
 }
 
 #[wasm_bindgen]
 impl OlivePlayer {
-    /// Launches (no-op while a session runs).
+    /// Launches (no-op while a session runs; a kiosk starts by itself).
     pub fn start(&self) {
-        self.player.start();
+        if let Mounted::Player(p) = &self.mounted {
+            p.start();
+        }
     }
 
-    /// Ends the session.
+    /// Ends the session (a kiosk leaves kiosk mode).
     pub fn stop(&self) {
-        self.player.stop();
+        match &self.mounted {
+            Mounted::Player(p) => p.stop(),
+            Mounted::Kiosk(k) => k.leave(),
+        }
     }
 
     /// Ends the session and launches a fresh machine.
     pub fn reset(&self) {
-        self.player.reset();
+        match &self.mounted {
+            Mounted::Player(p) => p.reset(),
+            Mounted::Kiosk(k) => k.reset(),
+        }
     }
 
-    /// Full screen on or off (call from a click handler).
+    /// Full screen on or off (call from a click handler); a kiosk goes full screen.
     pub fn fullscreen(&self) {
-        self.player.fullscreen();
+        match &self.mounted {
+            Mounted::Player(p) => p.fullscreen(),
+            Mounted::Kiosk(k) => k.engage(),
+        }
     }
 
-    /// Presses `keys` (`KeyboardEvent.code` names) as one chord.
+    /// Presses `keys` (`KeyboardEvent.code` names) as one chord (not in a kiosk: its
+    /// visitors' keys are the only ones it takes).
     #[wasm_bindgen(js_name = sendKeys)]
     pub fn send_keys(&self, keys: Vec<String>) {
         let keys: Vec<String> = keys.into_iter().take(super::command::MAX_KEYS).collect();
-        self.player.send_keys(&keys);
+        if let Mounted::Player(p) = &self.mounted {
+            p.send_keys(&keys);
+        }
     }
 
-    /// Types `text`; returns how many characters had no key and were skipped.
+    /// Types `text`; returns how many characters had no key and were skipped (all of
+    /// them in a kiosk).
     #[wasm_bindgen(js_name = typeText)]
     pub fn type_text(&self, text: &str) -> usize {
         let text: String = text.chars().take(super::command::MAX_TEXT).collect();
-        self.player.type_text(&text)
+        match &self.mounted {
+            Mounted::Player(p) => p.type_text(&text),
+            Mounted::Kiosk(_) => text.chars().count(),
+        }
     }
 
-    /// `idle` before the first start, then the player's `data-state` name.
+    /// `idle` before the first start, then the player's `data-state` name; for a kiosk
+    /// its `data-kiosk-state` name.
     pub fn state(&self) -> String {
-        self.player.state()
+        match &self.mounted {
+            Mounted::Player(p) => p.state(),
+            Mounted::Kiosk(k) => k.state(),
+        }
     }
 }

@@ -422,6 +422,15 @@ impl Inner {
             e.get_modifier_state("ScrollLock"),
         );
         let code = e.code();
+        if let Some(f) = self.key_filter.as_mut() {
+            let mods = [e.ctrl_key(), e.alt_key(), e.shift_key(), e.meta_key()];
+            if f.swallow(&code, pressed, mods) {
+                // A kiosk's blocked chord: neither the guest nor the browser gets it.
+                e.prevent_default();
+                e.stop_propagation();
+                return;
+            }
+        }
         let known = spice_client::inputs::keymap::scancode_for_code(&code).is_some();
         self.input.last_mods = EventModifiers {
             shift: e.shift_key()
@@ -465,6 +474,9 @@ impl Inner {
     }
 
     fn on_blur(&mut self) {
+        if let Some(f) = self.key_filter.as_mut() {
+            f.reset();
+        }
         self.input.altgr.reset();
         self.input.gestures.reset();
         self.input.touch_timer = None;

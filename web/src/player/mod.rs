@@ -16,6 +16,7 @@ pub mod cursor;
 pub(crate) mod dirty;
 pub(crate) mod events;
 pub(crate) mod features;
+pub(crate) mod filter;
 pub(crate) mod geometry;
 pub(crate) mod input;
 pub(crate) mod keys;
@@ -68,6 +69,12 @@ pub struct Launch {
     pub(crate) view_only: bool,
     /// The initial scaling.
     pub(crate) scale: ScaleMode,
+    /// Ask for a pristine machine: the visitor's own running one of the item is replaced
+    /// (a kiosk's reset), not handed back.
+    pub(crate) fresh: bool,
+    /// Kiosk mode: these chords never reach the guest, and the toolbar (whose key menu
+    /// would send them) is hidden. `None`: every key goes through.
+    pub(crate) kiosk_keys: Option<Vec<String>>,
 }
 
 impl Launch {
@@ -80,6 +87,8 @@ impl Launch {
             grant: None,
             view_only: false,
             scale: ScaleMode::Fit,
+            fresh: false,
+            kiosk_keys: None,
         }
     }
 }
@@ -138,6 +147,8 @@ pub(crate) struct Inner {
     keymap: layout::Keymap,
     /// What the Type-text box adds to its progress (characters it could not type).
     typing_note: String,
+    /// A kiosk's blocked chords (see [`filter`]); `None` outside kiosk mode.
+    pub(crate) key_filter: Option<filter::KeyFilter>,
 }
 
 impl Player {
@@ -151,6 +162,8 @@ impl Player {
             grant,
             view_only,
             scale,
+            fresh,
+            kiosk_keys,
         } = launch;
         let item = item.as_str();
         let t_run = dom::now_ms();
@@ -205,6 +218,7 @@ impl Player {
                 audio_attr_timer: None,
                 keymap: layout::Keymap::default(),
                 typing_note: String::new(),
+                key_filter: kiosk_keys.as_deref().map(filter::KeyFilter::new),
             })
         });
         {
@@ -217,6 +231,14 @@ impl Player {
             }
             attr(&p.view.root, "data-mouse-mode", "server");
             attr(&p.view.root, "data-audio-frames", "0");
+            if p.key_filter.is_some() {
+                // The key menu would send the chords the kiosk blocks; a kiosk has no
+                // controls for visitors anyway.
+                if let Ok(Some(bar)) = p.view.root.query_selector(".player-toolbar") {
+                    let _ = bar.set_attribute("hidden", "");
+                }
+                attr(&p.view.root, "data-kiosk", "true");
+            }
             p.features.publish(&p.view.root);
             p.publish_audio_path();
             p.probe = Some(audio::install_probe(&p.view.root, p.audio_stats.clone()));
@@ -232,7 +254,7 @@ impl Player {
         let weak = Rc::downgrade(&inner);
         let item = item.to_owned();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = api::create_instance(&gateway, &item, grant.as_ref()).await;
+            let result = api::create_instance(&gateway, &item, grant.as_ref(), fresh).await;
             if let Some(rc) = weak.upgrade() {
                 rc.borrow_mut().on_created(result);
             }

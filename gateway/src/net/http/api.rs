@@ -82,6 +82,7 @@ pub(super) async fn create(
     let visitor = Visitor {
         id: cookie.and_then(|Extension(c)| (!c.new).then_some(c.id)),
         address: addr.map_or(std::net::IpAddr::from([127, 0, 0, 1]), |Extension(a)| a.0),
+        fresh: req.fresh,
     };
     Ok(match st.registry.seat(&req.item, &visitor).await? {
         Seat::New(c) | Seat::Reused(c) => Json(created(c)).into_response(),

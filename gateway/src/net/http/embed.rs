@@ -72,7 +72,7 @@ fn quoted_paths(page: &str) -> Vec<String> {
     out
 }
 
-async fn read_dist(dir: &FsPath, name: &str) -> Option<String> {
+pub(super) async fn read_dist(dir: &FsPath, name: &str) -> Option<String> {
     match tokio::fs::read_to_string(dir.join(name)).await {
         Ok(s) => Some(s),
         Err(e) => {

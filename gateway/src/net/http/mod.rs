@@ -13,6 +13,10 @@
 //! | `GET /api/items/{id}` `[?expires&key&sig&seat]` | anyone (a valid grant for items that are not public) | one item's metadata; 403, 404 |
 //! | `GET /oai?verb=…`, `POST /oai` | anyone | OAI-PMH 2.0 (`oai_dc`) of the public items |
 //! | `GET /item/{id}` | anyone | the app's page with the item's title, Open Graph tags and JSON-LD |
+//! | `GET /api/items/{id}/screen` | anyone | the item's saved screen (PNG) for a kiosk's attract loop; 404 without one |
+//! | `GET /api/kiosk/{name}` | anyone | a kiosk's public profile (titles, timings, blocked chords, staff chord; never the PIN) |
+//! | `POST /api/kiosk/{name}/unlock` `{"pin"}` | anyone | 204 right PIN, 403 wrong, 429 + `Retry-After` while the address waits after a wrong one (1 s, doubling, [`pin_guard`]) |
+//! | `GET /kiosk/{name}` | anyone | the app's page running that kiosk (404 with the page for an unknown name) |
 //! | `GET /embed/{id}` | anyone | the app's page showing only the player, for a portal's iframe (commands and events by `postMessage`, [`embed`]) |
 //! | `GET /olive-player.js` | anyone | the `<olive-player>` custom element, one ES module loading the app's wasm |
 //! | `GET /healthz` | anyone | `ok` |
@@ -35,7 +39,9 @@ pub mod auth;
 mod embed;
 pub mod error;
 mod grants;
+mod kiosk;
 mod launch;
+pub mod pin_guard;
 mod portal;
 mod queue;
 mod static_files;
@@ -72,6 +78,8 @@ pub struct AppState {
     pub chunks: Arc<LazyChunkCache>,
     /// The OAI-PMH repository of the catalog's public items.
     pub oai: Arc<Repository>,
+    /// Wrong kiosk PINs per client address (`POST /api/kiosk/{name}/unlock`).
+    pub pins: Arc<std::sync::Mutex<pin_guard::PinGuard>>,
 }
 
 async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
@@ -96,6 +104,10 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> Router {
         .route("/api/queue", get(queue::list))
         .route("/api/queue/{ticket}", get(queue::events))
         .route("/api/items/{id}", get(portal::item))
+        .route("/api/items/{id}/screen", get(kiosk::screen))
+        .route("/api/kiosk/{name}", get(kiosk::profile))
+        .route("/api/kiosk/{name}/unlock", post(kiosk::unlock))
+        .route("/kiosk/{name}", get(kiosk::page))
         .route("/oai", get(portal::oai).post(portal::oai))
         .route("/item/{id}", get(portal::item_page))
         .route("/embed/{id}", get(embed::embed_page))

@@ -12,6 +12,7 @@
 pub mod create;
 pub mod import;
 pub mod manifest;
+pub mod screen;
 pub mod source;
 pub mod validate;
 

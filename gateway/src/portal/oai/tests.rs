@@ -19,6 +19,7 @@ fn item(id: &str, title: &str, group: Option<&str>, access: Access) -> Item {
         )),
         access,
         keymap: crate::model::Keymap::default(),
+        screen: None,
     }
 }
 
