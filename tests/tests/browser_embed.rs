@@ -2,9 +2,10 @@
 //! HTTP server) use `<olive-player>` and, in another step, the `/embed/<item>` iframe with
 //! its postMessage API. Both launch the test guest, report `statechange` up to running,
 //! show QEMU's own framebuffer (canvas == screendump), type text the guest's shell runs
-//! (read back from its serial log) and stop (the instance is gone). A third origin, not
-//! in `embed_origins`, is refused: the module import, the API fetch and the WebSocket all
-//! fail in the browser, and the gateway's `frame-ancestors` keeps the iframe from running.
+//! (read back from its serial log), reset (a new machine, the old one gone) and stop (the
+//! instance is gone). A third origin, not in `embed_origins`, is refused: the module
+//! import, the API fetch and the WebSocket all fail in the browser, and the gateway's
+//! `frame-ancestors` keeps the iframe from running.
 //!
 //! One test per engine (`$OLIVE_BROWSERS` picks which; the others print `SKIP`); the
 //! element and the iframe share one gateway and one browser session.
@@ -225,6 +226,7 @@ async fn element(gw: &TestGateway, b: &Browser, site: &Site, engine: Engine) -> 
     gw.wait_serial(&id, "embed-42-el", Duration::from_secs(30))
         .await
         .context("typeText reaches the guest's shell")?;
+    reset_gives_a_new_machine(gw, b, &id).await?;
     b.js("document.getElementById('p').stop();", vec![]).await?;
     wait_js(
         b,
@@ -239,6 +241,42 @@ async fn element(gw: &TestGateway, b: &Browser, site: &Site, engine: Engine) -> 
         "ok {engine}: <olive-player> from {}: {seen:?}",
         site.origin()
     );
+    Ok(())
+}
+
+/// `reset()` ends the session and runs a new machine: the element reaches running on another
+/// instance, and the old one is gone from the registry.
+async fn reset_gives_a_new_machine(gw: &TestGateway, b: &Browser, old: &str) -> Result<()> {
+    b.js("document.getElementById('p').reset();", vec![])
+        .await?;
+    let probe = format!(
+        "const i = {ELEMENT_PLAYER}; const s = document.getElementById('p').state; \
+         return i && i.dataset.instance && i.dataset.instance !== '{old}' && s === 'running' \
+           ? i.dataset.instance : (s === 'error' ? 'error' : null);"
+    );
+    let new = wait_js(
+        b,
+        "running on a new machine after reset()",
+        &probe,
+        RUN_TIMEOUT,
+        |v| !v.is_null(),
+    )
+    .await?;
+    let new = match new.as_str() {
+        Some("error") | None => bail!("reset(): the element ended in error ({new})"),
+        Some(id) => id.to_owned(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while gw.instances_of("console") != [new.clone()] {
+        if Instant::now() > deadline {
+            bail!(
+                "after reset() the instances are {:?}, want only {new} (old {old})",
+                gw.instances_of("console")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("reset(): {old} → {new}");
     Ok(())
 }
 

@@ -101,11 +101,15 @@ impl Embedded {
         }
     }
 
-    /// Ends the session and starts a fresh machine.
+    /// Ends the session and starts a fresh machine. The gateway hands a visitor who still
+    /// owns a live machine of the item that same machine back, so the new launch asks for
+    /// `fresh`; the plain starts after it do not, or a reload would throw the game away.
     pub fn reset(&self) {
         if let Ok(mut s) = self.inner.try_borrow_mut() {
             s.player = None;
+            s.launch.fresh = true;
             s.start();
+            s.launch.fresh = false;
         }
     }
 
