@@ -248,7 +248,7 @@ impl Registry {
     }
 
     fn create_for(&self, item: Arc<Item>) -> Result<Created, CreateError> {
-        let instance = self.shared.spawn(item, None, false)?;
+        let instance = self.shared.spawn(item, None, false, None)?;
         Ok(seats::created_of(&instance))
     }
 

@@ -156,26 +156,30 @@ impl Shared {
         item: Arc<Item>,
         owner: Option<String>,
         handover: bool,
+        replacing: Option<&str>,
     ) -> Result<Arc<Instance>, CreateError> {
         if self.closing.load(Ordering::Relaxed) {
             return Err(CreateError::AtCapacity(0));
         }
         let instance = {
             let mut map = self.map();
-            let max = self.settings.max_instances;
-            if map.len() >= max {
-                self.metrics
-                    .rejected_at_capacity
-                    .fetch_add(1, Ordering::Relaxed);
-                return Err(CreateError::AtCapacity(max));
-            }
-            if let Some(seats) = self.seats_of(&item.id) {
-                if map.values().filter(|i| i.item().id == item.id).count() >= seats {
-                    return Err(CreateError::SeatsFull(seats));
+            // The machine being replaced gives up its seat inside this critical section, so
+            // the new one takes it before the queue could see it free.
+            let old = replacing.and_then(|id| map.remove(id));
+            let admitted = self.admit(&map, &item.id).and_then(|()| {
+                let id = ids::new_id();
+                let dir = self.engine.create(&id).map_err(CreateError::Engine)?;
+                Ok((id, dir))
+            });
+            let (id, dir) = match admitted {
+                Ok(v) => v,
+                Err(e) => {
+                    if let Some(old) = old {
+                        map.insert(old.id().to_owned(), old);
+                    }
+                    return Err(e);
                 }
-            }
-            let id = ids::new_id();
-            let dir = self.engine.create(&id).map_err(CreateError::Engine)?;
+            };
             let inst = Instance::new(self, id.clone(), item, dir, owner, handover);
             map.insert(id, inst.clone());
             inst
@@ -186,6 +190,35 @@ impl Shared {
         let _ = instance.start_vm();
         tracing::info!(id = instance.id(), item = %instance.item().id, handover, "instance created");
         Ok(instance)
+    }
+
+    /// Whether one more instance of `item` fits under `max_instances` and the item's `seats`.
+    fn admit(&self, map: &HashMap<String, Arc<Instance>>, item: &str) -> Result<(), CreateError> {
+        let max = self.settings.max_instances;
+        if map.len() >= max {
+            self.metrics
+                .rejected_at_capacity
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(CreateError::AtCapacity(max));
+        }
+        match self.seats_of(item) {
+            Some(seats) if map.values().filter(|i| i.item().id == item).count() >= seats => {
+                Err(CreateError::SeatsFull(seats))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A replaced machine (see [`Registry::seat`]'s `fresh`): destroyed without handing its
+    /// seat on, since its successor already holds it; counted and remembered like any other.
+    async fn retire(self: &Arc<Self>, old: Arc<Instance>) {
+        old.destroy_now().await;
+        self.metrics
+            .instances_destroyed
+            .fetch_add(1, Ordering::Relaxed);
+        if old.had_connection() {
+            self.queue().history.record(&old.item().id, old.age());
+        }
     }
 
     /// The seats counted against `item`: its own instances when it has `seats`, else all.
@@ -221,7 +254,7 @@ impl Shared {
                 let Some(head) = q.queue.pop(&item_id) else {
                     continue;
                 };
-                match self.spawn(item, Some(head.visitor.clone()), true) {
+                match self.spawn(item, Some(head.visitor.clone()), true, None) {
                     Ok(inst) => {
                         tracing::info!(id = inst.id(), ticket = %head.ticket, "seat handed to the first in line");
                         q.seated
@@ -276,10 +309,7 @@ impl Registry {
                     sh.metrics.instances_reused.fetch_add(1, Ordering::Relaxed);
                     return Ok(Seat::Reused(created_of(same)));
                 }
-                tracing::info!(
-                    id = same.id(),
-                    "fresh machine asked for; destroying the old one"
-                );
+                return self.renew(same.clone(), visitor).await;
             }
             for other in owned {
                 tracing::info!(
@@ -306,7 +336,7 @@ impl Registry {
             return Err(CreateError::RateLimited(wait));
         }
         if q.queue.len(&item.id) == 0 {
-            match sh.spawn(item.clone(), visitor.id.clone(), false) {
+            match sh.spawn(item.clone(), visitor.id.clone(), false, None) {
                 Ok(inst) => {
                     if let Some(vid) = &visitor.id {
                         if let Some(p) = q.queue.find_visitor(vid) {
@@ -352,6 +382,29 @@ impl Registry {
             eta,
             seats: self.seats_shown(&item.id),
         }))
+    }
+
+    /// `fresh` for an item the visitor already runs: a pristine machine in the old one's
+    /// seat, even with visitors in line (a kiosk's reset must not send it to the back).
+    async fn renew(&self, old: Arc<Instance>, visitor: &Visitor) -> Result<Seat, CreateError> {
+        let sh = &self.shared;
+        if let Err(wait) = sh.queue().limiter.take(visitor.address, Instant::now()) {
+            sh.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Err(CreateError::RateLimited(wait));
+        }
+        let inst = sh.spawn(
+            old.item().clone(),
+            visitor.id.clone(),
+            false,
+            Some(old.id()),
+        )?;
+        tracing::info!(
+            old = old.id(),
+            id = inst.id(),
+            "fresh machine in the old one's seat"
+        );
+        sh.retire(old).await;
+        Ok(Seat::New(created_of(&inst)))
     }
 
     fn seats_of(&self, item: &str) -> Option<usize> {

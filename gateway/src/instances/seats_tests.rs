@@ -190,3 +190,32 @@ async fn a_fresh_machine_replaces_the_visitors_own() {
     assert_eq!(reg.get(&second.id).unwrap().owner(), a.id.as_deref());
     assert_eq!(reg.metrics().instances_reused.load(Ordering::Relaxed), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_machine_keeps_its_seat_with_visitors_in_line() {
+    let engine = Arc::new(FakeEngine::default());
+    let reg = registry(&engine, 1, 3, 20);
+    let (a, b) = (visitor("a"), visitor("b"));
+    let first = created(reg.seat("game", &a).await.unwrap());
+    let tb = ticket(reg.seat("game", &b).await.unwrap());
+    let _wb = reg.watch_ticket(&tb.ticket).expect("b watches");
+    let fresh = Visitor {
+        fresh: true,
+        ..visitor("a")
+    };
+    // A kiosk's reset: the new machine takes the old one's seat, b is not called for it.
+    let second = created(reg.seat("game", &fresh).await.unwrap());
+    settle().await;
+    assert_ne!(first.id, second.id);
+    assert!(reg.get(&first.id).is_none(), "the old machine is destroyed");
+    assert_eq!(reg.get(&second.id).unwrap().owner(), a.id.as_deref());
+    assert!(
+        matches!(
+            reg.ticket_status(&tb.ticket),
+            Some(TicketStatus::Waiting { position: 1, .. })
+        ),
+        "b still waits first in line"
+    );
+    assert_eq!(reg.metrics().queue_served.load(Ordering::Relaxed), 0);
+    assert_eq!(reg.metrics().instances_destroyed.load(Ordering::Relaxed), 1);
+}
