@@ -55,11 +55,16 @@ static BUILT: Mutex<Vec<PeriodImages>> = Mutex::new(Vec::new());
 /// Builds the guest if needed (once per process; `build.sh` caches by its inputs and locks
 /// against concurrent builds) and returns its images. A cold build downloads and installs
 /// a few hundred MB of Debian packages: minutes.
+///
+/// The build runs under the QEMU lock: it takes both cores for minutes, and a TCG guest of
+/// another test booting beside it missed its ready deadline (CI, xdesk behind a cold doom
+/// build). Call it before taking the lock yourself, never while holding it.
 pub fn ensure_period_guest(guest: PeriodGuest) -> Result<PeriodImages> {
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(images) = built.iter().find(|i| i.guest == guest) {
         return Ok(images.clone());
     }
+    let _quiet = crate::qemu_lock();
     let script = workspace_root().join("guests/build.sh");
     let output = Command::new("sh")
         .arg(&script)

@@ -181,7 +181,11 @@ fn test_rest(root: &Path, quick: bool, totals: &mut Totals) -> Result<()> {
         step("wasm tests of olive-web in headless Chromium", || {
             wasm_tests(root, totals)
         })?;
-        step("test guest", || build_guest(root).map(|_| ()))?;
+        // All guests before the tests: a cold period-guest build inside the test run would
+        // take both cores from whichever TCG guest is booting beside it.
+        step("guests (test, doom, xdesk)", || {
+            guests::guest(root, Some("all"))
+        })?;
         step("browser drivers (geckodriver) and axe-core", || {
             browser_drivers(root)
         })?;
