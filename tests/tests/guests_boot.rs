@@ -8,7 +8,11 @@
 //! few hundred MB of packages into `~/.cache/olive/guests`); later runs reuse them.
 
 use olive_tests::guests::{ensure_period_guest, qemu_config, sh, LaunchOptions, PeriodGuest};
+use olive_tests::checks::assert_matches_screendump;
 use olive_tests::{qemu_lock, Qemu, Rgba};
+use spice_client::agent::AgentEvent;
+use spice_client::SessionConfig;
+use spice_snapshot::{Driver, Target};
 use serde_json::json;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -202,7 +206,134 @@ fn xdesk_checks(qxl_cache: bool) {
     send_key(&mut q, "a");
     q.wait_for_serial_since(mark, "EV KEY code=30 value=1", Duration::from_secs(10))
         .expect("the guest's input report saw KEY_A (30)");
+
+    runtime()
+        .block_on(agent_checks(&mut q, qxl_cache))
+        .unwrap_or_else(|e| panic!("xdesk (qxl_cache={qxl_cache}) through SPICE: {e:#}"));
     let _ = q.shutdown(Duration::from_secs(10));
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn soon(d: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + d
+}
+
+/// Reads the guest's CLIPBOARD selection. `xclip -o` waits for the owner — after a paste
+/// that is spice-vdagent, which asks this very client — so it runs in the background in
+/// the guest while the driver keeps the session going, and the result is read from a file.
+async fn guest_clipboard(d: &mut Driver, q: &mut Qemu) -> anyhow::Result<String> {
+    sh(
+        q,
+        "rm -f /tmp/clip.out; (timeout 20 xclip -selection clipboard -o >/tmp/clip.tmp 2>&1; mv /tmp/clip.tmp /tmp/clip.out) &",
+        CMD_TIMEOUT,
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        d.run_for(Duration::from_millis(500)).await?;
+        let out = sh(q, "cat /tmp/clip.out 2>/dev/null && echo CLIP-DONE", CMD_TIMEOUT)?;
+        if out.lines.last().is_some_and(|l| l == "CLIP-DONE") {
+            return Ok(out.lines[..out.lines.len() - 1].join("\n"));
+        }
+        anyhow::ensure!(Instant::now() < deadline, "xclip -o did not finish");
+    }
+}
+
+/// The desktop through Olive's own SPICE client: the surface equals the screendump; the
+/// agent pastes into the guest's clipboard and brings the guest's back; a resize through
+/// the agent changes X's resolution and the surface follows. Prints the draw ops and
+/// codecs the real qxl X driver produced and fails on any draw the client refused.
+async fn agent_checks(q: &mut Qemu, qxl_cache: bool) -> anyhow::Result<()> {
+    let step = Duration::from_secs(60);
+    let mut d = Driver::new(
+        Target::Unix(q.spice_socket().to_path_buf()),
+        SessionConfig::default(),
+    );
+    d.wait_for_display(soon(step)).await?;
+    d.pump_until(soon(step), "the agent's capabilities", |_, o| {
+        o.agent.iter().any(|e| {
+            matches!(
+                e,
+                AgentEvent::Capabilities {
+                    clipboard: true,
+                    resize: true
+                }
+            )
+        })
+    })
+    .await?;
+    assert_matches_screendump(&mut d, q, "xdesk desktop", step).await?;
+
+    // The visitor pastes: the guest's clipboard holds the text.
+    let pasted = "pasted on the page: grüße 42";
+    d.session_mut().set_clipboard(pasted)?;
+    d.run_for(Duration::from_millis(500)).await?;
+    let got = guest_clipboard(&mut d, q).await?;
+    anyhow::ensure!(got == pasted, "the guest's clipboard holds {got:?}, not {pasted:?}");
+
+    // The guest copies: the text reaches the client.
+    let copied = "copied in the guest 1994";
+    sh(
+        q,
+        &format!("printf '{copied}' | xclip -selection clipboard -i >/dev/null 2>&1"),
+        CMD_TIMEOUT,
+    )?;
+    d.pump_until(soon(step), "the guest's clipboard on the client", |_, o| {
+        o.agent
+            .iter()
+            .any(|e| *e == AgentEvent::GuestClipboard(copied.into()))
+    })
+    .await?;
+
+    // Resize through the agent: X follows, and so does the surface.
+    let (w, h) = (800u32, 600u32);
+    let started = Instant::now();
+    d.session_mut().request_display_size(w, h);
+    d.pump_until(soon(step), "an 800x600 surface", |s, _| {
+        s.primary_surface()
+            .is_some_and(|p| (p.width, p.height) == (w, h))
+    })
+    .await?;
+    eprintln!(
+        "xdesk (qxl_cache={qxl_cache}): resized to {w}x{h} through the agent in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let info = sh(q, "xdpyinfo | grep dimensions", CMD_TIMEOUT)?;
+    anyhow::ensure!(
+        info.text().contains("800x600 pixels"),
+        "X did not follow: {}",
+        info.text()
+    );
+    assert_matches_screendump(&mut d, q, "xdesk at 800x600", step).await?;
+
+    let stats = d.session().stats();
+    let draws: Vec<String> = stats
+        .messages
+        .iter()
+        .filter(|(k, _)| k.starts_with("display/"))
+        .map(|(k, n)| format!("{}={n}", k.trim_start_matches("display/")))
+        .collect();
+    eprintln!(
+        "xdesk (qxl_cache={qxl_cache}) display messages: {}; {}",
+        draws.join(" "),
+        stats.codecs_line()
+    );
+    let display_warnings: Vec<_> = d
+        .observed
+        .warnings
+        .iter()
+        .filter(|(k, _)| k.channel_type == spice_client::ChannelType::Display)
+        .collect();
+    anyhow::ensure!(
+        display_warnings.is_empty(),
+        "draws the client refused or failed: {display_warnings:?}"
+    );
+    Ok(())
 }
 
 #[test]

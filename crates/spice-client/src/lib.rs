@@ -23,9 +23,12 @@
 //! - **Timers**: `next_deadline()` says when `tick(now)` must run next (`None`: no timer);
 //!   calling `tick` early is harmless.
 
+pub mod agent;
 pub mod cursor;
 pub mod display;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inputs;
 mod link;
 pub mod playback;

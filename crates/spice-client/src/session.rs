@@ -18,6 +18,7 @@ use spice_proto::messages::{
 };
 use spice_proto::{framing::RawMessage, ChannelType, ProtoError};
 
+use crate::agent::{Agent, AgentError, AgentEvent, AgentOut};
 use crate::cursor::{CursorEvent, CursorState};
 use crate::display::stream::MmClock;
 use crate::display::{DisplayEvent, DisplayState, Surface};
@@ -199,6 +200,8 @@ pub enum Event {
     },
     /// Whether the guest agent is connected (clipboard, resize need it).
     AgentConnected(bool),
+    /// What the guest agent said: its capabilities, the guest's clipboard.
+    Agent(AgentEvent),
     /// The VM's name, as QEMU's `-name` gave it.
     Name(String),
 }
@@ -221,7 +224,9 @@ pub struct Session {
     out: VecDeque<Output>,
     session_id: Option<u32>,
     mouse_client: bool,
-    agent_connected: bool,
+    agent: Agent,
+    /// Tokens INIT granted for agent messages (a plain AGENT_CONNECTED reuses them).
+    agent_tokens: u32,
     clock: MmClock,
     display: DisplayState,
     cursor: CursorState,
@@ -252,7 +257,8 @@ impl Session {
             out: VecDeque::new(),
             session_id: None,
             mouse_client: false,
-            agent_connected: false,
+            agent: Agent::default(),
+            agent_tokens: 0,
             clock: MmClock::default(),
             display: DisplayState::with_limits(cache_pixels, glz_window),
             cursor: CursorState::default(),
@@ -275,6 +281,24 @@ impl Session {
     /// What the session received so far (bytes, messages and images by type).
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Whether the guest agent is connected (its capabilities arrive as [`Event::Agent`]).
+    pub fn agent_connected(&self) -> bool {
+        self.agent.is_connected()
+    }
+
+    /// The visitor's text becomes the guest's clipboard, through the agent (now, or when
+    /// it connects). Text over the limit is refused.
+    pub fn set_clipboard(&mut self, text: &str) -> Result<(), AgentError> {
+        self.agent_step(|a, out| a.set_clipboard(text, out))
+    }
+
+    /// Asks the guest (through its agent) to change its display to `width` x `height`;
+    /// the new surface arrives as display events. Callers debounce: every distinct size is
+    /// sent.
+    pub fn request_display_size(&mut self, width: u32, height: u32) {
+        self.agent_step(|a, out| a.resize(width, height, out));
     }
 
     /// The server's session id, once MAIN_INIT arrived.
@@ -604,14 +628,9 @@ impl Session {
             MainMsg::Init(init) => {
                 self.session_id = Some(init.session_id);
                 self.clock.sync(init.multi_media_time);
-                self.agent_connected = init.agent_connected != 0;
-                if self.agent_connected {
-                    self.send(
-                        key,
-                        &MainClientMsg::AgentStart {
-                            num_tokens: u32::MAX,
-                        },
-                    );
+                self.agent_tokens = init.agent_tokens;
+                if init.agent_connected != 0 {
+                    self.agent_step(|a, out| a.connect(init.agent_tokens, out));
                 }
                 self.set_mouse_modes(init.supported_mouse_modes, init.current_mouse_mode);
                 self.send(key, &MainClientMsg::AttachChannels);
@@ -631,29 +650,40 @@ impl Session {
             }
             MainMsg::MultiMediaTime(t) => self.clock.sync(t),
             MainMsg::AgentConnected | MainMsg::AgentConnectedTokens(_) => {
-                if !self.agent_connected {
-                    self.agent_connected = true;
-                    self.send(
-                        key,
-                        &MainClientMsg::AgentStart {
-                            num_tokens: u32::MAX,
-                        },
-                    );
-                    self.event(Event::AgentConnected(true));
-                }
+                let tokens = match msg {
+                    MainMsg::AgentConnectedTokens(n) => n,
+                    _ => self.agent_tokens,
+                };
+                self.agent_step(|a, out| a.connect(tokens, out));
+                self.event(Event::AgentConnected(true));
             }
             MainMsg::AgentDisconnected { .. } => {
-                self.agent_connected = false;
+                self.agent.disconnect();
                 self.event(Event::AgentConnected(false));
             }
+            MainMsg::AgentData(chunk) => self.agent_step(|a, out| a.data(chunk, out)),
+            MainMsg::AgentToken(n) => self.agent_step(|a, out| a.tokens(n, out)),
             MainMsg::Name(name) => self.event(Event::Name(name)),
-            MainMsg::AgentData(_)
-            | MainMsg::AgentToken(_)
-            | MainMsg::Uuid(_)
-            | MainMsg::Migration { .. }
-            | MainMsg::Base(_) => {}
+            MainMsg::Uuid(_) | MainMsg::Migration { .. } | MainMsg::Base(_) => {}
         }
         Ok(())
+    }
+
+    /// Runs one step of the agent and carries out what it asks.
+    fn agent_step<T>(&mut self, step: impl FnOnce(&mut Agent, &mut Vec<AgentOut>) -> T) -> T {
+        let mut out = Vec::new();
+        let result = step(&mut self.agent, &mut out);
+        for o in out {
+            match o {
+                AgentOut::Send(msg) => self.send(ChannelKey::MAIN, &msg),
+                AgentOut::Event(e) => self.event(Event::Agent(e)),
+                AgentOut::Refused(message) => self.event(Event::Warning {
+                    channel: ChannelKey::MAIN,
+                    message,
+                }),
+            }
+        }
+        result
     }
 
     fn set_mouse_modes(&mut self, supported: u32, current: u32) {

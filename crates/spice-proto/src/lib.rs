@@ -13,6 +13,7 @@
 //!   [`framing::split_list`].
 //! - [`messages`]: per-channel decoders (`decode_main`, `decode_display`, `decode_inputs`,
 //!   `decode_cursor`) and client message encoders ([`messages::ClientMessage`]).
+//! - [`agent`]: the guest agent's (vdagent) messages inside AGENT_DATA.
 //! - [`caps`]: capability bit numbers.
 //!
 //! `missing_docs` is allowed crate-wide for now: nearly every public item is a wire
@@ -22,6 +23,7 @@
     reason = "wire mirrors of spice.proto, named as the protocol names them (docs/spice-protocol.md gives their meaning); their docs are still to be written"
 )]
 
+pub mod agent;
 pub mod caps;
 pub mod channel;
 pub mod error;

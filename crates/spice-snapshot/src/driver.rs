@@ -66,6 +66,8 @@ pub struct Observed {
     pub ready: Vec<ChannelKey>,
     /// Every playback event, in order (only if the playback channel was opened).
     pub playback: Vec<spice_client::playback::PlaybackEvent>,
+    /// What the guest agent said (capabilities, the guest's clipboard), in order.
+    pub agent: Vec<spice_client::agent::AgentEvent>,
 }
 
 /// Runs a [`Session`] over real transports (tokio), so tools and tests can drive a
@@ -165,6 +167,7 @@ impl Driver {
             }
             Event::Cursor(c) => self.observed.cursor_events.push(c),
             Event::Playback(p) => self.observed.playback.push(p),
+            Event::Agent(a) => self.observed.agent.push(a),
             _ => {}
         }
         Ok(())
