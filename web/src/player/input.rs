@@ -102,6 +102,7 @@ impl Inner {
             self.install_touch(&mut ls);
             self.install_osk(&mut ls);
             self.install_typebox(&mut ls);
+            self.install_clipbox(&mut ls);
         }
         ls.push(EventListener::new_with_options(
             &canvas,
@@ -316,6 +317,7 @@ impl Inner {
             &(w * dpr / f64::from(sw)).to_string(),
         );
         self.cursor.set_scale(w / f64::from(sw));
+        self.follow_size(cw, ch);
     }
 
     /// Re-sizes the canvas when `devicePixelRatio` changes without a resize event (the

@@ -11,12 +11,14 @@
 
 pub mod audio;
 pub(crate) mod channel;
+pub(crate) mod clipboard;
 pub(crate) mod control;
 pub mod cursor;
 pub(crate) mod dirty;
 pub(crate) mod events;
 pub(crate) mod features;
 pub(crate) mod filter;
+pub(crate) mod follow;
 pub(crate) mod geometry;
 pub(crate) mod input;
 pub(crate) mod keys;
@@ -149,6 +151,10 @@ pub(crate) struct Inner {
     typing_note: String,
     /// A kiosk's blocked chords (see [`filter`]); `None` outside kiosk mode.
     pub(crate) key_filter: Option<filter::KeyFilter>,
+    /// The agent can resize the guest: it follows the player's size ([`follow`]).
+    agent_resize: bool,
+    /// A size waiting for the debounce before the guest is asked to follow it.
+    follow: Option<follow::PendingSize>,
 }
 
 impl Player {
@@ -219,6 +225,8 @@ impl Player {
                 keymap: layout::Keymap::default(),
                 typing_note: String::new(),
                 key_filter: kiosk_keys.as_deref().map(filter::KeyFilter::new),
+                agent_resize: false,
+                follow: None,
             })
         });
         {
@@ -227,6 +235,7 @@ impl Player {
             if p.view_only {
                 p.view.osk.toggle.set_hidden(true);
                 p.view.typebox.toggle.set_hidden(true);
+                p.view.clipbox.toggle.set_hidden(true);
                 attr(&p.view.root, "data-view-only", "true");
             }
             attr(&p.view.root, "data-mouse-mode", "server");

@@ -2,6 +2,7 @@
 //! its events. Every `ChannelFailed` reaches the visitor: cursor and sound failures as a
 //! notice, the others as an error.
 
+use spice_client::agent::AgentEvent;
 use spice_client::cursor::CursorEvent;
 use spice_client::display::DisplayEvent;
 use spice_client::playback::PlaybackEvent;
@@ -117,6 +118,11 @@ impl Inner {
             }
             Event::Warning { channel, message } => dom::log(&format!("{channel}: {message}")),
             Event::Notify { message, .. } => dom::log(&format!("server notice: {message}")),
+            Event::Agent(AgentEvent::Capabilities { clipboard, resize }) => {
+                self.on_agent_capabilities(clipboard, resize)
+            }
+            Event::Agent(AgentEvent::GuestClipboard(text)) => self.on_guest_clipboard(text),
+            Event::AgentConnected(false) => self.on_agent_capabilities(false, false),
             other => dom::log(&format!("session: {other:?}")),
         }
     }

@@ -56,6 +56,7 @@ pub(crate) struct View {
     pub(crate) osk: super::osk::Osk,
     /// The Type-text box, for text a guest without an agent cannot take as a paste.
     pub(crate) typebox: super::typebox::TypeBox,
+    pub(crate) clipbox: super::clipboard::ClipBox,
 }
 
 impl View {
@@ -112,6 +113,8 @@ impl View {
         }
         let typebox = super::typebox::TypeBox::new();
         let _ = toolbar.append_child(&typebox.toggle);
+        let clipbox = super::clipboard::ClipBox::new();
+        let _ = toolbar.append_child(&clipbox.toggle);
         let _ = toolbar.append_child(&fullscreen);
         let vl = el("label", "volume");
         let _ = vl.append_child(&text_el("span", "", "Volume"));
@@ -164,6 +167,7 @@ impl View {
         // After the player's own status, which stays the first live region.
         let _ = root.append_child(&status);
         let _ = root.append_child(&typebox.panel);
+        let _ = root.append_child(&clipbox.panel);
         let _ = root.append_child(&progress);
         let _ = root.append_child(&notice);
         let _ = root.append_child(&retry);
@@ -187,6 +191,7 @@ impl View {
             retry,
             osk,
             typebox,
+            clipbox,
         }
     }
 
