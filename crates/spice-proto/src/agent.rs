@@ -10,6 +10,8 @@
 //! bodies carry no selection prefix and grabs no serial: the agent then uses the guest's
 //! CLIPBOARD selection only, which is what a visitor's copy and paste mean.
 
+pub use crate::caps::has_cap;
+use crate::caps::Caps;
 use crate::error::{ProtoError, Result};
 use crate::reader::Reader;
 use crate::writer::{len_u32, PutLe};
@@ -262,21 +264,11 @@ impl ClientAgentMsg<'_> {
     }
 }
 
-/// Capability words with the given bits set.
+/// Capability words with the given bits set (the same bit layout as the channels' caps).
 pub fn caps_words(bits: &[u32]) -> Vec<u32> {
-    let words = bits.iter().map(|b| b / 32 + 1).max().unwrap_or(0) as usize;
-    let mut out = vec![0u32; words];
-    for b in bits {
-        out[(b / 32) as usize] |= 1 << (b % 32);
-    }
-    out
-}
-
-/// Whether capability `bit` is set in `words`.
-pub fn has_cap(words: &[u32], bit: u32) -> bool {
-    words
-        .get((bit / 32) as usize)
-        .is_some_and(|w| w & (1 << (bit % 32)) != 0)
+    bits.iter()
+        .fold(Caps::default(), |c, b| c.with(*b))
+        .into_words()
 }
 
 #[cfg(test)]
