@@ -55,7 +55,8 @@ pub async fn axe_violations(b: &Browser, axe_js: &str) -> Result<Vec<String>> {
 }
 
 /// Presses Tab up to `n` times from the top of the page (stopping after focus reaches an
-/// element named `stop_at`) and describes each focused element: `(tag#id, accessible name
+/// element named `stop_at`) and describes each focused element (followed into
+/// `<olive-player>`'s shadow root: see [`crate::browser::PARTS_JS`]): `(tag#id, accessible name
 /// or text, outline style + width)`.
 pub async fn tab_through(
     b: &Browser,
@@ -63,7 +64,7 @@ pub async fn tab_through(
     stop_at: Option<&str>,
 ) -> Result<Vec<(String, String, String)>> {
     b.js(
-        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); return true;",
+        "const f = oliveFocused(); f && f.blur(); window.scrollTo(0, 0); return true;",
         vec![],
     )
     .await?;
@@ -72,7 +73,7 @@ pub async fn tab_through(
         b.press(Key::Tab).await?;
         let v = b
             .js(
-                "const e = document.activeElement; if (!e || e === document.body) return null; \
+                "const e = oliveFocused(); if (!e || e === document.body) return null; \
                  const s = getComputedStyle(e); \
                  const name = e.getAttribute('aria-label') || e.textContent.trim() || e.title || ''; \
                  return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''), name, \
