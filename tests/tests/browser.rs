@@ -102,6 +102,22 @@ impl<'a> Suite<'a> {
             .await
             .context("the collection page shows a Run button per item")?;
         b.wait_state(&["running"], RUN_TIMEOUT).await?;
+        // One player: the item page's is the `<olive-player>` element's, as on a portal.
+        let where_ = b
+            .js(
+                "const h = document.querySelectorAll('olive-player'); \
+                 return [h.length, !!(h[0] && h[0].shadowRoot && h[0].shadowRoot.getElementById('olive-player')), \
+                   !!document.getElementById('olive-player'), \
+                   !!(h[0] && h[0].shadowRoot && h[0].shadowRoot.activeElement === olivePart(arguments[0]))];",
+                vec![json!(SCREEN)],
+            )
+            .await?;
+        if where_ != json!([1, true, false, true]) {
+            bail!(
+                "want one <olive-player> holding the player, none in the document, the screen \
+                 focused after Run: [elements, in its shadow root, in the document, focused] = {where_}"
+            );
+        }
         let id = match b.attr(PLAYER, "data-instance").await? {
             Some(id) if !id.is_empty() => id,
             _ => bail!("no data-instance on the running player"),
