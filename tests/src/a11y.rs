@@ -64,7 +64,13 @@ pub async fn tab_through(
     stop_at: Option<&str>,
 ) -> Result<Vec<(String, String, String)>> {
     b.js(
-        "const f = oliveFocused(); f && f.blur(); window.scrollTo(0, 0); return true;",
+        // Tab starts from a focused marker at the top of the page (out of the Tab order),
+        // not from a blur(): Firefox leaves the focus on an element in a shadow root (the
+        // player's screen, which keeps Tab for the guest) after its blur().
+        "let m = document.getElementById('olive-tab-start'); \
+         if (!m) { m = document.createElement('span'); m.id = 'olive-tab-start'; \
+           m.tabIndex = -1; document.body.prepend(m); } \
+         m.focus(); window.scrollTo(0, 0); return oliveFocused() === m;",
         vec![],
     )
     .await?;
@@ -89,6 +95,11 @@ pub async fn tab_through(
             }
         }
     }
+    b.js(
+        "const m = document.getElementById('olive-tab-start'); m && m.remove(); return true;",
+        vec![],
+    )
+    .await?;
     Ok(out)
 }
 
