@@ -1,14 +1,24 @@
-// <olive-player>: Olive's player as a custom element, for a portal's own pages.
+// <olive-player>: Olive's player as a custom element, for a portal's own pages and for the
+// app's own item page: there is one player element, not two.
 //
 //   <script type="module" src="https://olive.example.org/olive-player.js"></script>
 //   <olive-player item="doom" autoplay scale="fit"></olive-player>
 //
 // Written by hand because a custom element must be a JavaScript class extending
 // HTMLElement, which wasm-bindgen cannot declare. It keeps the element's life cycle only:
-// the player is the app's wasm (mountPlayer in web/src/embed/element.rs), loaded once per
-// page from the gateway that served this module. The gateway puts
-// `const OLIVE_ASSETS = {glue, wasm, css}` (its build's hashed file names) in front of
-// this file when it serves /olive-player.js.
+// the player is the app's wasm (mountPlayer in web/src/embed/element.rs).
+//
+// Two ways in, one class (defineOlivePlayer below says where the wasm comes from):
+// - A portal loads this file from the gateway, which puts `const OLIVE_ASSETS = {glue,
+//   wasm, css}` (its build's hashed file names) in front of it when it serves
+//   /olive-player.js. The module then defines the element at once, and the first element
+//   to connect loads the wasm, once per page, from the gateway that served the module.
+// - The app's page already runs the wasm (trunk's loader). wasm-bindgen imports this same
+//   file into the app's glue as a snippet, without OLIVE_ASSETS, so nothing happens on
+//   import; the app calls defineOlivePlayer from inside its initialised module
+//   (web/src/embed/element.rs, `define`) and hands over its own mountPlayer. No second
+//   copy of the wasm is ever instantiated, and an element mounts synchronously in
+//   connectedCallback, inside the click that created it (the AudioContext needs that).
 //
 // Attributes: item (required), gateway (default: where this module came from), autoplay,
 // scale (fit | whole | native), view-only, token (a signed launch link's query,
@@ -22,7 +32,11 @@
 
 const here = import.meta.url;
 let wasm = null;
+// Where elements get the wasm from: {glue} (an initialised module's mountPlayer, used
+// synchronously) or {load} (a promise of one), and the stylesheets for the shadow root.
+let source = null;
 
+// The portal's way: this module's own gateway's build, loaded on first use.
 function loadPlayer() {
   if (!wasm) {
     wasm = import(new URL(OLIVE_ASSETS.glue, here).href).then(async (glue) => {
@@ -50,10 +64,10 @@ class OlivePlayer extends HTMLElement {
     const style = document.createElement("style");
     style.textContent = HOST_CSS;
     this._shadow.appendChild(style);
-    if (OLIVE_ASSETS.css) {
+    for (const href of source.css) {
       const link = document.createElement("link");
       link.rel = "stylesheet";
-      link.href = new URL(OLIVE_ASSETS.css, here).href;
+      link.href = href;
       this._shadow.appendChild(link);
     }
     this._handle = null;
@@ -63,7 +77,11 @@ class OlivePlayer extends HTMLElement {
   connectedCallback() {
     if (this._handle || this._mounting) return;
     this._mounting = true;
-    loadPlayer()
+    if (source.glue) {
+      this._mount(source.glue);
+      return;
+    }
+    source.load()
       .then((glue) => this._mount(glue))
       .catch((e) => this._fail(`The player could not be loaded: ${e && e.message ? e.message : e}`));
   }
@@ -92,7 +110,7 @@ class OlivePlayer extends HTMLElement {
     this._container.className = "olive-embed";
     this._container.setAttribute("part", "player");
     this._shadow.appendChild(this._container);
-    const gateway = this.getAttribute("gateway") || new URL(here).origin;
+    const gateway = this.getAttribute("gateway") || source.origin;
     try {
       this._handle = glue.mountPlayer(this._container, {
         item: this.getAttribute("item") || "",
@@ -140,6 +158,20 @@ class OlivePlayer extends HTMLElement {
   get state() { return this._handle ? this._handle.state() : "idle"; }
 }
 
-if (!customElements.get("olive-player")) {
+// Defines <olive-player> (once per page; false when it already was). `how`: {glue} or
+// {load}, `css` (stylesheet URLs for the shadow root) and `origin` (the default gateway).
+export function defineOlivePlayer(how) {
+  if (customElements.get("olive-player")) return false;
+  source = { css: [], origin: location.origin, ...how };
   customElements.define("olive-player", OlivePlayer);
+  return true;
+}
+
+// Served by the gateway (OLIVE_ASSETS in front): a portal's page, define at once.
+if (typeof OLIVE_ASSETS !== "undefined") {
+  defineOlivePlayer({
+    load: loadPlayer,
+    css: OLIVE_ASSETS.css ? [new URL(OLIVE_ASSETS.css, here).href] : [],
+    origin: new URL(here).origin,
+  });
 }

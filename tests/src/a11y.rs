@@ -55,7 +55,8 @@ pub async fn axe_violations(b: &Browser, axe_js: &str) -> Result<Vec<String>> {
 }
 
 /// Presses Tab up to `n` times from the top of the page (stopping after focus reaches an
-/// element named `stop_at`) and describes each focused element: `(tag#id, accessible name
+/// element named `stop_at`) and describes each focused element (followed into
+/// `<olive-player>`'s shadow root: see [`crate::browser::PARTS_JS`]): `(tag#id, accessible name
 /// or text, outline style + width)`.
 pub async fn tab_through(
     b: &Browser,
@@ -63,7 +64,13 @@ pub async fn tab_through(
     stop_at: Option<&str>,
 ) -> Result<Vec<(String, String, String)>> {
     b.js(
-        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); return true;",
+        // Tab starts from a focused marker at the top of the page (out of the Tab order),
+        // not from a blur(): Firefox leaves the focus on an element in a shadow root (the
+        // player's screen, which keeps Tab for the guest) after its blur().
+        "let m = document.getElementById('olive-tab-start'); \
+         if (!m) { m = document.createElement('span'); m.id = 'olive-tab-start'; \
+           m.tabIndex = -1; document.body.prepend(m); } \
+         m.focus(); window.scrollTo(0, 0); return oliveFocused() === m;",
         vec![],
     )
     .await?;
@@ -72,7 +79,7 @@ pub async fn tab_through(
         b.press(Key::Tab).await?;
         let v = b
             .js(
-                "const e = document.activeElement; if (!e || e === document.body) return null; \
+                "const e = oliveFocused(); if (!e || e === document.body) return null; \
                  const s = getComputedStyle(e); \
                  const name = e.getAttribute('aria-label') || e.textContent.trim() || e.title || ''; \
                  return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''), name, \
@@ -88,6 +95,11 @@ pub async fn tab_through(
             }
         }
     }
+    b.js(
+        "const m = document.getElementById('olive-tab-start'); m && m.remove(); return true;",
+        vec![],
+    )
+    .await?;
     Ok(out)
 }
 

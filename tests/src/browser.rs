@@ -8,6 +8,13 @@
 //!   (`data-audio-path`, `data-audio-codec`, …) and a JS function property
 //!   `oliveAudioProbe()` returning a Float32Array of recent channel-0 samples.
 //!
+//! On the app's item page and a portal's page these parts live in the open shadow root of
+//! `<olive-player>`, which the document's CSS locators do not reach; on the `/embed/` and
+//! kiosk pages they are in the document. Every lookup of a player part therefore goes
+//! through one helper, [`PARTS_JS`] (`olivePart(css)`, the shadow root first, then the
+//! document), which every script run by [`Browser::js`] can call, and which [`Browser::part`]
+//! uses to hand an element to WebDriver (for clicks and typing into a field).
+//!
 //! Every wait is bounded. [`Browser::close`] ends the session (the driver quits the
 //! browser); dropping a [`Browser`] without closing still kills the driver's whole process
 //! tree by PID (see [`crate::driver`]) and deletes the profile.
@@ -19,6 +26,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::actions::{
     InputSource, KeyAction, KeyActions, MouseActions, PointerAction, MOUSE_BUTTON_LEFT,
 };
+use fantoccini::elements::{Element, ElementRef};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -26,10 +34,37 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// The W3C WebDriver key of an element reference in a script's result.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
 /// The player element.
 pub const PLAYER: &str = "#olive-player";
 /// The player canvas.
 pub const SCREEN: &str = "#olive-screen";
+/// The helper every [`Browser::js`] script starts with (see the module docs):
+/// `olivePart(css)` is the first match for `css` inside the first `<olive-player>`'s open
+/// shadow root, else in the document (or `null`); `olivePartIn(host, css)` the same from a
+/// given `<olive-player>` host; `oliveAt(x, y)` the element at a viewport point, inside that
+/// shadow root too; `oliveFocused()` the focused element, followed into shadow
+/// roots (`document.activeElement` stops at the host). Plain DOM calls, so Chromium,
+/// Firefox and WebKit drivers all run them.
+pub const PARTS_JS: &str = "\
+function olivePartIn(host, css) { \
+  const r = host && host.shadowRoot ? host.shadowRoot.querySelector(css) : null; \
+  return r || document.querySelector(css); } \
+function olivePart(css) { return olivePartIn(document.querySelector('olive-player'), css); } \
+function oliveAt(x, y) { const h = document.querySelector('olive-player'); \
+  return (h && h.shadowRoot ? h.shadowRoot : document).elementFromPoint(x, y); } \
+function oliveFocused() { let a = document.activeElement; \
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement; \
+  return a; }\n";
+
+/// A JS expression for the player part `css` (through [`PARTS_JS`]), for the scripts that
+/// take one, such as [`Browser::canvas_rgba_of`].
+pub fn part_js(css: &str) -> String {
+    format!("olivePart({css:?})")
+}
+
 /// Time to open a WebDriver session (browser start).
 pub const SESSION_TIMEOUT: Duration = Duration::from_secs(45);
 
@@ -167,20 +202,46 @@ impl Browser {
             .with_context(|| format!("open {url}"))
     }
 
-    /// Runs `script` (a function body; `arguments[i]` are `args`) and returns its value.
+    /// Runs `script` (a function body; `arguments[i]` are `args`; the [`PARTS_JS`] helpers
+    /// are defined) and returns its value.
     pub async fn js(&self, script: &str, args: Vec<Value>) -> Result<Value> {
         self.client()
-            .execute(script, args)
+            .execute(&format!("{PARTS_JS}{script}"), args)
             .await
             .with_context(|| format!("execute script {:?}", first_line(script)))
     }
 
-    /// An attribute of the first element matching `css` (`None` if the element or the
-    /// attribute is missing).
+    /// The player part `css` (see [`PARTS_JS`]) as a WebDriver element, to click or to type
+    /// into; waits up to `timeout` for it to exist.
+    pub async fn part(&self, css: &str, timeout: Duration) -> Result<Element> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self
+                .js("return olivePart(arguments[0]);", vec![json!(css)])
+                .await?;
+            if !v.is_null() {
+                let id = v
+                    .get(ELEMENT_KEY)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| anyhow!("{css}: the driver returned {v}, not an element"))?;
+                return Ok(Element::from_element_id(
+                    self.client().clone(),
+                    ElementRef::from(id.to_owned()),
+                ));
+            }
+            if Instant::now() > deadline {
+                bail!("no {css} in the player within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// An attribute of the first player part matching `css` (see [`PARTS_JS`]; `None` if
+    /// the element or the attribute is missing).
     pub async fn attr(&self, css: &str, name: &str) -> Result<Option<String>> {
         let v = self
             .js(
-                "const e = document.querySelector(arguments[0]); \
+                "const e = olivePart(arguments[0]); \
                  return e ? e.getAttribute(arguments[1]) : null;",
                 vec![json!(css), json!(name)],
             )
@@ -260,7 +321,7 @@ impl Browser {
     pub async fn player_text(&self) -> Result<String> {
         let v = self
             .js(
-                "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
+                "const e = olivePart(arguments[0]); return e ? e.innerText : '';",
                 vec![json!(PLAYER)],
             )
             .await?;
@@ -272,7 +333,7 @@ impl Browser {
     pub async fn status_text(&self) -> Result<String> {
         let v = self
             .js(
-                "const p = document.querySelector(arguments[0]); if (!p) return ''; \
+                "const p = olivePart(arguments[0]); if (!p) return ''; \
                  const s = p.querySelector('[role=status]') || p; \
                  return s.offsetParent === null && s !== document.body ? '' : s.innerText;",
                 vec![json!(PLAYER)],
@@ -296,8 +357,7 @@ impl Browser {
 
     /// The whole canvas as RGBA (`getImageData`, transferred as base64).
     pub async fn canvas_rgba(&self) -> Result<Rgba> {
-        self.canvas_rgba_of(&format!("document.querySelector({SCREEN:?})"))
-            .await
+        self.canvas_rgba_of(&part_js(SCREEN)).await
     }
 
     /// The pixels of the canvas the JS expression `canvas` yields (one inside a shadow
@@ -369,7 +429,7 @@ impl Browser {
     pub async fn canvas_geometry(&self) -> Result<[f64; 6]> {
         let v = self
             .js(
-                "const c = document.querySelector(arguments[0]); const r = c.getBoundingClientRect(); \
+                "const c = olivePart(arguments[0]); const r = c.getBoundingClientRect(); \
                  return [r.left, r.top, r.width, r.height, c.width, c.height];",
                 vec![json!(SCREEN)],
             )
@@ -386,8 +446,8 @@ impl Browser {
     pub async fn focus_canvas(&self) -> Result<()> {
         let v = self
             .js(
-                "const c = document.querySelector(arguments[0]); c.focus(); \
-                 return document.activeElement === c;",
+                "const c = olivePart(arguments[0]); c.focus(); \
+                 return oliveFocused() === c;",
                 vec![json!(SCREEN)],
             )
             .await?;
@@ -501,7 +561,7 @@ impl Browser {
     pub async fn audio_probe(&self) -> Result<Vec<f32>> {
         let v = self
             .js(
-                "const p = document.querySelector(arguments[0]); \
+                "const p = olivePart(arguments[0]); \
                  if (!p || typeof p.oliveAudioProbe !== 'function') return null; \
                  return Array.from(p.oliveAudioProbe());",
                 vec![json!(PLAYER)],

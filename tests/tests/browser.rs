@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::key::Key;
 use olive_tests::a11y::{assert_no_violations, assert_tab_reaches, axe_source};
-use olive_tests::browser::{estimate_frequency, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
+use olive_tests::browser::{
+    estimate_frequency, part_js, Browser, BrowserOptions, Engine, PLAYER, SCREEN,
+};
 use olive_tests::gateway::{require_dist, GwItem, TestGateway};
 use olive_tests::{compare, qemu_lock};
 use serde_json::{json, Value};
@@ -71,7 +73,7 @@ impl<'a> Suite<'a> {
         let save = scratch().join(format!("browser-{}-{}", self.engine(), self.id));
         self.b
             .wait_canvas_equals(
-                &format!("document.querySelector({SCREEN:?})"),
+                &part_js(SCREEN),
                 || self.gw.screendump(&self.id),
                 within,
                 &save,
@@ -100,6 +102,22 @@ impl<'a> Suite<'a> {
             .await
             .context("the collection page shows a Run button per item")?;
         b.wait_state(&["running"], RUN_TIMEOUT).await?;
+        // One player: the item page's is the `<olive-player>` element's, as on a portal.
+        let where_ = b
+            .js(
+                "const h = document.querySelectorAll('olive-player'); \
+                 return [h.length, !!(h[0] && h[0].shadowRoot && h[0].shadowRoot.getElementById('olive-player')), \
+                   !!document.getElementById('olive-player'), \
+                   !!(h[0] && h[0].shadowRoot && h[0].shadowRoot.activeElement === olivePart(arguments[0]))];",
+                vec![json!(SCREEN)],
+            )
+            .await?;
+        if where_ != json!([1, true, false, true]) {
+            bail!(
+                "want one <olive-player> holding the player, none in the document, the screen \
+                 focused after Run: [elements, in its shadow root, in the document, focused] = {where_}"
+            );
+        }
         let id = match b.attr(PLAYER, "data-instance").await? {
             Some(id) if !id.is_empty() => id,
             _ => bail!("no data-instance on the running player"),
@@ -173,7 +191,7 @@ impl<'a> Suite<'a> {
             .await?;
         self.b
             .js(
-                "const s = document.querySelector(arguments[0] + ' select[aria-label=\"Screen size\"]'); \
+                "const s = olivePart(arguments[0] + ' select[aria-label=\"Screen size\"]'); \
                  s.value = 'original'; s.dispatchEvent(new Event('change', {bubbles: true}));",
                 vec![json!(PLAYER)],
             )
@@ -295,7 +313,7 @@ impl<'a> Suite<'a> {
         let live = self
             .b
             .js(
-                "const s = document.querySelector(arguments[0] + ' [role=status][aria-live]'); \
+                "const s = olivePart(arguments[0] + ' [role=status][aria-live]'); \
                  return s ? s.textContent : null;",
                 vec![json!(PLAYER)],
             )
@@ -311,7 +329,7 @@ impl<'a> Suite<'a> {
     async fn fullscreen_is_reflected(&self) -> Result<Option<String>> {
         let click = |b: &'a Browser| async move {
             b.js(
-                "document.querySelector(arguments[0] + ' button[aria-label=\"Full screen\"]').focus(); return true;",
+                "olivePart(arguments[0] + ' button[aria-label=\"Full screen\"]').focus(); return true;",
                 vec![json!(PLAYER)],
             )
             .await?;

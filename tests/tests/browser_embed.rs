@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use olive_tests::browser::{Browser, BrowserOptions, Engine};
+use olive_tests::browser::{part_js, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
 use olive_tests::gateway::{require_dist, serve_dir, AbortOnDrop, GwItem, TestGateway};
 use olive_tests::{qemu_lock, Scratch};
 use serde_json::{json, Value};
@@ -23,12 +23,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
-/// The shadow root's canvas of the element `#p`.
-const ELEMENT_CANVAS: &str =
-    "document.getElementById('p').shadowRoot.querySelector('#olive-screen')";
-/// The shadow root's player of the element `#p`.
-const ELEMENT_PLAYER: &str =
-    "document.getElementById('p').shadowRoot.querySelector('#olive-player')";
+/// The canvas in the shadow root of the element `#p` (through the harness's one lookup).
+const ELEMENT_CANVAS: &str = "olivePartIn(document.getElementById('p'), '#olive-screen')";
+/// The player in the shadow root of the element `#p`.
+const ELEMENT_PLAYER: &str = "olivePartIn(document.getElementById('p'), '#olive-player')";
 
 fn scratch() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -167,7 +165,7 @@ async fn element(gw: &TestGateway, b: &Browser, site: &Site, engine: Engine) -> 
         b,
         "the module loads and the element shows its Run button",
         "const p = document.getElementById('p'); \
-         return window.__probe.module === 'loaded' && !!p.shadowRoot.querySelector('button.run') \
+         return window.__probe.module === 'loaded' && !!olivePartIn(p, 'button.run') \
            ? 'ready' : (window.__probe.module || null);",
         Duration::from_secs(30),
         |v| v == "ready" || v.as_str().is_some_and(|s| s.starts_with("refused")),
@@ -314,14 +312,14 @@ async fn iframe(gw: &TestGateway, b: &Browser, site: &Site, engine: Engine) -> R
     b.client().enter_frame(0).await.context("enter the frame")?;
     let in_frame = async {
         let id = b
-            .attr("#olive-player", "data-instance")
+            .attr(PLAYER, "data-instance")
             .await?
             .context("data-instance in the frame")?;
         shows_the_guest_screen(
             gw,
             b,
             &id,
-            "document.querySelector('#olive-screen')",
+            &part_js(SCREEN),
             &format!("embed-frame-{engine}"),
         )
         .await

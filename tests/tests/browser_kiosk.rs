@@ -35,7 +35,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use olive_gateway::model::Codec;
 use olive_tests::a11y::{assert_no_violations, axe_source};
-use olive_tests::browser::{Browser, BrowserOptions, Engine, PLAYER, SCREEN};
+use olive_tests::browser::{part_js, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
 use olive_tests::evdev::{KEY_DELETE, KEY_LEFTALT, KEY_LEFTCTRL, KEY_X};
 use olive_tests::gateway::{package_item, require_dist, serve_dir, GwItem, TestGateway};
 use olive_tests::{compare, qemu_lock, Rgba, Scratch};
@@ -229,7 +229,7 @@ async fn a_key_starts_the_title(b: &Browser, gw: &TestGateway) -> Result<(String
     }
     eprintln!("chromium: kiosk: the loop showed {shown}, a key started {item}");
     b.wait_canvas_equals(
-        &format!("document.querySelector({SCREEN:?})"),
+        &part_js(SCREEN),
         || gw.screendump(&id),
         Duration::from_secs(30),
         &scratch().join(format!("kiosk-{id}")),
@@ -337,7 +337,7 @@ async fn idle_resets_to_the_saved_screen(
         bail!("the reset booted the guest instead of resuming it");
     }
     b.wait_canvas_equals(
-        &format!("document.querySelector({SCREEN:?})"),
+        &part_js(SCREEN),
         || gw.screendump(&id),
         Duration::from_secs(30),
         &scratch().join(format!("kiosk-reset-{id}")),

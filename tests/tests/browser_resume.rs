@@ -25,16 +25,25 @@ fn scratch() -> PathBuf {
 }
 
 /// Records every state of the progress bar (hidden, aria-valuenow, text) and every status
-/// line from now on.
+/// line from now on (in the document, and in `<olive-player>`'s shadow root once it is on
+/// the page: a document's observer does not see into a shadow root).
 const RECORD_PROGRESS: &str = r#"
 window.__oliveProgress = [];
 window.__oliveStatus = [];
+const watched = new Set();
 const seen = () => {
-  const st = document.querySelector('.player-status');
+  for (const h of document.querySelectorAll('olive-player')) {
+    if (h.shadowRoot && !watched.has(h.shadowRoot)) {
+      watched.add(h.shadowRoot);
+      new MutationObserver(seen).observe(h.shadowRoot,
+        { subtree: true, childList: true, attributes: true, characterData: true });
+    }
+  }
+  const st = olivePart('.player-status');
   if (st && window.__oliveStatus[window.__oliveStatus.length - 1] !== st.textContent) {
     window.__oliveStatus.push(st.textContent);
   }
-  const p = document.querySelector('.player-progress');
+  const p = olivePart('.player-progress');
   if (!p) return;
   const rec = { hidden: p.hidden, now: p.getAttribute('aria-valuenow'), text: p.textContent };
   const last = window.__oliveProgress[window.__oliveProgress.length - 1];

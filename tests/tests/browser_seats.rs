@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use olive_tests::browser::{Browser, BrowserOptions, Engine, PLAYER, SCREEN};
+use olive_tests::browser::{part_js, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
 use olive_tests::gateway::{require_dist, GwItem, TestGateway};
 use olive_tests::qemu_lock;
 
@@ -61,7 +61,7 @@ async fn scenario(gw: &TestGateway, first: Browser, second: &Browser) -> Result<
     assert!(gw.server().registry().get(&first_id).is_none());
     second
         .wait_canvas_equals(
-            &format!("document.querySelector({SCREEN:?})"),
+            &part_js(SCREEN),
             || gw.screendump(&second_id),
             Duration::from_secs(30),
             &scratch().join(format!("seats-{second_id}")),

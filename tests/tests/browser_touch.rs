@@ -92,8 +92,8 @@ async fn fits(b: &Browser, what: &str) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let v = b
         .js(
-            "document.querySelector(arguments[0]).scrollIntoView(); \
-             const r = document.querySelector(arguments[1]).getBoundingClientRect(); \
+            "olivePart(arguments[0]).scrollIntoView(); \
+             const r = olivePart(arguments[1]).getBoundingClientRect(); \
              return [r.left, r.top, r.right, r.bottom, innerWidth, innerHeight];",
             vec![json!(PLAYER), json!(SCREEN)],
         )
@@ -216,7 +216,7 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
 
     // Phone-keyboard text through the on-screen keyboard's field, Enter from its key.
     b.js(
-        "document.querySelector('button[aria-label=\"On-screen keyboard\"]').click(); return true;",
+        "olivePart('button[aria-label=\"On-screen keyboard\"]').click(); return true;",
         vec![],
     )
     .await?;
@@ -229,7 +229,7 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     .await?;
     let marker = format!("osk-{}", std::process::id() % 10000);
     b.js(
-        "document.querySelector('#olive-osk input').focus(); return true;",
+        "olivePart('#olive-osk input').focus(); return true;",
         vec![],
     )
     .await?;
@@ -239,7 +239,7 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     )
     .await?;
     b.js(
-        "document.querySelector('#olive-osk [data-code=\"Enter\"]').click(); return true;",
+        "olivePart('#olive-osk [data-code=\"Enter\"]').click(); return true;",
         vec![],
     )
     .await?;
@@ -254,7 +254,7 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     let log_len = gw.serial_log(&id).lines().count();
     for code in ["ShiftLeft", "KeyA"] {
         b.js(
-            "document.querySelector('#olive-osk [data-code=\"' + arguments[0] + '\"]').click(); return true;",
+            "olivePart('#olive-osk [data-code=\"' + arguments[0] + '\"]').click(); return true;",
             vec![json!(code)],
         )
         .await?;
@@ -297,7 +297,7 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
 /// Sets the player's scale mode through its "Screen size" control, as a visitor would.
 async fn scale_mode(b: &Browser, mode: &str) -> Result<()> {
     b.js(
-        "const s = document.querySelector(arguments[0] + ' select[aria-label=\"Screen size\"]'); \
+        "const s = olivePart(arguments[0] + ' select[aria-label=\"Screen size\"]'); \
          s.value = arguments[1]; s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
         vec![json!(PLAYER), json!(mode)],
     )
@@ -319,7 +319,7 @@ async fn hidpi(b: &Browser, dpr: f64, vw: u32, vh: u32) -> Result<u32> {
         scale_mode(b, "integer").await?;
     }
     b.js(
-        "document.querySelector(arguments[0]).scrollIntoView(); return true;",
+        "olivePart(arguments[0]).scrollIntoView(); return true;",
         vec![json!(PLAYER)],
     )
     .await?;
@@ -478,7 +478,7 @@ async fn touchpad_drag(gw: &TestGateway, b: &Browser, id: &str, sx: f64, sy: f64
     let mark = gw.serial_log(id).lines().count();
     let (x0, y0) = (left + cw / 2.0, top + ch / 2.0);
     b.js(
-        "window.__oliveTouches = {canvas: 0, doc: 0};          document.querySelector(arguments[0]).addEventListener('touchmove', () => window.__oliveTouches.canvas++);          document.addEventListener('touchmove', () => window.__oliveTouches.doc++, {capture: true}); return true;",
+        "window.__oliveTouches = {canvas: 0, doc: 0};          olivePart(arguments[0]).addEventListener('touchmove', () => window.__oliveTouches.canvas++);          document.addEventListener('touchmove', () => window.__oliveTouches.doc++, {capture: true}); return true;",
         vec![json!(SCREEN)],
     )
     .await?;
@@ -505,7 +505,7 @@ async fn touchpad_drag(gw: &TestGateway, b: &Browser, id: &str, sx: f64, sy: f64
         if Instant::now() > deadline {
             let seen = b
                 .js(
-                    "const e = document.elementFromPoint(arguments[0], arguments[1]);                      return [window.__oliveTouches, e && (e.id || e.className),                              document.querySelector(arguments[2]).getAttribute('data-mouse-mode')];",
+                    "const e = oliveAt(arguments[0], arguments[1]);                      return [window.__oliveTouches, e && (e.id || e.className),                              olivePart(arguments[2]).getAttribute('data-mouse-mode')];",
                     vec![json!(x0), json!(y0), json!(PLAYER)],
                 )
                 .await?;

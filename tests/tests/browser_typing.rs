@@ -22,7 +22,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use fantoccini::Locator;
 use olive_tests::a11y::{assert_no_violations, axe_source};
 use olive_tests::browser::{Browser, BrowserOptions, Engine, PLAYER};
 use olive_tests::evdev::*;
@@ -218,10 +217,8 @@ struct TypeBox<'a> {
 impl TypeBox<'_> {
     async fn click(&self, css: &str) -> Result<()> {
         self.b
-            .client()
-            .find(Locator::Css(css))
-            .await
-            .with_context(|| format!("no {css}"))?
+            .part(css, Duration::from_secs(5))
+            .await?
             .click()
             .await
             .with_context(|| format!("click {css}"))
@@ -233,10 +230,10 @@ impl TypeBox<'_> {
         let v = self
             .b
             .js(
-                "const p = document.getElementById('olive-type'); \
-                 const t = document.getElementById('olive-type-text'); \
-                 const b = document.querySelector('button[aria-controls=olive-type]'); \
-                 return [!p.hidden, document.activeElement === t, b.getAttribute('aria-expanded'), \
+                "const p = olivePart('#olive-type'); \
+                 const t = olivePart('#olive-type-text'); \
+                 const b = olivePart('button[aria-controls=olive-type]'); \
+                 return [!p.hidden, oliveFocused() === t, b.getAttribute('aria-expanded'), \
                    t.labels.length > 0 ? t.labels[0].textContent : ''];",
                 vec![],
             )
@@ -250,16 +247,15 @@ impl TypeBox<'_> {
     /// Escape in the box closes it and gives the focus back to the screen.
     async fn close_with_escape(&self) -> Result<()> {
         self.b
-            .client()
-            .find(Locator::Css("#olive-type-text"))
+            .part("#olive-type-text", Duration::from_secs(5))
             .await?
             .send_keys(&'\u{e00c}'.to_string())
             .await?;
         let v = self
             .b
             .js(
-                "return [document.getElementById('olive-type').hidden, \
-                   document.activeElement === document.getElementById('olive-screen')];",
+                "return [olivePart('#olive-type').hidden, \
+                   oliveFocused() === olivePart('#olive-screen')];",
                 vec![],
             )
             .await?;
@@ -273,7 +269,7 @@ impl TypeBox<'_> {
     async fn paste(&self, text: &str) -> Result<()> {
         self.b
             .js(
-                "const t = document.getElementById('olive-type-text'); t.value = arguments[0]; \
+                "const t = olivePart('#olive-type-text'); t.value = arguments[0]; \
                  t.dispatchEvent(new Event('input', {bubbles: true}));",
                 vec![json!(text)],
             )
@@ -327,7 +323,7 @@ impl TypeBox<'_> {
         let v = self
             .b
             .js(
-                "return document.getElementById('olive-type-status').textContent;",
+                "return olivePart('#olive-type-status').textContent;",
                 vec![],
             )
             .await?;
@@ -380,8 +376,7 @@ async fn us_text_arrives_exactly(gw: &TestGateway, b: &Browser, id: &str) -> Res
     let command = "IFS= read -r l; printf '%s\\n' \"$l\" > /dev/ttyS0\n";
     let line = format!("{US_TEXT}\n");
     for text in [command, line.as_str()] {
-        b.client()
-            .find(Locator::Css("#olive-type-text"))
+        b.part("#olive-type-text", Duration::from_secs(5))
             .await?
             .send_keys(text)
             .await

@@ -81,6 +81,22 @@ pub fn grant_from_query(query: &str) -> Option<LaunchGrant> {
     })
 }
 
+/// A grant as a launch link's query (`expires=…&key=…&sig=…[&seat=…]`, no `?`): what
+/// [`grant_from_query`] reads back, and what `<olive-player token>` takes.
+pub fn grant_query(g: &LaunchGrant) -> String {
+    let mut q = format!(
+        "expires={}&key={}&sig={}",
+        g.expires,
+        crate::router::encode(&g.key),
+        crate::router::encode(&g.sig)
+    );
+    if let Some(seat) = &g.seat {
+        q.push_str("&seat=");
+        q.push_str(&crate::router::encode(seat));
+    }
+    q
+}
+
 /// Why an API call failed, already sorted into what the visitor is told.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ApiError {
@@ -177,15 +193,8 @@ pub(crate) async fn item(
 ) -> Result<Item, ApiError> {
     let mut url = gw.http(&format!("/api/items/{}", crate::router::encode(id)));
     if let Some(g) = grant {
-        let q = web_sys::UrlSearchParams::new().map_err(|e| ApiError::Malformed(js_err(e)))?;
-        q.append("expires", &g.expires.to_string());
-        q.append("key", &g.key);
-        q.append("sig", &g.sig);
-        if let Some(seat) = &g.seat {
-            q.append("seat", seat);
-        }
         url.push('?');
-        url.push_str(&String::from(q.to_string()));
+        url.push_str(&grant_query(g));
     }
     let resp = fetch("GET", &url, None).await?;
     if !resp.ok() {

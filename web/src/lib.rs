@@ -2,7 +2,9 @@
 //!
 //! Map: [`router`] (URLs), [`api`] (gateway HTTP API), [`collection`] (catalog pages),
 //! [`player`] (the session: control connection, SPICE channels, presenter, input, cursor,
-//! audio), [`ui`] (status texts, DOM helpers). [`App`] ties them to the page.
+//! audio), [`embed`] (the `<olive-player>` element and the `/embed/` page), [`ui`] (status
+//! texts, DOM helpers). [`App`] ties them to the page; its item page runs the player as the
+//! same `<olive-player>` element a portal uses (see [`embed::element`]).
 //!
 //! Automation contract (end-to-end tests and the launch benchmark rely on it): Run buttons
 //! carry `data-item`; the player element `#olive-player` has `data-state` (loading,
@@ -10,7 +12,9 @@
 //! `data-mouse-mode` (client|server), `data-first-pixel-ms`, `data-audio-frames`, the paths
 //! feature detection chose (see [`player::features`]), and a JS function property
 //! `oliveAudioProbe`; the screen canvas is `#olive-screen`; the on-screen keyboard is
-//! `#olive-osk` (keys carry `data-code`).
+//! `#olive-osk` (keys carry `data-code`). On the item page (and a portal's) all of these live
+//! in the open shadow root of `<olive-player>`; the `/embed/` and kiosk pages have them in
+//! the document.
 
 #![forbid(unsafe_code)]
 #![allow(
@@ -36,7 +40,6 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
 use api::{Item, LaunchGrant};
-use player::{Launch, Player};
 use router::Route;
 use ui::dom::{self, attr, el, text_el};
 
@@ -46,12 +49,23 @@ pub(crate) struct App {
     root: HtmlElement,
     content: HtmlElement,
     items: Option<Vec<Item>>,
-    player: Option<Player>,
+    player: Option<PlayerElement>,
     /// A portal's signed launch link in the address (`/item/<id>?expires=…&key=…&sig=…`):
     /// it lets this page show and run an item the public collection does not list.
     grant: Option<LaunchGrant>,
     listeners: Vec<EventListener>,
     page_listeners: Vec<EventListener>,
+}
+
+/// The item page's `<olive-player>`. Taking it off the page ends its session (the element's
+/// `disconnectedCallback` stops the player, and the gateway destroys the VM), so dropping
+/// this does: navigating away, Run again and `pagehide` all go through it.
+struct PlayerElement(web_sys::Element);
+
+impl Drop for PlayerElement {
+    fn drop(&mut self) {
+        self.0.remove();
+    }
 }
 
 /// Starts the app on the current page (`<main id="olive-app">`).
@@ -78,6 +92,8 @@ pub fn start() {
         }
         _ => {}
     }
+    // The item page's player is `<olive-player>`, run by this module (not a second copy).
+    embed::element::define();
     let app = App::mount(root.unchecked_into());
     // The app lives as long as the page.
     std::mem::forget(app);
@@ -299,40 +315,29 @@ impl App {
             self.navigate(route);
         }
         self.player = None;
-        if let Some(old) = self.content.query_selector("#olive-player").ok().flatten() {
+        if let Some(old) = self.content.query_selector("olive-player").ok().flatten() {
             old.remove();
         }
-        let player = Player::launch(Launch {
-            grant: self.grant.clone(),
-            ..Launch::new(&item.id, &item.title)
-        });
-        let _ = self.content.append_child(&player.element());
-        let weak = self.weak.clone();
-        let again = item.clone();
-        self.page_listeners.push(EventListener::new(
-            &player.retry_button(),
-            "click",
-            move |_| {
-                App::with(&weak, |a| a.run(&again));
-            },
-        ));
+        let Ok(element) = dom::document().create_element("olive-player") else {
+            return;
+        };
+        let origin = web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default();
+        attr(&element, "item", &item.id);
+        attr(&element, "gateway", &origin);
+        if let Some(g) = &self.grant {
+            attr(&element, "token", &api::grant_query(g));
+        }
+        attr(&element, "autoplay", "");
+        // Connecting mounts the player and starts it, synchronously, inside this click; it
+        // focuses the screen once the handler returns and wires its own Retry button.
+        let _ = self.content.append_child(&element);
+        self.player = Some(PlayerElement(element));
         if let Some(run) = self.content.query_selector(".item .run").ok().flatten() {
             let _ = run.set_attribute("hidden", "");
         }
-        let canvas = player
-            .element()
-            .query_selector("#olive-screen")
-            .ok()
-            .flatten();
-        self.player = Some(player);
         let _ = self.root.class_list().add_1("playing");
-        if let Some(c) = canvas.and_then(|c| c.dyn_into::<HtmlElement>().ok()) {
-            // Focus after this handler returns: focus events fire synchronously.
-            gloo::timers::callback::Timeout::new(0, move || {
-                let _ = c.focus();
-            })
-            .forget();
-        }
     }
 }
 

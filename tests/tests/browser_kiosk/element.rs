@@ -2,9 +2,6 @@
 
 use super::*;
 
-/// The kiosk inside `<olive-player>`'s shadow root.
-const SHADOW: &str = "document.getElementById('k').shadowRoot";
-
 pub(crate) async fn the_element_runs_the_kiosk(
     gw: &TestGateway,
     b: &Browser,
@@ -13,7 +10,7 @@ pub(crate) async fn the_element_runs_the_kiosk(
     b.goto(&format!("{site}/kiosk.html")).await?;
     let state = |what: &'static str| {
         format!(
-            "const k = {SHADOW} && {SHADOW}.querySelector('#olive-kiosk'); \
+            "const k = olivePart('#olive-kiosk'); \
              return k ? k.getAttribute('{what}') : null;"
         )
     };
@@ -30,7 +27,7 @@ pub(crate) async fn the_element_runs_the_kiosk(
     }
     chord(b, &[], ' ').await?;
     let deadline = Instant::now() + RUN_TIMEOUT;
-    let player = format!("{SHADOW}.querySelector('#olive-player')");
+    let player = part_js(PLAYER);
     let id = loop {
         let v = b
             .js(
@@ -49,7 +46,7 @@ pub(crate) async fn the_element_runs_the_kiosk(
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     b.wait_canvas_equals(
-        &format!("{SHADOW}.querySelector({SCREEN:?})"),
+        &part_js(SCREEN),
         || gw.screendump(&id),
         Duration::from_secs(30),
         &scratch().join(format!("kiosk-element-{id}")),

@@ -157,6 +157,9 @@ impl State {
         self.launch.title = title.to_owned();
         self.heading.set_text_content(Some(title));
         attr(&self.run, "aria-label", &format!("Run {title}"));
+        if let Some(p) = &self.player {
+            p.set_title(title);
+        }
     }
 
     /// The gateway will not describe the item: say why, where the visitor looks, and tell

@@ -2,8 +2,20 @@
 //! by hand because a custom element must be a JavaScript class extending `HTMLElement`,
 //! which wasm-bindgen cannot declare; it keeps only the element's life cycle and forwards
 //! every call here, so the behaviour lives in one place with the app's.
+//!
+//! The app's own item page uses the same element ([`define`], then
+//! [`crate::App`] creates `<olive-player>`), so there is one player, not two. The page
+//! already runs this module (trunk's loader instantiated it), and the element must not load
+//! a second copy. So the element's file is also imported into this module's glue, as a
+//! wasm-bindgen snippet (`#[wasm_bindgen(module = "/olive-player.js")]`, the same file the
+//! gateway serves to portals): imported this way it has no `OLIVE_ASSETS` and does nothing
+//! by itself, and [`define`] registers the class with this instance's [`mount_player`]
+//! (and the page's stylesheets for the shadow root). A portal's page never calls
+//! [`define`]: the gateway's `/olive-player.js` defines the element and loads the wasm
+//! itself.
 
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
 use super::controller::Embedded;
@@ -11,6 +23,40 @@ use crate::api::{grant_from_query, Gateway};
 use crate::kiosk::Kiosk;
 use crate::player::geometry::ScaleMode;
 use crate::player::Launch;
+
+#[wasm_bindgen(module = "/olive-player.js")]
+extern "C" {
+    /// Defines `<olive-player>` unless the page already has it (see the module docs).
+    #[wasm_bindgen(js_name = defineOlivePlayer)]
+    fn define_olive_player(how: &JsValue) -> bool;
+}
+
+/// Registers `<olive-player>` on the app's page, driven by this (already initialised)
+/// module: elements mount synchronously when connected, styled by the page's stylesheets.
+/// Returns whether this call defined it.
+pub fn define() -> bool {
+    let mount = Closure::<dyn Fn(HtmlElement, JsValue) -> Result<JsValue, JsValue>>::new(
+        |container, options| mount_player(container, options).map(JsValue::from),
+    );
+    let glue = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&glue, &"mountPlayer".into(), &mount.into_js_value());
+    let css = js_sys::Array::new();
+    if let Ok(links) = crate::ui::dom::document().query_selector_all("link[rel=stylesheet]") {
+        for i in 0..links.length() {
+            if let Some(href) = links
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::HtmlLinkElement>().ok())
+                .map(|l| l.href())
+            {
+                css.push(&JsValue::from_str(&href));
+            }
+        }
+    }
+    let how = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&how, &"glue".into(), &glue);
+    let _ = js_sys::Reflect::set(&how, &"css".into(), &css);
+    define_olive_player(&how)
+}
 
 /// What `<olive-player>` hands over: its attributes, already read by the element.
 fn option(options: &JsValue, name: &str) -> Option<String> {

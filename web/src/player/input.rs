@@ -317,6 +317,7 @@ impl Inner {
             &(w * dpr / f64::from(sw)).to_string(),
         );
         self.cursor.set_scale(w / f64::from(sw));
+        snap_to_device_pixels(&self.view.canvas, dpr);
         self.follow_size(cw, ch);
     }
 
@@ -579,5 +580,48 @@ impl Inner {
             }
             self.pump();
         }
+    }
+}
+
+/// Moves the screen (its `.screen-wrap`, so the cursor overlay comes along) by less than
+/// one device pixel so that its top-left corner lands on a whole device pixel.
+///
+/// `display_size` gives the canvas a whole number of device pixels per guest pixel, but
+/// that only shows crisp if the canvas also *starts* on a device pixel: at a fractional
+/// offset the compositor resamples it and rows or columns of guest pixels come out one
+/// device pixel too thin or too thick. Where the screen sits is up to the page around
+/// the player: centring in a stage of odd width, a status line of fractional height, or
+/// the host page of `<olive-player>` (a portal's, or the app's item page, where the
+/// shadow host's `contain: content` stops margins collapsing through it) can all leave it
+/// at, say, y = 120.25 CSS px, which is 240.5 device pixels at a ratio of 2. So instead of
+/// relying on the layout, the offset is measured and corrected: the wrap is already
+/// `position: relative`, and `left`/`top` shift it without moving anything else.
+fn snap_to_device_pixels(canvas: &web_sys::HtmlCanvasElement, dpr: f64) {
+    let Some(wrap) = canvas
+        .parent_element()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
+        return;
+    };
+    let st = wrap.style();
+    let _ = st.remove_property("left");
+    let _ = st.remove_property("top");
+    let r = canvas.get_bounding_client_rect();
+    // CSS px to add so that `v * dpr` becomes whole (nearest, so under half a device px).
+    let nudge = |v: f64| {
+        let d = v * dpr;
+        let n = (d.round() - d) / dpr;
+        if n.abs() < 1e-4 {
+            0.0
+        } else {
+            n
+        }
+    };
+    let (dx, dy) = (nudge(r.left()), nudge(r.top()));
+    if dx != 0.0 {
+        let _ = st.set_property("left", &format!("{dx}px"));
+    }
+    if dy != 0.0 {
+        let _ = st.set_property("top", &format!("{dy}px"));
     }
 }

@@ -281,6 +281,15 @@ impl Player {
         self.inner.borrow().view.retry.clone()
     }
 
+    /// Names the title in the player's labels and the queue's words: an embedded player
+    /// starts before the gateway has described its item, knowing only the item's id.
+    pub fn set_title(&self, title: &str) {
+        if let Ok(mut p) = self.inner.try_borrow_mut() {
+            p.view.set_title(title);
+            p.title = title.to_owned();
+        }
+    }
+
     /// The current state.
     pub fn state(&self) -> PlayerState {
         self.inner.borrow().state

@@ -59,12 +59,28 @@ pub(crate) struct View {
     pub(crate) clipbox: super::clipboard::ClipBox,
 }
 
+/// The player's accessible name.
+fn root_label(title: &str) -> String {
+    format!("Player: {title}")
+}
+
+/// The screen's accessible name.
+fn screen_label(title: &str) -> String {
+    format!("Screen of {title}. Click to use keyboard and mouse.")
+}
+
 impl View {
+    /// Names `title` in the labels [`View::new`] wrote.
+    pub(crate) fn set_title(&self, title: &str) {
+        attr(&self.root, "aria-label", &root_label(title));
+        attr(&self.canvas, "aria-label", &screen_label(title));
+    }
+
     /// Builds the player for `title`.
     pub(crate) fn new(title: &str) -> View {
         let root = el("section", "player");
         root.set_id("olive-player");
-        attr(&root, "aria-label", &format!("Player: {title}"));
+        attr(&root, "aria-label", &root_label(title));
         attr(&root, "data-state", "loading");
 
         let toolbar = el("div", "player-toolbar");
@@ -151,11 +167,7 @@ impl View {
         canvas.set_tab_index(0);
         canvas.set_width(640);
         canvas.set_height(480);
-        attr(
-            &canvas,
-            "aria-label",
-            &format!("Screen of {title}. Click to use keyboard and mouse."),
-        );
+        attr(&canvas, "aria-label", &screen_label(title));
         let overlay: HtmlCanvasElement = el("canvas", "cursor-overlay").unchecked_into();
         attr(&overlay, "aria-hidden", "true");
         let wrap = el("div", "screen-wrap");
