@@ -314,10 +314,8 @@ impl App {
         {
             self.navigate(route);
         }
+        // Dropping the old element takes it off the page, which ends its session.
         self.player = None;
-        if let Some(old) = self.content.query_selector("olive-player").ok().flatten() {
-            old.remove();
-        }
         let Ok(element) = dom::document().create_element("olive-player") else {
             return;
         };
