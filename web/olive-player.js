@@ -21,7 +21,8 @@
 //   connectedCallback, inside the click that created it (the AudioContext needs that).
 //
 // Attributes: item (required), gateway (default: where this module came from), autoplay,
-// scale (fit | whole | native), view-only, token (a signed launch link's query,
+// scale (fit | whole | native), aspect (crt: the classic PC modes at 4:3 as on a CRT, the
+// default; square: square pixels), view-only, token (a signed launch link's query,
 // "expires=…&key=…&sig=…"), kiosk (the name of a gateway [[kiosk]] profile: the element
 // then runs that kiosk — attract loop, idle reset, blocked keys, staff unlock — and needs
 // no item).
@@ -55,7 +56,7 @@ const HOST_CSS = `
 
 class OlivePlayer extends HTMLElement {
   static get observedAttributes() {
-    return ["item", "gateway", "scale", "view-only", "token", "kiosk"];
+    return ["item", "gateway", "scale", "aspect", "view-only", "token", "kiosk"];
   }
 
   constructor() {
@@ -117,6 +118,7 @@ class OlivePlayer extends HTMLElement {
         gateway,
         token: this.getAttribute("token") || "",
         scale: this.getAttribute("scale") || "",
+        aspect: this.getAttribute("aspect") || "",
         viewOnly: this.hasAttribute("view-only"),
         kiosk: this.getAttribute("kiosk") || "",
       });

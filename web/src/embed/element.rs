@@ -21,7 +21,7 @@ use web_sys::HtmlElement;
 use super::controller::Embedded;
 use crate::api::{grant_from_query, Gateway};
 use crate::kiosk::Kiosk;
-use crate::player::geometry::ScaleMode;
+use crate::player::geometry::{Aspect, ScaleMode};
 use crate::player::Launch;
 
 #[wasm_bindgen(module = "/olive-player.js")]
@@ -67,7 +67,7 @@ fn option(options: &JsValue, name: &str) -> Option<String> {
 }
 
 /// The launch an element's attributes describe: `item` (required), `gateway` (the module's
-/// origin when absent), `token` (a signed link's query), `scale`, `view-only`.
+/// origin when absent), `token` (a signed link's query), `scale`, `aspect`, `view-only`.
 fn launch_from(options: &JsValue) -> Result<Launch, JsValue> {
     let item = option(options, "item")
         .ok_or_else(|| JsValue::from_str("<olive-player>: the item attribute is required"))?;
@@ -80,6 +80,9 @@ fn launch_from(options: &JsValue) -> Result<Launch, JsValue> {
         .is_some_and(|v| v.is_truthy());
     if let Some(s) = option(options, "scale") {
         launch.scale = ScaleMode::parse(&s);
+    }
+    if let Some(s) = option(options, "aspect") {
+        launch.aspect = Aspect::parse(&s);
     }
     Ok(launch)
 }
@@ -109,7 +112,7 @@ pub struct OlivePlayer {
 }
 
 /// Mounts a player into `container` (inside the element's shadow root). `options`:
-/// `{item, gateway?, token?, scale?, viewOnly?, kiosk?}`; with `kiosk` the element runs
+/// `{item, gateway?, token?, scale?, aspect?, viewOnly?, kiosk?}`; with `kiosk` the element runs
 /// that kiosk profile (its titles, idle reset, blocked keys, staff unlock) and `item` is
 /// not needed.
 #[wasm_bindgen(js_name = mountPlayer)]

@@ -6,7 +6,7 @@
 //! each listed origin in turn: the browser delivers only to the one the parent really has,
 //! so nothing reaches a page that is not listed.
 //!
-//! Query: `?autoplay=1`, `?scale=fit|whole|native`, `?view-only=1`, and a signed link's
+//! Query: `?autoplay=1`, `?scale=fit|whole|native`, `?aspect=crt|square`, `?view-only=1`, and a signed link's
 //! `expires`, `key`, `sig`, `seat`.
 
 use gloo::events::EventListener;
@@ -16,7 +16,7 @@ use web_sys::{HtmlElement, MessageEvent, Window};
 use super::command::{origin_allowed, Command};
 use super::controller::Embedded;
 use crate::api::{grant_from_query, Gateway};
-use crate::player::geometry::ScaleMode;
+use crate::player::geometry::{Aspect, ScaleMode};
 use crate::player::Launch;
 use crate::ui::dom;
 
@@ -72,6 +72,9 @@ pub fn start(root: HtmlElement, item: String) {
     launch.view_only = flag("view-only");
     if let Some(s) = params.as_ref().and_then(|p| p.get("scale")) {
         launch.scale = ScaleMode::parse(&s);
+    }
+    if let Some(s) = params.as_ref().and_then(|p| p.get("aspect")) {
+        launch.aspect = Aspect::parse(&s);
     }
     let player = Embedded::new(root.clone(), launch);
     let origins = allowed_origins();

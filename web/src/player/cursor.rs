@@ -42,8 +42,9 @@ pub struct CursorView {
     mode: CursorMode,
     /// Pointer position in surface pixels.
     pos: (f64, f64),
-    /// CSS pixels per surface pixel.
-    scale: f64,
+    /// CSS pixels per surface pixel, across and down (they differ on a 4:3-corrected
+    /// screen).
+    scale: (f64, f64),
 }
 
 impl CursorView {
@@ -57,7 +58,7 @@ impl CursorView {
             server_mode: false,
             mode: CursorMode::Hidden,
             pos: (0.0, 0.0),
-            scale: 1.0,
+            scale: (1.0, 1.0),
         };
         v.overlay.style().set_property("display", "none").ok();
         v
@@ -89,10 +90,11 @@ impl CursorView {
         }
     }
 
-    /// The CSS scale of the screen changed.
-    pub fn set_scale(&mut self, scale: f64) {
-        if scale.is_finite() && scale > 0.0 && (scale - self.scale).abs() > 1e-9 {
-            self.scale = scale;
+    /// The CSS scale of the screen changed (CSS pixels per surface pixel, across and down).
+    pub fn set_scale(&mut self, x: f64, y: f64) {
+        let ok = |v: f64| v.is_finite() && v > 0.0;
+        if ok(x) && ok(y) && (x - self.scale.0).abs() + (y - self.scale.1).abs() > 1e-9 {
+            self.scale = (x, y);
             self.place();
         }
     }
@@ -155,18 +157,19 @@ impl CursorView {
     fn place(&self) {
         let Some(s) = &self.shape else { return };
         let st = self.overlay.style();
-        let x = (self.pos.0 - f64::from(s.hot_x)) * self.scale;
-        let y = (self.pos.1 - f64::from(s.hot_y)) * self.scale;
+        let (kx, ky) = self.scale;
+        let x = (self.pos.0 - f64::from(s.hot_x)) * kx;
+        let y = (self.pos.1 - f64::from(s.hot_y)) * ky;
         st.set_property("transform", &format!("translate({x}px, {y}px)"))
             .ok();
         st.set_property(
             "width",
-            &format!("{}px", f64::from(s.image.rgba.width) * self.scale),
+            &format!("{}px", f64::from(s.image.rgba.width) * kx),
         )
         .ok();
         st.set_property(
             "height",
-            &format!("{}px", f64::from(s.image.rgba.height) * self.scale),
+            &format!("{}px", f64::from(s.image.rgba.height) * ky),
         )
         .ok();
     }

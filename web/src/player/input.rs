@@ -20,7 +20,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{KeyboardEvent, MouseEvent, WheelEvent};
 
 use super::features::{exit_fullscreen, fullscreen_element, lock_keyboard, request_fullscreen};
-use super::geometry::{client_to_surface, display_size, BoxRect, ScaleMode};
+use super::geometry::{
+    client_to_surface, display_size, pixel_aspect, pixelated, Aspect, BoxRect, ScaleMode,
+};
 use super::keys::{AltGrFilter, KeyAction, KeyCombo, WheelAccumulator};
 use super::modifiers::{implied_shift, EventModifiers, ModifierSync};
 use super::Inner;
@@ -126,6 +128,13 @@ impl Inner {
             let mode = ScaleMode::parse(&scale.value());
             Inner::with(&weak, |p| {
                 p.scale_mode = mode;
+                p.apply_scale();
+            });
+        }));
+        let weak = self.weak.clone();
+        ls.push(EventListener::new(&self.view.aspect, "click", move |_| {
+            Inner::with(&weak, |p| {
+                p.aspect = p.aspect.toggled();
                 p.apply_scale();
             });
         }));
@@ -302,23 +311,42 @@ impl Inner {
             1.0
         };
         self.input.applied_dpr = window.device_pixel_ratio();
-        let (w, h) = display_size(self.scale_mode, sw, sh, cw, ch, dpr);
+        let par = pixel_aspect(self.aspect, self.scale_mode, sw, sh);
+        let (w, h) = display_size(self.scale_mode, sw, sh, par, cw, ch, dpr);
         let st = self.view.canvas.style();
         let _ = st.set_property("width", &format!("{w}px"));
         let _ = st.set_property("height", &format!("{h}px"));
-        let crisp = self.scale_mode != ScaleMode::Fit;
+        let crisp = pixelated(w, h, sw, sh, dpr);
         let _ = st.set_property("image-rendering", if crisp { "pixelated" } else { "auto" });
         attr(&self.view.root, "data-scale", self.scale_mode.as_str());
+        let applied = if par == 1.0 {
+            Aspect::Square
+        } else {
+            Aspect::Crt
+        };
+        attr(&self.view.root, "data-aspect", applied.as_str());
+        self.show_aspect_choice();
         attr(&self.view.root, "data-dpr", &dpr.to_string());
-        // Device pixels per guest pixel: a whole number in the crisp modes.
+        // Device pixels per guest pixel across: a whole number in the crisp modes.
         attr(
             &self.view.root,
             "data-device-scale",
             &(w * dpr / f64::from(sw)).to_string(),
         );
-        self.cursor.set_scale(w / f64::from(sw));
+        self.cursor.set_scale(w / f64::from(sw), h / f64::from(sh));
         snap_to_device_pixels(&self.view.canvas, dpr);
         self.follow_size(cw, ch);
+    }
+
+    /// The 4:3 toggle shows the visitor's choice (`aria-pressed`), also for modes it does
+    /// not apply to; `data-aspect` says what is applied.
+    pub(super) fn show_aspect_choice(&self) {
+        let pressed = if self.aspect == Aspect::Crt {
+            "true"
+        } else {
+            "false"
+        };
+        attr(&self.view.aspect, "aria-pressed", pressed);
     }
 
     /// Re-sizes the canvas when `devicePixelRatio` changes without a resize event (the

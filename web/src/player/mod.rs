@@ -51,7 +51,7 @@ use crate::ui::dom::{self, attr};
 use crate::ui::status::{self, text, PlayerState};
 use audio::{Audio, AudioStats};
 use cursor::CursorView;
-use geometry::ScaleMode;
+use geometry::{Aspect, ScaleMode};
 use presenter::Presenter;
 use view::View;
 
@@ -71,6 +71,8 @@ pub struct Launch {
     pub(crate) view_only: bool,
     /// The initial scaling.
     pub(crate) scale: ScaleMode,
+    /// Whether the classic PC modes are shown at 4:3 (the toolbar's "4:3" toggles it).
+    pub(crate) aspect: Aspect,
     /// Ask for a pristine machine: the visitor's own running one of the item is replaced
     /// (a kiosk's reset), not handed back.
     pub(crate) fresh: bool,
@@ -89,6 +91,7 @@ impl Launch {
             grant: None,
             view_only: false,
             scale: ScaleMode::Fit,
+            aspect: Aspect::Crt,
             fresh: false,
             kiosk_keys: None,
         }
@@ -130,6 +133,9 @@ pub(crate) struct Inner {
     audio_stats: Rc<RefCell<AudioStats>>,
     audio_attr_at: f64,
     scale_mode: ScaleMode,
+    /// The visitor's choice of pixel shape ([`geometry::pixel_aspect`] says whether it
+    /// applies to the current mode).
+    aspect: Aspect,
     progress_since: Option<f64>,
     state_before_reconnect: PlayerState,
     listeners: Vec<EventListener>,
@@ -168,6 +174,7 @@ impl Player {
             grant,
             view_only,
             scale,
+            aspect,
             fresh,
             kiosk_keys,
         } = launch;
@@ -211,6 +218,7 @@ impl Player {
                 audio_stats,
                 audio_attr_at: 0.0,
                 scale_mode: scale,
+                aspect,
                 progress_since: None,
                 state_before_reconnect: PlayerState::Connecting,
                 listeners: Vec::new(),
@@ -239,6 +247,7 @@ impl Player {
                 attr(&p.view.root, "data-view-only", "true");
             }
             attr(&p.view.root, "data-mouse-mode", "server");
+            p.show_aspect_choice();
             attr(&p.view.root, "data-audio-frames", "0");
             if p.key_filter.is_some() {
                 // The key menu would send the chords the kiosk blocks; a kiosk has no

@@ -125,15 +125,18 @@ impl Inner {
 
     /// Touchpad motion in CSS pixels, scaled to guest pixels, fractions carried over.
     fn touch_motion(&mut self, dx: f64, dy: f64) {
-        let (sw, _) = self.presenter.size();
-        let css_w = self.view.canvas.get_bounding_client_rect().width();
-        let k = if css_w > 0.0 && sw > 0 {
-            f64::from(sw) / css_w
-        } else {
-            1.0
+        let (sw, sh) = self.presenter.size();
+        let r = self.view.canvas.get_bounding_client_rect();
+        // Per axis: a 4:3-corrected screen has fewer guest pixels per CSS pixel down.
+        let k = |size: u32, css: f64| {
+            if css > 0.0 && size > 0 {
+                f64::from(size) / css
+            } else {
+                1.0
+            }
         };
         let (ax, ay) = self.input.touch_rest;
-        let (fx, fy) = (ax + dx * k, ay + dy * k);
+        let (fx, fy) = (ax + dx * k(sw, r.width()), ay + dy * k(sh, r.height()));
         let (ix, iy) = (fx.trunc(), fy.trunc());
         self.input.touch_rest = (fx - ix, fy - iy);
         if ix != 0.0 || iy != 0.0 {

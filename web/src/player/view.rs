@@ -1,7 +1,7 @@
 //! The player's DOM: screen canvas (`#olive-screen`), cursor overlay, status line,
 //! progress bar and the toolbar. Built once per Run; the player element (`#olive-player`)
 //! carries the automation attributes (`data-state`, `data-instance`, `data-mouse-mode`,
-//! `data-first-pixel-ms`, `data-audio-frames`).
+//! `data-first-pixel-ms`, `data-audio-frames`, `data-scale`, `data-aspect`).
 
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -39,6 +39,9 @@ pub(crate) struct View {
     pub(crate) eta: HtmlElement,
     /// Fit, whole-pixel or original size (see [`super::geometry::ScaleMode`]).
     pub(crate) scale: HtmlSelectElement,
+    /// The "4:3" toggle: pressed, the classic PC modes fill a 4:3 box as on a CRT (see
+    /// [`super::geometry::Aspect`]).
+    pub(crate) aspect: HtmlButtonElement,
     /// Key combinations the browser or the host system would take for itself
     /// (Ctrl+Alt+Del, Alt+Tab…), sent to the guest on choice.
     pub(crate) keys: HtmlSelectElement,
@@ -98,6 +101,12 @@ impl View {
             attr(&o, "value", v);
             let _ = scale.append_child(&o);
         }
+        let aspect = button("4:3", "", Some("4:3 display aspect"));
+        attr(
+            &aspect,
+            "title",
+            "Show text and game screens at 4:3, as a CRT showed them",
+        );
         let keys: HtmlSelectElement = el("select", "").unchecked_into();
         attr(&keys, "aria-label", "Send a key combination");
         let o = text_el("option", "", "Send keys…");
@@ -118,15 +127,15 @@ impl View {
         attr(&volume, "aria-label", "Volume");
         let mute = button("Mute", "", Some("Mute sound"));
         attr(&mute, "aria-pressed", "false");
-        for (label, control) in [
-            ("Size", scale.unchecked_ref::<HtmlElement>()),
-            ("Keys", keys.unchecked_ref()),
-        ] {
+        let labelled = |label: &str, control: &HtmlElement| {
             let l = el("label", "");
             let _ = l.append_child(&text_el("span", "visually-hidden", label));
             let _ = l.append_child(control);
-            let _ = toolbar.append_child(&l);
-        }
+            l
+        };
+        let _ = toolbar.append_child(&labelled("Size", scale.unchecked_ref()));
+        let _ = toolbar.append_child(&aspect);
+        let _ = toolbar.append_child(&labelled("Keys", keys.unchecked_ref()));
         let typebox = super::typebox::TypeBox::new();
         let _ = toolbar.append_child(&typebox.toggle);
         let clipbox = super::clipboard::ClipBox::new();
@@ -196,6 +205,7 @@ impl View {
             progress_bar,
             eta,
             scale,
+            aspect,
             keys,
             fullscreen,
             volume,
