@@ -34,6 +34,7 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 const PLAYER_TAB_ORDER: &[&str] = &[
     "Olive",
     "Screen size",
+    "4:3 display aspect",
     "Send a key combination",
     "Type text",
     "Full screen",
@@ -176,8 +177,9 @@ impl<'a> Suite<'a> {
         Ok(())
     }
 
-    /// A click on the canvas reaches the guest at that pixel (usb-tablet, client mouse mode).
-    async fn click_lands_on_the_pixel(&self) -> Result<()> {
+    /// A click on the canvas reaches the guest at that pixel (usb-tablet, client mouse mode),
+    /// with the screen in scale `mode`.
+    async fn click_lands_on_the_pixel(&self, mode: &str) -> Result<()> {
         self.gw
             .wait_serial_where(&self.id, Duration::from_secs(60), |l| {
                 l.starts_with("INPUT add") && l.contains("type=abs")
@@ -192,8 +194,8 @@ impl<'a> Suite<'a> {
         self.b
             .js(
                 "const s = olivePart(arguments[0] + ' select[aria-label=\"Screen size\"]'); \
-                 s.value = 'original'; s.dispatchEvent(new Event('change', {bubbles: true}));",
-                vec![json!(PLAYER)],
+                 s.value = arguments[1]; s.dispatchEvent(new Event('change', {bubbles: true}));",
+                vec![json!(PLAYER), json!(mode)],
             )
             .await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -236,10 +238,84 @@ impl<'a> Suite<'a> {
                 .ok_or_else(|| anyhow!("no {name} in {abs:?}"))
         };
         let (px, py) = (field("px=")?, field("py=")?);
-        if (px - x as i64).abs() > tolerance || (py - y as i64).abs() > tolerance {
+        // Rows may be taller than columns are wide (4:3): each axis has its own scale.
+        let [_, _, _, ch, _, h] = self.b.canvas_geometry().await?;
+        let tolerance_y = if (ch - h).abs() < 0.5 {
+            0
+        } else {
+            (h / ch).ceil() as i64
+        };
+        if (px - x as i64).abs() > tolerance || (py - y as i64).abs() > tolerance_y {
             bail!("clicked ({x},{y}) but the guest saw {abs:?} (tolerance {tolerance})");
         }
         Ok(())
+    }
+
+    /// The 720x400 VGA text console is shown at 4:3, as a CRT showed it, in fit and
+    /// whole-pixel modes (`data-aspect=crt`); the "4:3" toggle switches to square pixels
+    /// (720:400) and back; the backing store stays the guest's pixels 1:1.
+    async fn text_mode_is_four_by_three(&self) -> Result<()> {
+        let set_scale = |mode: &'static str| async move {
+            self.b
+                .js(
+                    "const s = olivePart(arguments[0] + ' select[aria-label=\"Screen size\"]'); \
+                     s.value = arguments[1]; s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+                    vec![json!(PLAYER), json!(mode)],
+                )
+                .await?;
+            self.b
+                .wait_attr(PLAYER, "data-scale", Duration::from_secs(5), |v| v == mode)
+                .await
+        };
+        let toggle = format!("{PLAYER} button[aria-label=\"4:3 display aspect\"]");
+        let box_is = |want: f64, what: String| async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let [_, _, cw, ch, w, h] = self.b.canvas_geometry().await?;
+            if (w, h) != (720.0, 400.0) {
+                bail!("{what}: the canvas holds {w}x{h} pixels, not the guest's 720x400");
+            }
+            eprintln!("{}: {what}: box {cw}x{ch} CSS px", self.engine());
+            if (cw - ch * want).abs() > 1.0 {
+                bail!("{what}: box {cw}x{ch} CSS px is not {want:.4}:1 within a pixel");
+            }
+            Ok::<_, anyhow::Error>((cw, ch))
+        };
+        for mode in ["fit", "integer"] {
+            set_scale(mode).await?;
+            self.b
+                .wait_attr(PLAYER, "data-aspect", Duration::from_secs(5), |v| {
+                    v == "crt"
+                })
+                .await?;
+            let (cw, _) = box_is(4.0 / 3.0, format!("{mode}, crt")).await?;
+            if mode == "integer" && (cw / 720.0).fract() != 0.0 {
+                bail!("whole-pixel 4:3: {cw} CSS px across is not a whole multiple of 720");
+            }
+        }
+        for (pressed, aspect, want) in [
+            ("false", "square", 720.0 / 400.0),
+            ("true", "crt", 4.0 / 3.0),
+        ] {
+            self.b
+                .js(
+                    "olivePart(arguments[0]).click(); return true;",
+                    vec![json!(toggle)],
+                )
+                .await?;
+            self.b
+                .wait_attr(PLAYER, "data-aspect", Duration::from_secs(5), |v| {
+                    v == aspect
+                })
+                .await?;
+            let got = self.b.attr(&toggle, "aria-pressed").await?;
+            if got.as_deref() != Some(pressed) {
+                bail!("data-aspect={aspect} but the toggle says aria-pressed={got:?}");
+            }
+            box_is(want, format!("integer, {aspect} (toggled)")).await?;
+        }
+        set_scale("fit").await?;
+        self.canvas_matches_screendump(Duration::from_secs(20))
+            .await
     }
 
     /// A tone played by the guest reaches the page's audio path at its frequency, in the
@@ -437,7 +513,19 @@ async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     step(
         e,
         "a click lands on the pixel",
-        s.click_lands_on_the_pixel(),
+        s.click_lands_on_the_pixel("original"),
+    )
+    .await?;
+    step(
+        e,
+        "the text console is shown at 4:3",
+        s.text_mode_is_four_by_three(),
+    )
+    .await?;
+    step(
+        e,
+        "a click lands on the pixel at 4:3",
+        s.click_lands_on_the_pixel("fit"),
     )
     .await?;
     step(

@@ -318,6 +318,18 @@ async fn hidpi(b: &Browser, dpr: f64, vw: u32, vh: u32) -> Result<u32> {
     if b.attr(PLAYER, "data-scale").await?.as_deref() != Some("integer") {
         scale_mode(b, "integer").await?;
     }
+    // k×k blocks need square pixels: at 4:3 the console's rows are 1.35 columns tall.
+    if b.attr(PLAYER, "data-aspect").await?.as_deref() != Some("square") {
+        b.js(
+            "olivePart(arguments[0] + ' button[aria-label=\"4:3 display aspect\"]').click(); return true;",
+            vec![json!(PLAYER)],
+        )
+        .await?;
+        b.wait_attr(PLAYER, "data-aspect", Duration::from_secs(5), |v| {
+            v == "square"
+        })
+        .await?;
+    }
     b.js(
         "olivePart(arguments[0]).scrollIntoView(); return true;",
         vec![json!(PLAYER)],
@@ -472,9 +484,10 @@ async fn drag(b: &Browser, x: f64, y: f64, sx: f64, sy: f64, steps: u32) -> Resu
 /// pixels (the canvas's scale, fractions carried) without pressing a button.
 async fn touchpad_drag(gw: &TestGateway, b: &Browser, id: &str, sx: f64, sy: f64) -> Result<()> {
     let steps = 8;
-    let [left, top, cw, ch, w, _] = b.canvas_geometry().await?;
-    let k = w / cw;
-    let want = (sx * f64::from(steps) * k, sy * f64::from(steps) * k);
+    let [left, top, cw, ch, w, h] = b.canvas_geometry().await?;
+    // Per axis: the 720x400 console is shown at 4:3, so its rows are taller than wide.
+    let (k, ky) = (w / cw, h / ch);
+    let want = (sx * f64::from(steps) * k, sy * f64::from(steps) * ky);
     let mark = gw.serial_log(id).lines().count();
     let (x0, y0) = (left + cw / 2.0, top + ch / 2.0);
     b.js(
