@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use olive_gateway::model::{
-    BootOrder, Disk, Display, Hardware, Machine, Media, Mouse, SoundCards, SoundDevice,
+    BootOrder, Disk, DiskBus, Display, Hardware, Machine, Media, Mouse, SoundCards, SoundDevice,
 };
 use olive_gateway::qemu::accel::Resolved;
 use olive_gateway::qemu::process::kill_child;
@@ -51,7 +51,7 @@ fn cases() -> Vec<Case> {
             hardware: hw(|_| {}),
             floppy: false,
             cdrom: false,
-            present: &["dev: VGA", "dev: usb-tablet"],
+            present: &["dev: VGA", "dev: usb-tablet", "dev: ide-hd"],
             absent: &["dev: sb16", "dev: virtserialport", "dev: qxl-vga"],
         },
         Case {
@@ -87,8 +87,9 @@ fn cases() -> Vec<Case> {
             absent: &["dev: sb16"],
         },
         Case {
-            name: "X desktop: qxl 64 MiB, AC97 + HDA, agent",
+            name: "X desktop: qxl 64 MiB, AC97 + HDA, agent, virtio disk",
             hardware: hw(|h| {
+                h.disk_bus = DiskBus::Virtio;
                 h.display = Display::Qxl;
                 h.vga_memory_mb = Some(64);
                 h.sound = cards(&[Ac97, IntelHda]);
@@ -104,8 +105,9 @@ fn cases() -> Vec<Case> {
                 "dev: hda-duplex",
                 "dev: virtserialport",
                 "name = \"com.redhat.spice.0\"",
+                "dev: virtio-blk-pci",
             ],
-            absent: &["dev: cirrus-vga"],
+            absent: &["dev: cirrus-vga", "dev: ide-hd"],
         },
         Case {
             name: "everything at once: std 32 MiB, all six cards, both drives, agent, boot acd",

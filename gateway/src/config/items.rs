@@ -226,6 +226,7 @@ fn check_machine(
         limit_mouse_rate: m.limit_mouse_rate,
         network: m.network,
         mouse: m.mouse,
+        disk_bus: m.disk_bus,
         boot_order: m.boot.as_ref().map(|b| b.get_ref().clone()),
         agent: m.agent,
         ..Hardware::new(

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::Accelerator;
-use crate::model::{BootOrder, Display, Mouse, SoundCards};
+use crate::model::{BootOrder, DiskBus, Display, Mouse, SoundCards};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,6 +143,8 @@ pub(super) struct RawMachine {
     pub floppy: Option<PathBuf>,
     pub cdrom: Option<PathBuf>,
     pub boot: Option<Spanned<BootOrder>>,
+    #[serde(default)]
+    pub disk_bus: DiskBus,
     #[serde(default)]
     pub agent: bool,
 }

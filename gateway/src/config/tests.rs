@@ -242,6 +242,9 @@ fn period_hardware_is_read() {
     assert_eq!(hw.mouse, Mouse::Ps2);
     assert_eq!(hw.boot_order, Some(BootOrder::parse("ac").unwrap()));
     assert!(hw.agent);
+    assert_eq!(hw.disk_bus, crate::model::DiskBus::Ide);
+    let linux = machine(&parse(&dos_pc("disk_bus = \"virtio\"\n")).unwrap(), "b");
+    assert_eq!(linux.hardware.disk_bus, crate::model::DiskBus::Virtio);
     assert_eq!(
         b.media,
         Media {

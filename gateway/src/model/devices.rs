@@ -1,5 +1,5 @@
 //! The period hardware a machine may be given: display adapter, sound cards, pointing
-//! device and boot order, under the names the catalog and package manifests use.
+//! device, disk bus and boot order, under the names the catalog and package manifests use.
 //!
 //! A DOS or Windows 3.x disk a curator brings expects the PC it ran on (a Sound Blaster and
 //! a PC speaker, a PS/2 mouse, Cirrus graphics, a floppy to boot from), so these are the
@@ -197,6 +197,34 @@ pub enum Mouse {
     /// A USB tablet as well: absolute positions, SPICE client mouse mode.
     #[default]
     Tablet,
+}
+
+/// How the hard disk is attached. A 1990s PC had IDE, which every old operating system
+/// can boot from; a Linux guest made for virtual machines (the project's period guests
+/// among them) may expect virtio, whose driver its initramfs carries instead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiskBus {
+    /// The first IDE channel's master (`/dev/hda`, `C:`).
+    #[default]
+    Ide,
+    /// A virtio block device (`/dev/vda`).
+    Virtio,
+}
+
+impl DiskBus {
+    /// QEMU's `-drive if=` value.
+    pub fn qemu_name(self) -> &'static str {
+        match self {
+            DiskBus::Ide => "ide",
+            DiskBus::Virtio => "virtio",
+        }
+    }
+
+    /// True for the default, which manifests leave out.
+    pub fn is_ide(&self) -> bool {
+        *self == DiskBus::Ide
+    }
 }
 
 impl<'de> Deserialize<'de> for Mouse {

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 pub use super::devices::{
-    BadBootOrder, BootDevice, BootOrder, Display, Mouse, SoundCards, SoundDevice,
+    BadBootOrder, BootDevice, BootOrder, DiskBus, Display, Mouse, SoundCards, SoundDevice,
 };
 use super::memory::MemoryImage;
 use super::remote::RemoteRef;
@@ -39,6 +39,8 @@ pub struct Hardware {
     pub mouse: Mouse,
     /// The BIOS boot order; `None`: QEMU's default (disk first).
     pub boot_order: Option<BootOrder>,
+    /// How the hard disk is attached (IDE unless the guest needs virtio).
+    pub disk_bus: DiskBus,
     /// The spice-vdagent channel (virtio-serial port `com.redhat.spice.0`), which carries
     /// the clipboard and display resizes; it also lets SPICE's clipboard through.
     pub agent: bool,
@@ -59,6 +61,7 @@ impl Hardware {
             network: false,
             mouse: Mouse::Tablet,
             boot_order: None,
+            disk_bus: DiskBus::Ide,
             agent: false,
         }
     }

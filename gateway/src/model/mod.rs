@@ -22,8 +22,8 @@ pub use item::{Access, Item, ItemMeta, Keymap};
 pub use kiosk::Kiosk;
 pub use lifecycle::{ControlError, ControlEvent, SpiceAddress, SpiceEndpoint, VmState};
 pub use machine::{
-    BootDevice, BootOrder, Disk, DiskFormat, Display, Hardware, KernelBoot, Machine, MachineSource,
-    Media, Mouse, SoundCards, SoundDevice,
+    BootDevice, BootOrder, Disk, DiskBus, DiskFormat, Display, Hardware, KernelBoot, Machine,
+    MachineSource, Media, Mouse, SoundCards, SoundDevice,
 };
 pub use memory::{ByteStream, Codec, ImageBytes, ImageFormat, MemoryImage};
 pub use policy::{Policy, PolicyViolation};

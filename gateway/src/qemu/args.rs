@@ -55,8 +55,9 @@ pub fn qemu_args(
     }
     push(&["-display", "none", "-monitor", "none", "-parallel", "none"]);
     let drive = format!(
-        "file={},format=qcow2,if=ide,index=0,media=disk",
-        esc(&paths.overlay)
+        "file={},format=qcow2,if={},index=0,media=disk",
+        esc(&paths.overlay),
+        hw.disk_bus.qemu_name()
     );
     push(&["-drive", &drive]);
     // Removable media go through their own overlays too: the pristine image is a backing
@@ -353,6 +354,18 @@ mod tests {
         assert!(!a.contains("disable-copy-paste"), "{a}");
         assert!(a.contains("disable-agent-file-xfer=on"), "{a}");
         assert!(args_of(&plain()).contains("disable-copy-paste=on"));
+    }
+
+    #[test]
+    fn a_virtio_guest_gets_its_disk_on_virtio() {
+        let mut m = plain();
+        m.hardware.disk_bus = crate::model::DiskBus::Virtio;
+        let a = args_of(&m);
+        assert!(
+            a.contains("format=qcow2,if=virtio,index=0,media=disk"),
+            "{a}"
+        );
+        assert!(args_of(&plain()).contains("if=ide,index=0,media=disk"));
     }
 
     #[test]

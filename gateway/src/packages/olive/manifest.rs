@@ -10,7 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::policy::{check_append, check_file_name, BadFileName, PolicyViolation};
-use crate::model::{BootDevice, BootOrder, Codec, Display, Hardware, ItemMeta, Mouse, SoundCards};
+use crate::model::{
+    BootDevice, BootOrder, Codec, DiskBus, Display, Hardware, ItemMeta, Mouse, SoundCards,
+};
 
 /// The limits [`Manifest::check_policy`] applies.
 pub use crate::model::Policy;
@@ -135,6 +137,9 @@ pub struct MachineSpec {
     /// The boot order, when not QEMU's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot: Option<BootOrder>,
+    /// How the disk is attached, when not IDE.
+    #[serde(default, skip_serializing_if = "DiskBus::is_ide")]
+    pub disk_bus: DiskBus,
     /// Whether the spice-vdagent channel is attached.
     #[serde(default, skip_serializing_if = "is_false")]
     pub agent: bool,
@@ -223,6 +228,7 @@ impl MachineSpec {
             limit_mouse_rate: hw.limit_mouse_rate,
             append,
             boot: hw.boot_order.clone(),
+            disk_bus: hw.disk_bus,
             agent: hw.agent,
         }
     }
@@ -240,6 +246,7 @@ impl MachineSpec {
             network: self.network,
             mouse: self.mouse,
             boot_order: self.boot.clone(),
+            disk_bus: self.disk_bus,
             agent: self.agent,
         }
     }
@@ -390,6 +397,7 @@ mod tests {
                 limit_mouse_rate: None,
                 append: Some("quiet".into()),
                 boot: None,
+                disk_bus: DiskBus::Ide,
                 agent: false,
             },
             qemu_version: "QEMU emulator version 7.2".into(),
@@ -471,7 +479,14 @@ mod tests {
             .is_empty());
         // And a manifest of today's defaults says nothing of the new options.
         let json = manifest().to_json();
-        for absent in ["vga_memory_mb", "boot", "agent", "floppy", "cdrom"] {
+        for absent in [
+            "vga_memory_mb",
+            "boot",
+            "disk_bus",
+            "agent",
+            "floppy",
+            "cdrom",
+        ] {
             assert!(!json.contains(absent), "{absent} in {json}");
         }
     }
