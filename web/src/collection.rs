@@ -35,7 +35,8 @@ fn run_button(item: &Item) -> HtmlButtonElement {
     b
 }
 
-fn details(item: &Item, into: &HtmlElement, heading: &str) -> Option<HtmlElement> {
+/// `heading` is the title's element; `linked`: the title links to the item page.
+fn details(item: &Item, into: &HtmlElement, heading: &str, linked: bool) -> Option<HtmlElement> {
     if let Some(src) = item.thumbnail.as_deref().filter(|s| !s.is_empty()) {
         let img = el("img", "thumb");
         attr(&img, "src", src);
@@ -44,7 +45,7 @@ fn details(item: &Item, into: &HtmlElement, heading: &str) -> Option<HtmlElement
         let _ = into.append_child(&img);
     }
     let h = el(heading, "title");
-    let link = if heading == "h2" {
+    let link = if linked {
         let a = text_el("a", "", &item.title);
         attr(&a, "href", &Route::Item(item.id.clone()).path());
         let _ = h.append_child(&a);
@@ -69,12 +70,13 @@ fn details(item: &Item, into: &HtmlElement, heading: &str) -> Option<HtmlElement
     link
 }
 
-/// One card of the collection list.
-pub(crate) fn card(item: &Item) -> ItemView {
+/// One card of the collection list; its title is a `heading` (`h2` on a page without
+/// groups, `h3` under a group's `h2`).
+pub(crate) fn card(item: &Item, heading: &str) -> ItemView {
     let li: HtmlElement = el("li", "card");
     let article = el("article", "");
     attr(&article, "data-id", &item.id);
-    let link = details(item, &article, "h2");
+    let link = details(item, &article, heading, true);
     let run = run_button(item);
     let _ = article.append_child(&run);
     let _ = li.append_child(&article);
@@ -90,7 +92,7 @@ pub(crate) fn item_page(item: &Item) -> ItemView {
     let article = el("article", "item");
     attr(&article, "data-id", &item.id);
     let info = el("div", "item-info");
-    details(item, &info, "h1");
+    details(item, &info, "h1", false);
     let run = run_button(item);
     let _ = info.append_child(&run);
     let _ = article.append_child(&info);
@@ -101,11 +103,27 @@ pub(crate) fn item_page(item: &Item) -> ItemView {
     }
 }
 
-/// The list element for cards.
-pub(crate) fn list() -> HtmlElement {
+/// The list element for cards, named for screen readers (`Collection` or the group).
+pub(crate) fn list(label: &str) -> HtmlElement {
     let ul = el("ul", "collection");
-    attr(&ul, "aria-label", "Collection");
+    attr(&ul, "aria-label", label);
     ul.unchecked_into()
+}
+
+/// The items by `group`, groups in the order the catalog first names them (the curator's
+/// order: the gateway keeps the configuration's order), the items without a group first.
+/// A collection without any group is one unnamed group.
+pub(crate) fn grouped(items: &[Item]) -> Vec<(Option<&str>, Vec<&Item>)> {
+    let mut out: Vec<(Option<&str>, Vec<&Item>)> = Vec::new();
+    for item in items {
+        let g = item.group.as_deref().filter(|g| !g.is_empty());
+        match out.iter_mut().find(|(name, _)| *name == g) {
+            Some((_, members)) => members.push(item),
+            None => out.push((g, vec![item])),
+        }
+    }
+    out.sort_by_key(|(name, _)| name.is_some());
+    out
 }
 
 #[cfg(test)]
@@ -120,6 +138,40 @@ mod tests {
             year,
             ..Item::default()
         }
+    }
+
+    fn in_group(id: &str, group: Option<&str>) -> Item {
+        Item {
+            id: id.into(),
+            group: group.map(str::to_owned),
+            ..Item::default()
+        }
+    }
+
+    #[test]
+    fn groups_keep_the_catalog_order_with_ungrouped_items_first() {
+        let items = [
+            in_group("doom", Some("Games")),
+            in_group("flat", Some("Test patterns")),
+            in_group("xdesk", Some("Games")),
+            in_group("loose", None),
+            in_group("empty", Some("")),
+        ];
+        let g = grouped(&items);
+        fn ids<'a>(m: &[&'a Item]) -> Vec<&'a str> {
+            m.iter().map(|i| i.id.as_str()).collect()
+        }
+        assert_eq!(g.len(), 3);
+        assert_eq!((g[0].0, ids(&g[0].1)), (None, vec!["loose", "empty"]));
+        assert_eq!(
+            (g[1].0, ids(&g[1].1)),
+            (Some("Games"), vec!["doom", "xdesk"])
+        );
+        assert_eq!(
+            (g[2].0, ids(&g[2].1)),
+            (Some("Test patterns"), vec!["flat"])
+        );
+        assert_eq!(grouped(&[in_group("a", None)]).len(), 1);
     }
 
     #[test]

@@ -221,28 +221,22 @@ impl App {
                 set_title("Olive: collection");
                 let h = text_el("h1", "visually-hidden", "Collection");
                 let _ = self.content.append_child(&h);
-                let list = collection::list();
-                for item in &items {
-                    let v = collection::card(item);
-                    self.wire_run(&v.run, item);
-                    if let Some(link) = v.link {
-                        let weak = self.weak.clone();
-                        let id = item.id.clone();
-                        self.page_listeners
-                            .push(EventListener::new(&link, "click", move |e| {
-                                let me: &web_sys::MouseEvent = e.unchecked_ref();
-                                if me.ctrl_key()
-                                    || me.meta_key()
-                                    || me.shift_key()
-                                    || me.button() != 0
-                                {
-                                    return;
-                                }
-                                e.prevent_default();
-                                App::with(&weak, |a| a.navigate(Route::Item(id.clone())));
-                            }));
+                let groups = collection::grouped(&items);
+                // Cards are h2 on a page without groups, h3 under their group's h2.
+                let named = groups.iter().any(|(name, _)| name.is_some());
+                for (name, members) in groups {
+                    let list = collection::list(name.unwrap_or("Collection"));
+                    if let Some(name) = name {
+                        let section = el("section", "group");
+                        let _ = section.append_child(&text_el("h2", "group-title", name));
+                        let _ = section.append_child(&list);
+                        let _ = self.content.append_child(&section);
+                    } else {
+                        let _ = self.content.append_child(&list);
                     }
-                    let _ = list.append_child(&v.root);
+                    for item in members {
+                        self.add_card(&list, item, if named { "h3" } else { "h2" });
+                    }
                 }
                 if items.is_empty() {
                     let _ = self.content.append_child(&text_el(
@@ -251,7 +245,6 @@ impl App {
                         "The collection is empty.",
                     ));
                 }
-                let _ = self.content.append_child(&list);
             }
             // Kiosk mode is its own page (no app around it): load it as one.
             Route::Kiosk(_) => {
@@ -289,6 +282,26 @@ impl App {
                 Err(_) => a.show_message(&format!("The collection has no item \"{id}\".")),
             });
         });
+    }
+
+    /// Appends `item`'s card to `list`, its Run button and title link wired.
+    fn add_card(&mut self, list: &HtmlElement, item: &Item, heading: &str) {
+        let v = collection::card(item, heading);
+        self.wire_run(&v.run, item);
+        if let Some(link) = v.link {
+            let weak = self.weak.clone();
+            let id = item.id.clone();
+            self.page_listeners
+                .push(EventListener::new(&link, "click", move |e| {
+                    let me: &web_sys::MouseEvent = e.unchecked_ref();
+                    if me.ctrl_key() || me.meta_key() || me.shift_key() || me.button() != 0 {
+                        return;
+                    }
+                    e.prevent_default();
+                    App::with(&weak, |a| a.navigate(Route::Item(id.clone())));
+                }));
+        }
+        let _ = list.append_child(&v.root);
     }
 
     fn wire_run(&mut self, button: &HtmlElement, item: &Item) {
