@@ -74,7 +74,7 @@ pub(crate) fn period_guest(root: &Path, name: &str) -> Result<PathBuf> {
 }
 
 /// Bytes the files directly in `dir` take on disk (allocated blocks: qcow2 is sparse).
-fn dir_size(dir: &Path) -> u64 {
+pub(crate) fn dir_size(dir: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
     std::fs::read_dir(dir)
         .map(|entries| {

@@ -9,6 +9,7 @@
 //! - [`process`]: signalling and reaping processes by PID, without `unsafe`.
 //! - [`image`]: [`Image`] (RGBA8), PPM/PGM and PNG reading and writing, pixel comparison
 //!   ([`compare`], [`psnr`]) and a picture of the differences.
+//! - [`period`]: a period-software guest of `guests/` as a gateway catalog entry.
 //! - [`golden`]: comparing a rendering with a committed PNG, `OLIVE_BLESS=1` to rewrite it.
 //!
 //! Dev-only: no shipped crate depends on it except under `[dev-dependencies]`. It depends
@@ -16,6 +17,7 @@
 
 pub mod golden;
 pub mod image;
+pub mod period;
 pub mod process;
 pub mod rng;
 pub mod scratch;
