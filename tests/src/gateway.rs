@@ -38,6 +38,9 @@ pub struct GwItem {
     pub keymap: Option<&'static str>,
     /// `seats = N`: at most this many instances at once, more visitors queue.
     pub seats: Option<u32>,
+    /// A period-software guest of `guests/` (built in this directory) instead of the test
+    /// guest: its own hardware and metadata, `display`/`scene`/`sound`/`tablet` unused.
+    pub period: Option<PathBuf>,
 }
 
 impl GwItem {
@@ -53,7 +56,22 @@ impl GwItem {
             package: None,
             keymap: None,
             seats: None,
+            period: None,
         }
+    }
+
+    /// The period-software guest built in `images` (`crate::guests`), under `id`.
+    pub fn period(id: &str, images: &crate::guests::PeriodImages) -> GwItem {
+        GwItem {
+            title: images.guest.name().into(),
+            period: Some(images.dir.clone()),
+            ..GwItem::console(id)
+        }
+    }
+
+    /// Whether this is a period guest, which boots for a minute or more under TCG.
+    pub fn is_period(&self) -> bool {
+        self.period.is_some()
     }
 
     /// The same item with `seats = n`.
@@ -107,6 +125,7 @@ impl GwItem {
             package: None,
             keymap: None,
             seats: None,
+            period: None,
         }
     }
 }
@@ -205,6 +224,13 @@ accelerator = "tcg"
                 title = it.title,
                 pkg = pkg.display()
             ));
+            continue;
+        }
+        if let Some(dir) = &it.period {
+            let item = olive_test_support::period::catalog_item(&it.id, dir, None, "")?;
+            // `[[item]]`'s own keys must come before its `[item.machine]` table.
+            let (head, machine) = item.split_once("[item.machine]").context("period item")?;
+            out.push_str(&format!("{head}{keymap}{seats}[item.machine]{machine}"));
             continue;
         }
         let mut append = crate::qemu::KERNEL_CMDLINE.to_string();
@@ -460,7 +486,8 @@ pub async fn package_item(
         let opts = create::CreateOptions {
             codec,
             wait: create::WaitFor::Serial("OLIVE-GUEST-READY".into()),
-            timeout: Duration::from_secs(120),
+            // A period guest boots X and its programs under TCG: a minute or two.
+            timeout: Duration::from_secs(if item.is_period() { 420 } else { 120 }),
         };
         create::create(&launcher, &it, out, &dir.join("work"), opts)
             .await

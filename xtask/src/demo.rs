@@ -21,6 +21,11 @@ const TEST_PATTERNS: &str = "Test patterns";
 /// Every period guest `guests/` builds; each becomes one item of the same id.
 const PERIOD: &[&str] = guests::PERIOD_GUESTS;
 
+/// The period guests saved as instant-on packages. Doom is not among them yet: QMP
+/// `migrate` of the running game (Sound Blaster playing) did not finish in 600 s here, so
+/// it boots (about a minute under TCG).
+const PACKAGED: &[&str] = &["xdesk"];
+
 /// Builds what the demo needs and runs the gateway in the foreground.
 pub(crate) fn demo(root: &Path) -> Result<()> {
     install::cargo_bin_on_path();
@@ -71,13 +76,16 @@ pub(crate) fn demo(root: &Path) -> Result<()> {
         )
     })?;
     demo.packages.push(("instant".into(), gradient));
-    for (name, guest_dir) in &period {
+    for (name, guest_dir) in period.iter().filter(|(n, _)| PACKAGED.contains(n)) {
         let out = dir.join("packages").join(name);
         let stamp = guest_dir.display().to_string();
-        step(&format!("instant-on package of {name}"), || {
+        // A title that cannot be saved still runs: it boots instead of resuming.
+        match step(&format!("instant-on package of {name}"), || {
             package(root, &config, name, "OLIVE-GUEST-READY", &stamp, &out)
-        })?;
-        demo.packages.push((name.to_string(), out));
+        }) {
+            Ok(()) => demo.packages.push((name.to_string(), out)),
+            Err(e) => eprintln!("    {name} stays a booting item: {e:#}"),
+        }
     }
     std::fs::write(&config, demo.config()?).context("writing the demo configuration")?;
     step("web tools (trunk, wasm-bindgen-cli)", || web_tools(root))?;
