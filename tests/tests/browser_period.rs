@@ -27,7 +27,7 @@ use fantoccini::key::Key;
 use olive_gateway::model::Codec;
 use olive_tests::browser::{part_js, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
 use olive_tests::gateway::{package_item, require_dist, GwItem, TestGateway};
-use olive_tests::guests::{ensure_period_guest, PeriodGuest};
+use olive_tests::guests::{ensure_period_guest, PeriodGuest, PeriodImages};
 use olive_tests::ppm::Rgba;
 use olive_tests::{compare, qemu_lock};
 use serde_json::json;
@@ -187,11 +187,11 @@ impl Visit<'_> {
 /// whose catalog holds it as `<name>-pkg`; without `packaged`, the item boots its guest
 /// (under the same id) and the saved screen is `None`.
 async fn packaged_gateway(
-    guest: PeriodGuest,
+    images: &PeriodImages,
     packaged: bool,
 ) -> Result<(TestGateway, PathBuf, Option<Rgba>)> {
-    let images = ensure_period_guest(guest)?;
-    let item = GwItem::period(guest.name(), &images);
+    let guest = images.guest;
+    let item = GwItem::period(guest.name(), images);
     let dist = require_dist()?;
     if !packaged {
         let items = [GwItem {
@@ -635,11 +635,12 @@ async fn visit(guest: PeriodGuest) {
         eprintln!("SKIP chromium: not in OLIVE_BROWSERS");
         return;
     }
-    // Build (or find) the guest before taking the QEMU lock: a build takes both cores.
-    ensure_period_guest(guest).expect("build the guest");
+    // Build (or find) the guest before taking the QEMU lock: a build takes both cores, and
+    // asking again under the lock would wait on the other test, which waits on the lock.
+    let images = ensure_period_guest(guest).expect("build the guest");
     let _lock = qemu_lock();
     let packaged = guest == PeriodGuest::Xdesk;
-    let (gw, pkg, _saved) = packaged_gateway(guest, packaged)
+    let (gw, pkg, _saved) = packaged_gateway(&images, packaged)
         .await
         .expect("package and serve");
     let b = Browser::launch(&BrowserOptions {
