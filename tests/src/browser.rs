@@ -685,6 +685,23 @@ pub fn estimate_frequency(samples: &[f32], rate: f64) -> Option<f64> {
     Some((crossings.len() - 1) as f64 * rate / span)
 }
 
+/// Runs one step of a browser scenario, printing `label: name: ok (secs)` or its failure,
+/// and names the step in the error.
+pub async fn step<T>(
+    label: &str,
+    name: &str,
+    f: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let t0 = Instant::now();
+    let r = f.await;
+    let secs = t0.elapsed().as_secs_f64();
+    match &r {
+        Ok(_) => eprintln!("{label}: {name}: ok ({secs:.1} s)"),
+        Err(e) => eprintln!("{label}: {name}: FAILED ({secs:.1} s): {e:#}"),
+    }
+    r.with_context(|| format!("{label}: {name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

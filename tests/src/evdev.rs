@@ -401,6 +401,16 @@ pub const UNCERTAIN: &[&str] = &[
 /// reader is running.
 pub const DISRUPTIVE: &[&str] = &["Power", "Sleep", "WakeUp"];
 
+/// The key codes the guest's input report (`EV KEY code=N value=1` lines) shows pressed.
+pub fn pressed(log: &str) -> Vec<u16> {
+    log.lines()
+        .filter_map(|l| l.trim_end().strip_prefix("EV KEY code="))
+        .filter_map(|r| r.split_once(" value="))
+        .filter(|(_, v)| *v == "1")
+        .filter_map(|(c, _)| c.parse().ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,7 +35,8 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use olive_gateway::model::Codec;
 use olive_tests::a11y::{assert_no_violations, axe_source};
-use olive_tests::browser::{part_js, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
+use olive_tests::browser::{part_js, step, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
+use olive_tests::evdev::pressed;
 use olive_tests::evdev::{KEY_DELETE, KEY_LEFTALT, KEY_LEFTCTRL, KEY_X};
 use olive_tests::gateway::{package_item, require_dist, serve_dir, GwItem, TestGateway};
 use olive_tests::{compare, qemu_lock, Rgba, Scratch};
@@ -64,18 +65,6 @@ fn kiosk_toml() -> String {
          attract_secs = {ATTRACT_SECS}\nidle_secs = {IDLE_SECS}\nwarning_secs = {WARNING_SECS}\n\
          pin = \"{PIN}\"\n"
     )
-}
-
-/// Runs one step, printing its outcome and time.
-async fn step<T>(name: &str, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    let t0 = Instant::now();
-    let r = f.await;
-    let secs = t0.elapsed().as_secs_f64();
-    match &r {
-        Ok(_) => eprintln!("chromium: kiosk: {name}: ok ({secs:.1} s)"),
-        Err(e) => eprintln!("chromium: kiosk: {name}: FAILED ({secs:.1} s): {e:#}"),
-    }
-    r.with_context(|| format!("chromium: kiosk: {name}"))
 }
 
 async fn kiosk_state(b: &Browser) -> Result<String> {
@@ -117,16 +106,6 @@ async fn chord(b: &Browser, mods: &[Key], key: char) -> Result<()> {
         .await
         .context("key actions")?;
     b.client().release_actions().await.context("release")
-}
-
-/// The `EV KEY` presses (value 1) in a serial log.
-fn pressed(log: &str) -> Vec<u16> {
-    log.lines()
-        .filter_map(|l| l.trim_end().strip_prefix("EV KEY code="))
-        .filter_map(|r| r.split_once(" value="))
-        .filter(|(_, v)| *v == "1")
-        .filter_map(|(c, _)| c.parse().ok())
-        .collect()
 }
 
 /// Ctrl+Alt+Delete, then `x`; returns the keys the guest reported pressed in between.
@@ -385,35 +364,51 @@ async fn scenario(
     site: &str,
 ) -> Result<()> {
     let saved = [("flat-pkg", flat), ("text-pkg", text)];
-    step("the attract loop cycles", attract_cycles(b, gw, &saved)).await?;
-    let (item, id) = step("a key starts the title", a_key_starts_the_title(b, gw)).await?;
+    step(
+        "chromium: kiosk",
+        "the attract loop cycles",
+        attract_cycles(b, gw, &saved),
+    )
+    .await?;
+    let (item, id) = step(
+        "chromium: kiosk",
+        "a key starts the title",
+        a_key_starts_the_title(b, gw),
+    )
+    .await?;
     let pristine = if item == "flat-pkg" { flat } else { text };
     step(
+        "chromium: kiosk",
         "Ctrl-Alt-Del never reaches the guest",
         ctrl_alt_del_is_swallowed(gw, b, &id),
     )
     .await?;
     step(
+        "chromium: kiosk",
         "input during the warning cancels it",
         input_cancels_the_warning(b, &id),
     )
     .await?;
     let (id, _ms) = step(
+        "chromium: kiosk",
         "idle → warning → pristine reset",
         idle_resets_to_the_saved_screen(gw, b, &id, &item, pristine),
     )
     .await?;
     step(
+        "chromium: kiosk",
         "wrong PIN refused and slowed, right PIN opens the staff menu: reset, switch, leave",
         staff::staff_unlock(gw, b, &id),
     )
     .await?;
     step(
+        "chromium: kiosk",
         "outside kiosk mode Ctrl-Alt-Del reaches the guest",
         ctrl_alt_del_reaches_the_guest_outside(gw, b),
     )
     .await?;
     step(
+        "chromium: kiosk",
         "<olive-player kiosk> runs the kiosk on a portal's page",
         element::the_element_runs_the_kiosk(gw, b, site),
     )

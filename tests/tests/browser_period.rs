@@ -25,7 +25,8 @@ use anyhow::{bail, Context, Result};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions, MouseActions, PointerAction};
 use fantoccini::key::Key;
 use olive_gateway::model::Codec;
-use olive_tests::browser::{part_js, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
+use olive_tests::browser::{part_js, step, Browser, BrowserOptions, Engine, PLAYER, SCREEN};
+use olive_tests::evdev::pressed;
 use olive_tests::gateway::{package_item, require_dist, GwItem, TestGateway};
 use olive_tests::guests::{ensure_period_guest, PeriodGuest, PeriodImages};
 use olive_tests::ppm::Rgba;
@@ -43,27 +44,6 @@ const KEY_PAUSE: u16 = 119;
 
 fn scratch() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-}
-
-async fn step<T>(name: &str, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    let t0 = Instant::now();
-    let r = f.await;
-    let secs = t0.elapsed().as_secs_f64();
-    match &r {
-        Ok(_) => eprintln!("chromium: {name}: ok ({secs:.1} s)"),
-        Err(e) => eprintln!("chromium: {name}: FAILED ({secs:.1} s): {e:#}"),
-    }
-    r.with_context(|| name.to_string())
-}
-
-/// The `EV KEY` presses (value 1) in a piece of serial log.
-fn pressed(log: &str) -> Vec<u16> {
-    log.lines()
-        .filter_map(|l| l.trim_end().strip_prefix("EV KEY code="))
-        .filter_map(|r| r.split_once(" value="))
-        .filter(|(_, v)| *v == "1")
-        .filter_map(|(c, _)| c.parse().ok())
-        .collect()
 }
 
 /// The sum of the `EV REL dx= dy=` motion in a piece of serial log.
@@ -474,32 +454,50 @@ async fn key_menu_ctrl_alt_del(v: &Visit<'_>) -> Result<()> {
 /// Blaster plays) never finished here in 600 s, so it has no package yet.
 async fn doom_scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     let v = step(
+        "chromium",
         "doom: boots to its title screen",
         resume(gw, b, PeriodGuest::Doom, false),
     )
     .await?;
-    step("doom: the canvas is the game's 640x400 screen", async {
-        let shown = b.canvas_rgba().await?;
-        if (shown.width, shown.height) != (640, 400) {
-            bail!("canvas {}x{}", shown.width, shown.height);
-        }
-        Ok(())
-    })
-    .await?;
-    step("doom: the game's sound reaches the page", doom_sounds(&v)).await?;
-    step("doom: Enter starts a game", doom_starts_a_game(&v)).await?;
-    step("doom: arrows and Ctrl play it", doom_plays(&v)).await?;
     step(
+        "chromium",
+        "doom: the canvas is the game's 640x400 screen",
+        async {
+            let shown = b.canvas_rgba().await?;
+            if (shown.width, shown.height) != (640, 400) {
+                bail!("canvas {}x{}", shown.width, shown.height);
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    step(
+        "chromium",
+        "doom: the game's sound reaches the page",
+        doom_sounds(&v),
+    )
+    .await?;
+    step(
+        "chromium",
+        "doom: Enter starts a game",
+        doom_starts_a_game(&v),
+    )
+    .await?;
+    step("chromium", "doom: arrows and Ctrl play it", doom_plays(&v)).await?;
+    step(
+        "chromium",
         "doom: the mouse turns the view",
         doom_turns_with_the_mouse(&v),
     )
     .await?;
     step(
+        "chromium",
         "doom: paused, the canvas equals the screendump",
         doom_paused_equals_screendump(&v),
     )
     .await?;
     step(
+        "chromium",
         "doom: Ctrl-Alt-Del from the key menu",
         key_menu_ctrl_alt_del(&v),
     )
@@ -535,16 +533,18 @@ async fn open_clipboard(b: &Browser) -> Result<()> {
 
 async fn xdesk_scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     let v = step(
+        "chromium",
         "xdesk: resumed from its memory image",
         resume(gw, b, PeriodGuest::Xdesk, true),
     )
     .await?;
     step(
+        "chromium",
         "xdesk: the canvas equals the screendump",
         v.canvas_equals_screendump(Duration::from_secs(40)),
     )
     .await?;
-    step("xdesk: typing in xterm runs a command", async {
+    step("chromium", "xdesk: typing in xterm runs a command", async {
         focus_xterm(&v).await?;
         let line = v
             .run_typed("echo \"TYPED[$((6*7))]\" >/dev/ttyS0", "TYPED[")
@@ -557,6 +557,7 @@ async fn xdesk_scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     .await?;
     let pasted = "Olive pastes into 1994";
     step(
+        "chromium",
         "xdesk: a paste in the page becomes the guest's clipboard",
         async {
             open_clipboard(b).await?;
@@ -590,31 +591,36 @@ async fn xdesk_scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     )
     .await?;
     let copied = "copied in xterm";
-    step("xdesk: a copy in the guest reaches the page", async {
-        focus_xterm(&v).await?;
-        v.b.type_text(&format!(
-            "printf '{copied}' | xclip -i -selection clipboard"
-        ))
-        .await?;
-        v.b.press(Key::Return).await?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = b
-                .js("return olivePart('#olive-clipboard-text').value;", vec![])
-                .await?;
-            let offered = b.attr(PLAYER, "data-guest-clipboard").await?;
-            if text.as_str() == Some(copied) && offered.as_deref() != Some("none") {
-                eprintln!("chromium: xdesk: the page shows the guest's copy ({offered:?})");
-                return Ok(());
+    step(
+        "chromium",
+        "xdesk: a copy in the guest reaches the page",
+        async {
+            focus_xterm(&v).await?;
+            v.b.type_text(&format!(
+                "printf '{copied}' | xclip -i -selection clipboard"
+            ))
+            .await?;
+            v.b.press(Key::Return).await?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let text = b
+                    .js("return olivePart('#olive-clipboard-text').value;", vec![])
+                    .await?;
+                let offered = b.attr(PLAYER, "data-guest-clipboard").await?;
+                if text.as_str() == Some(copied) && offered.as_deref() != Some("none") {
+                    eprintln!("chromium: xdesk: the page shows the guest's copy ({offered:?})");
+                    return Ok(());
+                }
+                if Instant::now() > deadline {
+                    bail!("the panel shows {text}, data-guest-clipboard {offered:?}");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            if Instant::now() > deadline {
-                bail!("the panel shows {text}, data-guest-clipboard {offered:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
+        },
+    )
     .await?;
     step(
+        "chromium",
         "xdesk: after all that the canvas equals the screendump",
         v.canvas_equals_screendump(Duration::from_secs(40)),
     )

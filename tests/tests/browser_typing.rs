@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use olive_tests::a11y::{assert_no_violations, axe_source};
-use olive_tests::browser::{Browser, BrowserOptions, Engine, PLAYER};
+use olive_tests::browser::{step, Browser, BrowserOptions, Engine, PLAYER};
 use olive_tests::evdev::*;
 use olive_tests::gateway::{require_dist, GwItem, TestGateway};
 use olive_tests::qemu_lock;
@@ -331,18 +331,6 @@ impl TypeBox<'_> {
     }
 }
 
-/// Runs one step, printing its outcome and time.
-async fn step<T>(name: &str, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    let t0 = Instant::now();
-    let r = f.await;
-    let secs = t0.elapsed().as_secs_f64();
-    match &r {
-        Ok(_) => eprintln!("chromium: {name}: ok ({secs:.1} s)"),
-        Err(e) => eprintln!("chromium: {name}: FAILED ({secs:.1} s): {e:#}"),
-    }
-    r.with_context(|| format!("chromium: {name}"))
-}
-
 /// Collection → Run `item` → running; the guest's ready line and its keyboard.
 async fn launch(gw: &TestGateway, b: &Browser, item: &str) -> Result<String> {
     b.goto(&format!("{}/", gw.url())).await?;
@@ -499,24 +487,33 @@ async fn the_collection_names_the_keymap(gw: &TestGateway, b: &Browser) -> Resul
 
 async fn scenario(gw: &TestGateway, b: &Browser) -> Result<()> {
     step(
+        "chromium",
         "the collection names the keymap",
         the_collection_names_the_keymap(gw, b),
     )
     .await?;
-    let id = step("Run the US item", launch(gw, b, "console")).await?;
+    let id = step("chromium", "Run the US item", launch(gw, b, "console")).await?;
     step(
+        "chromium",
         "the box types capitals, digits and punctuation exactly",
         us_text_arrives_exactly(gw, b, &id),
     )
     .await?;
     step(
+        "chromium",
         "Cancel stops typing part-way",
         cancel_stops_part_way(gw, b, &id),
     )
     .await?;
     gw.server().registry().destroy(&id).await;
-    let id = step("Run the German item", launch(gw, b, "console-de")).await?;
+    let id = step(
+        "chromium",
+        "Run the German item",
+        launch(gw, b, "console-de"),
+    )
+    .await?;
     step(
+        "chromium",
         "German text becomes German keys",
         german_text_as_german_keys(gw, b, &id),
     )
